@@ -1,0 +1,84 @@
+//! `job-history serve`: migrate, optionally seed the demo, and serve HTTP until a signal.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::config::{DbArgs, ServeArgs};
+use crate::db::schema::{jobs, users};
+use crate::db::{Db, DbError};
+use crate::domain::Role;
+use crate::http::{self, AppState, HttpConfig};
+use crate::seed::{self, SeedOptions};
+
+/// Runs the server.
+pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let db = super::open_migrated(db_args).await?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    let demo_key = if args.demo {
+        Some(prepare_demo(&db, args.demo_jobs).await?)
+    } else {
+        None
+    };
+
+    let state = AppState {
+        schema: crate::graphql::build_schema(db.clone()),
+        db: db.clone(),
+    };
+    let config = HttpConfig {
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+    };
+    let app = http::router(state, &config);
+    tracing::info!(%addr, database = %db.url().redacted(), "listening");
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    println!(
+        "job-history is serving on http://{host}:{} (GraphiQL at /)",
+        addr.port()
+    );
+    if let Some(key) = demo_key {
+        println!("demo API key (send as `Authorization: ApiKey {key}`):\n{key}");
+    }
+    http::server::serve(
+        listener,
+        app,
+        http::server::shutdown_signal(),
+        Duration::from_millis(args.shutdown_grace_ms),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Seeds an empty database with demo data and returns a fresh key for the first user.
+async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<String> {
+    let has_jobs = crate::with_conn!(db, conn => {
+        jobs::table.select(jobs::id).first::<i64>(conn).await.optional().map_err(DbError::from)?
+    })
+    .is_some();
+    if !has_jobs {
+        let mut opts = SeedOptions::new(demo_jobs);
+        opts.accounts = 3;
+        opts.users = 24;
+        opts.seed = 42;
+        let report = seed::seed(db.url(), opts).await?;
+        tracing::info!(jobs = report.jobs, "seeded demo data");
+    }
+    let (user_id, account_id): (i64, i64) = crate::with_conn!(db, conn => {
+        users::table
+            .order(users::id)
+            .select((users::id, users::account_id))
+            .first(conn)
+            .await
+            .map_err(DbError::from)?
+    });
+    let key = crate::keys::create(db, user_id, account_id, Role::User, None).await?;
+    Ok(key.full())
+}

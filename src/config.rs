@@ -1,0 +1,179 @@
+//! Command line and environment: every flag is also an environment variable.
+//!
+//! | flag | env | default |
+//! |---|---|---|
+//! | `--database-url` | `DATABASE_URL` | SQLite `job-history.db` |
+//! | `--pool-size` | `DATABASE_POOL_SIZE` | 16 |
+//! | `--pool-timeout-ms` | `DATABASE_POOL_TIMEOUT_MS` | 5000 |
+//! | `--statement-timeout-ms` | `DATABASE_STATEMENT_TIMEOUT_MS` | 30000 |
+//! | `--log-format` | `LOG_FORMAT` | `human` |
+//! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
+//!
+//! Subcommand flags are listed by `job-history <command> --help`.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::db::{DatabaseUrl, DbConfig};
+use crate::domain::Role;
+
+/// GraphQL service for monitoring machine-learning inference jobs and browsing their history.
+#[derive(Parser, Debug)]
+#[command(name = "job-history", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Database settings (shared by every command).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Logging settings.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Database settings.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` or `sqlite://PATH`; unset means the SQLite
+    /// file `job-history.db` in the working directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Maximum pooled database connections.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+    /// How long a request may wait for a pooled connection, in milliseconds.
+    #[arg(
+        long,
+        env = "DATABASE_POOL_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub pool_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` for every connection, in milliseconds.
+    #[arg(
+        long,
+        env = "DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+}
+
+impl DbArgs {
+    /// The pool configuration these flags describe.
+    pub fn config(&self) -> Result<DbConfig, String> {
+        let mut config = DbConfig::new(DatabaseUrl::parse(self.database_url.as_deref())?);
+        config.pool_size = self.pool_size;
+        config.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
+        config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
+        Ok(config)
+    }
+}
+
+/// Log output.
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    /// `human` (coloured lines) or `json` (one object per line, for log shippers).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// Level or `tracing` filter (`info`, `job_history=debug,tower_http=info`, …).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// JSON lines.
+    Json,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the GraphQL API, GraphiQL and health endpoints (migrates first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Add deterministic, realistic demo data (accounts, users, keys, jobs, inputs).
+    Seed(SeedArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `serve` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (`0.0.0.0` for every interface).
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Seed demo data into an empty database and print a ready API key.
+    #[arg(long, env = "DEMO")]
+    pub demo: bool,
+    /// Jobs the demo seeds into an empty database.
+    #[arg(long, env = "DEMO_JOBS", default_value_t = 5_000)]
+    pub demo_jobs: u64,
+    /// Longest a request may take before it is answered 408, in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+/// `seed` flags.
+#[derive(Args, Debug, Clone)]
+pub struct SeedArgs {
+    /// Jobs to add.
+    #[arg(long, env = "SEED_JOBS", default_value_t = 10_000)]
+    pub jobs: u64,
+    /// New accounts to create.
+    #[arg(long, env = "SEED_ACCOUNTS", default_value_t = 5)]
+    pub accounts: usize,
+    /// New users to create (one API key each), spread over the new accounts.
+    #[arg(long, env = "SEED_USERS", default_value_t = 50)]
+    pub users: usize,
+    /// Random seed: the same seed on the same database gives the same data.
+    #[arg(long, env = "SEED", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `keys` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key and print it once (only its hash is stored).
+    Create(KeysCreateArgs),
+}
+
+/// `keys create` flags.
+#[derive(Args, Debug, Clone)]
+pub struct KeysCreateArgs {
+    /// The key owner's email; the user is created when it does not exist yet.
+    #[arg(long)]
+    pub user: String,
+    /// First name for a new user.
+    #[arg(long, default_value = "")]
+    pub first_name: String,
+    /// Last name for a new user.
+    #[arg(long, default_value = "")]
+    pub last_name: String,
+    /// Account name for a new user (created when missing).
+    #[arg(long, default_value = "Default")]
+    pub account: String,
+    /// What the key may do.
+    #[arg(long, value_enum, default_value_t = Role::User)]
+    pub role: Role,
+    /// Expire the key after this many days (default: never).
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+}

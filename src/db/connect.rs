@@ -1,0 +1,259 @@
+//! Opening a [`Db`]: parsing `DATABASE_URL`, building the pool with each backend's session
+//! settings, and failing at start-up with one clear line when the database cannot be reached.
+//!
+//! Environment (through the CLI): `DATABASE_URL` (unset: SQLite file `job-history.db` in the
+//! working directory), `DATABASE_POOL_SIZE`, `DATABASE_POOL_TIMEOUT_MS`,
+//! `DATABASE_STATEMENT_TIMEOUT_MS`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use futures_util::FutureExt;
+
+use super::{Db, DbStats, Pools, SqliteConn};
+
+/// The SQLite file used when `DATABASE_URL` is unset.
+pub const DEFAULT_SQLITE_PATH: &str = "job-history.db";
+
+/// A parsed `DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`, kept verbatim for the driver.
+    Postgres(String),
+    /// `sqlite://PATH` or `sqlite:PATH`: a file path (created when missing).
+    Sqlite(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    /// Parses a URL; `None` means the embedded default.
+    pub fn parse(url: Option<&str>) -> Result<Self, String> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Sqlite(DEFAULT_SQLITE_PATH.into()));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url::Url::parse(url).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+            return Ok(Self::Postgres(url.into()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path, e.g. sqlite://job-history.db".into());
+            }
+            return Ok(Self::Sqlite(path.into()));
+        }
+        Err(format!(
+            "unsupported DATABASE_URL {:?}: use postgres://USER@HOST/DB or sqlite://PATH",
+            redact(url)
+        ))
+    }
+
+    /// The URL with any password replaced by `***`, safe to log and print.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Postgres(url) => redact(url),
+            Self::Sqlite(path) => format!("sqlite://{path}"),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable URL>".into(),
+    }
+}
+
+/// Pool and session settings.
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    /// Where the data lives.
+    pub url: DatabaseUrl,
+    /// Maximum connections in the pool.
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection before failing.
+    pub pool_timeout: Duration,
+    /// PostgreSQL `statement_timeout` for every pooled connection.
+    pub statement_timeout: Duration,
+}
+
+impl DbConfig {
+    /// Defaults for `url`: 16 connections, 5 s pool wait, 30 s statement timeout.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            pool_size: 16,
+            pool_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the database could not be opened; its `Display` is the one line the CLI prints.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open database {url}: {reason}")]
+pub struct ConnectError {
+    url: String,
+    reason: String,
+}
+
+/// Opens the pool, checks the database answers, and returns the handle. Does not migrate.
+pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
+    let stats = Arc::new(DbStats::default());
+    let fail = |reason: String| ConnectError {
+        url: config.url.redacted(),
+        reason,
+    };
+    macro_rules! builder {
+        () => {
+            bb8::Pool::builder()
+                .max_size(config.pool_size.max(1))
+                .connection_timeout(config.pool_timeout)
+        };
+    }
+    let pools = match &config.url {
+        DatabaseUrl::Postgres(url) => {
+            let timeout_ms = config.statement_timeout.as_millis();
+            let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+            let setup_stats = Arc::clone(&stats);
+            manager_config.custom_setup = Box::new(move |url| {
+                let stats = Arc::clone(&setup_stats);
+                let url = url.to_owned();
+                async move {
+                    let mut conn = AsyncPgConnection::establish(&url).await?;
+                    conn.batch_execute(&format!(
+                        "SET statement_timeout = {timeout_ms}; SET application_name = 'job-history'"
+                    ))
+                    .await
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                    conn.set_instrumentation(stats.instrumentation());
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+            Pools::Postgres(builder!().build_unchecked(manager))
+        }
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+                && !parent.is_dir()
+            {
+                return Err(fail(format!(
+                    "directory {} does not exist",
+                    parent.display()
+                )));
+            }
+            let mut manager_config = ManagerConfig::<SqliteConn>::default();
+            let setup_stats = Arc::clone(&stats);
+            manager_config.custom_setup = Box::new(move |path| {
+                let stats = Arc::clone(&setup_stats);
+                let path = path.to_owned();
+                async move {
+                    let mut conn = SqliteConn::establish(&path).await?;
+                    conn.batch_execute(SQLITE_PRAGMAS)
+                        .await
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                    conn.set_instrumentation(stats.instrumentation());
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(path, manager_config);
+            Pools::Sqlite(builder!().build_unchecked(manager))
+        }
+    };
+    // A dedicated connection surfaces the driver's own error (refused, auth, unknown database),
+    // where the pool would only report a timeout.
+    let established = match &pools {
+        Pools::Postgres(pool) => pool.dedicated_connection().await.map(drop),
+        Pools::Sqlite(pool) => pool.dedicated_connection().await.map(drop),
+    };
+    established.map_err(|e| {
+        let mut reason = one_line(&e.to_string());
+        if matches!(config.url, DatabaseUrl::Postgres(_)) && reason.contains("error connecting") {
+            reason.push_str(" (is PostgreSQL running and reachable at that host and port?)");
+        }
+        fail(reason)
+    })?;
+    let db = Db {
+        pools,
+        stats,
+        url: config.url.clone(),
+    };
+    db.ping()
+        .await
+        .map_err(|e| fail(one_line(&e.to_string())))?;
+    Ok(db)
+}
+
+/// Session settings of every SQLite connection: WAL so readers never block the writer, a busy
+/// timeout so concurrent writers queue instead of failing, and foreign keys enforced.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// Driver errors can span lines; the CLI prints one.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_url_is_the_embedded_default() {
+        assert_eq!(
+            DatabaseUrl::parse(None).unwrap(),
+            DatabaseUrl::Sqlite("job-history.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse(Some("  ")).unwrap(),
+            DatabaseUrl::Sqlite("job-history.db".into())
+        );
+    }
+
+    #[test]
+    fn sqlite_and_postgres_urls_parse() {
+        assert_eq!(
+            DatabaseUrl::parse(Some("sqlite://a/b.db")).unwrap(),
+            DatabaseUrl::Sqlite("a/b.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse(Some("sqlite:x.db")).unwrap(),
+            DatabaseUrl::Sqlite("x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse(Some("postgresql://u@h/d")),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_their_password() {
+        let err = DatabaseUrl::parse(Some("mysql://root:hunter2@localhost/db")).unwrap_err();
+        assert!(err.contains("unsupported"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(DatabaseUrl::parse(Some("sqlite://")).is_err());
+    }
+
+    #[test]
+    fn redaction_hides_the_password_only() {
+        let url = DatabaseUrl::parse(Some("postgres://app:s3cret@db:5432/jobs")).unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/jobs");
+    }
+}

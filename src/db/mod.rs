@@ -1,0 +1,155 @@
+//! The data layer: one [`Db`] handle over either backend, and the [`with_conn!`] macro that lets
+//! every query be written once.
+//!
+//! `Db` holds a pool of either PostgreSQL ([`diesel_async::AsyncPgConnection`]) or embedded
+//! SQLite ([`SyncConnectionWrapper`] around [`diesel::SqliteConnection`]) connections.
+//! [`with_conn!`](crate::with_conn) checks a connection out and expands its body once per
+//! backend, with `conn` bound to the concrete connection type, so one body of Diesel code
+//! compiles for both. Only three places know which backend they are on: connecting
+//! ([`connect`]), migrations ([`migrate`]) and the bulk insert of the seeder (Diesel's
+//! multi-row `INSERT` goes through sync Diesel on SQLite, diesel_async issue #277).
+
+pub mod connect;
+pub mod migrate;
+pub mod models;
+pub mod schema;
+pub mod stats;
+
+use std::sync::Arc;
+
+use diesel::SqliteConnection;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+
+pub use connect::{DatabaseUrl, DbConfig};
+pub use stats::DbStats;
+
+/// An embedded SQLite connection usable from async code.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// A pool of PostgreSQL connections.
+pub type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+/// A pool of SQLite connections (all to the same file, WAL mode).
+pub type SqlitePool = bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>;
+
+/// Which backend a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL through `AsyncPgConnection`.
+    Postgres,
+    /// Embedded SQLite.
+    Sqlite,
+}
+
+/// The connection pools of one backend.
+#[derive(Clone)]
+pub enum Pools {
+    /// PostgreSQL pool.
+    Postgres(PgPool),
+    /// SQLite pool.
+    Sqlite(SqlitePool),
+}
+
+/// A cheap-to-clone handle on the database: the pool plus its statement counters.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+    stats: Arc<DbStats>,
+    url: DatabaseUrl,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("url", &self.url.redacted())
+            .finish()
+    }
+}
+
+impl Db {
+    /// The pools, for [`with_conn!`](crate::with_conn) and the few backend-specific places.
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    /// Which backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Counters of statements executed through this handle's connections.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
+    }
+
+    /// The URL this handle was opened with (print it with [`DatabaseUrl::redacted`]).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Checks the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        use diesel::IntoSql;
+        use diesel::sql_types::Integer;
+        use diesel_async::RunQueryDsl;
+        crate::with_conn!(self, conn => {
+            diesel::select(1_i32.into_sql::<Integer>()).get_result::<i32>(conn).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Why a database operation failed. Shown to operators (logs, CLI); the GraphQL layer maps it
+/// to a generic client-facing error and never forwards the text.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool in time, or the server is unreachable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The statement failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl DbError {
+    /// True when the row asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
+    fn from(e: bb8::RunError<E>) -> Self {
+        match e {
+            bb8::RunError::TimedOut => {
+                DbError::Unavailable("timed out waiting for a pooled connection".into())
+            }
+            bb8::RunError::User(e) => DbError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend `$db` uses.
+///
+/// The body is expanded once per backend, so it must be backend-agnostic Diesel code; it is
+/// evaluated inside an `async` context and may use `?` on [`DbError`]-convertible errors.
+#[macro_export]
+macro_rules! with_conn {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db.pools() {
+            $crate::db::Pools::Postgres(pool) => {
+                let mut guard = pool.get().await.map_err($crate::db::DbError::from)?;
+                let $conn = &mut *guard;
+                $body
+            }
+            $crate::db::Pools::Sqlite(pool) => {
+                let mut guard = pool.get().await.map_err($crate::db::DbError::from)?;
+                let $conn = &mut *guard;
+                $body
+            }
+        }
+    };
+}

@@ -1,0 +1,31 @@
+//! Counters of the SQL statements the service runs, fed by Diesel's instrumentation hook on
+//! every pooled connection. Tests use them to prove a page costs a fixed number of statements;
+//! `/metrics` exports them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+/// Statement counters shared by all connections of one [`Db`](super::Db).
+#[derive(Debug, Default)]
+pub struct DbStats {
+    statements: AtomicU64,
+}
+
+impl DbStats {
+    /// Statements started since the pool was opened (queries, plus `BEGIN`/`COMMIT`).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// An instrumentation hook that counts into these stats; installed on each new connection.
+    pub(crate) fn instrumentation(self: &Arc<Self>) -> impl Instrumentation + use<> {
+        let stats = Arc::clone(self);
+        move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                stats.statements.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

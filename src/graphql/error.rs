@@ -1,0 +1,133 @@
+//! The one error type of the API. Each variant has a stable `extensions.code`; clients branch on
+//! the code, people read the message. Database and internal details are logged with a
+//! correlation id and never sent: the client sees the id, operators grep for it.
+
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql converts any `Display`
+//! type into an error by its text alone, which would drop the code and could leak internals.
+//! The only way out of a resolver is the `From<ApiError>` below.
+
+use std::sync::Arc;
+
+use async_graphql::ErrorExtensions;
+
+use crate::db::DbError;
+
+/// An error a resolver returns.
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// The request's arguments are wrong; the message says how to fix them.
+    BadUserInput(String),
+    /// The thing asked for does not exist (or is not visible to the caller).
+    NotFound(String),
+    /// No valid credentials.
+    Unauthenticated(String),
+    /// Valid credentials without the right.
+    Forbidden(String),
+    /// The database is down or overloaded; retrying later may succeed.
+    Unavailable(Arc<DbError>),
+    /// A bug or an unexpected failure.
+    Internal(Arc<anyhow::Error>),
+}
+
+impl ApiError {
+    /// The stable `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The message a client sees.
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadUserInput(m)
+            | Self::NotFound(m)
+            | Self::Unauthenticated(m)
+            | Self::Forbidden(m) => m.clone(),
+            Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::Internal(_) => "internal server error".into(),
+        }
+    }
+
+    /// Shorthand for [`ApiError::BadUserInput`].
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
+            DbError::Query(e) => Self::Internal(Arc::new(e.into())),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        let code = e.code();
+        let mut message = e.message();
+        if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
+            let id = uuid::Uuid::new_v4();
+            tracing::error!(error_id = %id, code, error = ?e, "request failed");
+            message = format!("{message} (error id {id})");
+        }
+        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// Result of a resolver.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(e: ApiError) -> (String, String) {
+        let e: async_graphql::Error = e.into();
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(|v| v.to_string());
+        (code.unwrap_or_default(), e.message)
+    }
+
+    #[test]
+    fn every_variant_has_its_code() {
+        assert_eq!(code_of(ApiError::bad_input("x")).0, "\"BAD_USER_INPUT\"");
+        assert_eq!(code_of(ApiError::NotFound("x".into())).0, "\"NOT_FOUND\"");
+        assert_eq!(
+            code_of(ApiError::Unauthenticated("x".into())).0,
+            "\"UNAUTHENTICATED\""
+        );
+        assert_eq!(code_of(ApiError::Forbidden("x".into())).0, "\"FORBIDDEN\"");
+        let (code, _) = code_of(DbError::Unavailable("pool".into()).into());
+        assert_eq!(code, "\"SERVICE_UNAVAILABLE\"");
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let (code, message) =
+            code_of(diesel::result::Error::QueryBuilderError("secret table jobs_x".into()).into());
+        assert_eq!(code, "\"INTERNAL_SERVER_ERROR\"");
+        assert!(
+            message.starts_with("internal server error (error id "),
+            "{message}"
+        );
+        assert!(!message.contains("jobs_x"));
+    }
+}

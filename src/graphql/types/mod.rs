@@ -1,0 +1,3 @@
+//! GraphQL object types, one module per type.
+
+pub mod model;

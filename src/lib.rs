@@ -1,0 +1,17 @@
+//! job-history: a GraphQL service for monitoring machine-learning inference jobs and browsing
+//! their history, on embedded SQLite or PostgreSQL.
+//!
+//! Layout: [`config`] (CLI and environment), [`db`] (pools, schema, migrations, one body of
+//! query code for both backends), [`domain`] (statuses and roles), [`keys`] (API keys),
+//! [`seed`] (demo and load data), [`graphql`] (the schema), [`http`] (the axum router and
+//! server), [`cli`] (the commands).
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod keys;
+pub mod seed;
+pub mod telemetry;

@@ -1,0 +1,7 @@
+//! The `job-history` binary: see `job-history --help`.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    job_history::cli::main()
+}

@@ -1,0 +1,150 @@
+//! Test harness: every test gets its own database — a temporary SQLite file, or a fresh
+//! PostgreSQL database created on the server named by `TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the test ends.
+//!
+//! [`backend_tests!`] expands one test body into a `sqlite` and a `postgres` test. PostgreSQL
+//! tests never skip: an unreachable server fails them with a message saying what to set.
+#![allow(dead_code, missing_docs)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use job_history::db::{self, DatabaseUrl, Db, DbConfig};
+
+/// A migrated database that disappears with this value.
+pub struct TestDb {
+    pub db: Db,
+    guard: Guard,
+}
+
+/// Removes a test database when dropped.
+pub enum Guard {
+    Sqlite(#[allow(unused)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A fresh, migrated SQLite file.
+    pub async fn sqlite() -> Self {
+        let (url, guard) = Self::sqlite_url();
+        Self::open(url, guard).await
+    }
+
+    /// A fresh, migrated PostgreSQL database.
+    pub async fn postgres() -> Self {
+        let (url, guard) = Self::postgres_url().await;
+        Self::open(url, guard).await
+    }
+
+    /// A fresh SQLite URL and its guard, not opened or migrated.
+    pub fn sqlite_url() -> (DatabaseUrl, Guard) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.db");
+        (
+            DatabaseUrl::Sqlite(path.to_string_lossy().into()),
+            Guard::Sqlite(dir),
+        )
+    }
+
+    /// A freshly created, empty PostgreSQL database and its guard.
+    pub async fn postgres_url() -> (DatabaseUrl, Guard) {
+        let admin_url = admin_url();
+        let name = format!(
+            "jh_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap()
+        );
+        admin_execute(&admin_url, &format!("CREATE DATABASE {name}")).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL tests need a server: cannot create a database via {admin_url} ({e}). \
+                 Set TEST_DATABASE_URL or run ./scripts/test, which starts one."
+            )
+        });
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        (
+            DatabaseUrl::Postgres(url.to_string()),
+            Guard::Postgres { admin_url, name },
+        )
+    }
+
+    async fn open(url: DatabaseUrl, guard: Guard) -> Self {
+        let db = db::connect::connect(&DbConfig::new(url))
+            .await
+            .expect("connect");
+        db::migrate::run(&db).await.expect("migrate");
+        Self { db, guard }
+    }
+
+    /// Opens the URL of a guard without migrating (for tests of migration itself).
+    pub async fn unmigrated(url: DatabaseUrl, guard: Guard) -> Self {
+        let db = db::connect::connect(&DbConfig::new(url))
+            .await
+            .expect("connect");
+        Self { db, guard }
+    }
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), String> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let mut conn = AsyncPgConnection::establish(admin_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.batch_execute(sql).await.map_err(|e| e.to_string())
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = self {
+            let (admin_url, sql) = (
+                admin_url.clone(),
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            // Drop runs inside the test's runtime: do the async work on a thread of its own.
+            let dropped = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(admin_execute(&admin_url, &sql))
+            })
+            .join();
+            if let Ok(Err(e)) = dropped {
+                eprintln!("warning: could not drop test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Expands each `async fn name(db: TestDb) { … }` into `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($db:ident: TestDb) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $db = $crate::common::TestDb::sqlite().await;
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let $db = $crate::common::TestDb::postgres().await;
+                    $body
+                }
+            }
+        )*
+    };
+}

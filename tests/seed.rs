@@ -1,0 +1,127 @@
+//! The seeder: consistent, deterministic data, and seeding a non-empty database only adds.
+
+mod common;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use job_history::db::schema::{accounts, api_keys, job_inputs, jobs, models, users};
+use job_history::db::{Db, DbError};
+use job_history::seed::{SeedOptions, seed};
+
+#[derive(Debug, PartialEq)]
+struct Counts {
+    accounts: i64,
+    users: i64,
+    keys: i64,
+    models: i64,
+    jobs: i64,
+    inputs: i64,
+    broken_counters: i64,
+    wrong_bytes: i64,
+}
+
+async fn counts(db: &Db) -> Counts {
+    let run = async {
+        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+            // Jobs whose counters or byte total disagree with their inputs.
+            let per_job: Vec<(i32, i32, i32, i32, i64, i64)> = jobs::table
+                .select((jobs::total, jobs::pending, jobs::completed, jobs::failed, jobs::input_byte_amount, jobs::id))
+                .load(conn)
+                .await?;
+            let inputs: Vec<(i64, i32, i64)> = job_inputs::table
+                .select((job_inputs::job_id, job_inputs::status, job_inputs::byte_amount))
+                .load(conn)
+                .await?;
+            let mut by_job = std::collections::HashMap::<i64, (i32, i32, i32, i64)>::new();
+            for (job, status, bytes) in &inputs {
+                let e = by_job.entry(*job).or_default();
+                match status { 0 => e.0 += 1, 1 => e.1 += 1, _ => e.2 += 1 }
+                e.3 += bytes;
+            }
+            let broken_counters = per_job.iter().filter(|(t, p, c, f, _, id)| {
+                let (ip, ic, if_, _) = by_job.get(id).copied().unwrap_or_default();
+                *t != p + c + f || (ip, ic, if_) != (*p, *c, *f)
+            }).count() as i64;
+            let wrong_bytes = per_job.iter().filter(|(.., b, id)| by_job.get(id).map(|e| e.3) != Some(*b)).count() as i64;
+            Counts {
+                accounts: accounts::table.count().get_result(conn).await?,
+                users: users::table.count().get_result(conn).await?,
+                keys: api_keys::table.count().get_result(conn).await?,
+                models: models::table.count().get_result(conn).await?,
+                jobs: per_job.len() as i64,
+                inputs: inputs.len() as i64,
+                broken_counters,
+                wrong_bytes,
+            }
+        }))
+    };
+    run.await.expect("count rows")
+}
+
+async fn identifiers(db: &Db) -> Vec<String> {
+    let run = async {
+        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+            jobs::table.order(jobs::id).select(jobs::job_identifier).load::<String>(conn).await?
+        }))
+    };
+    run.await.unwrap()
+}
+
+fn options(jobs: u64) -> SeedOptions {
+    let mut o = SeedOptions::new(jobs);
+    o.accounts = 3;
+    o.users = 12;
+    o.seed = 99;
+    o.now = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap();
+    o
+}
+
+backend_tests! {
+    async fn seeding_produces_consistent_rows(t: TestDb) {
+        let report = seed(t.db.url(), options(12_345)).await.unwrap();
+        assert_eq!(report.jobs, 12_345);
+        let c = counts(&t.db).await;
+        assert_eq!((c.accounts, c.users, c.keys, c.jobs), (3, 12, 12, 12_345));
+        assert_eq!(c.inputs as u64, report.inputs);
+        assert!(c.inputs >= c.jobs && c.inputs <= 5 * c.jobs);
+        assert!(c.models >= 20);
+        assert_eq!((c.broken_counters, c.wrong_bytes), (0, 0));
+    }
+
+    async fn seeding_twice_adds_and_never_collides(t: TestDb) {
+        seed(t.db.url(), options(3_000)).await.unwrap();
+        let first = counts(&t.db).await;
+        seed(t.db.url(), options(2_000)).await.unwrap();
+        let second = counts(&t.db).await;
+        assert_eq!(second.jobs, first.jobs + 2_000);
+        assert_eq!(second.accounts, first.accounts + 3);
+        assert_eq!(second.users, first.users + 12);
+        assert_eq!(second.models, first.models, "the catalogue is not duplicated");
+        assert_eq!((second.broken_counters, second.wrong_bytes), (0, 0));
+    }
+
+    async fn seeding_is_deterministic(t: TestDb) {
+        let other = match t.db.backend() {
+            job_history::db::Backend::Sqlite => common::TestDb::sqlite().await,
+            job_history::db::Backend::Postgres => common::TestDb::postgres().await,
+        };
+        seed(t.db.url(), options(1_500)).await.unwrap();
+        seed(other.db.url(), options(1_500)).await.unwrap();
+        let ids = identifiers(&t.db).await;
+        assert_eq!(ids.len(), 1_500);
+        assert_eq!(ids, identifiers(&other.db).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_jobs_without_users_is_refused() {
+    let t = common::TestDb::sqlite().await;
+    let mut o = options(10);
+    o.users = 0;
+    let err = seed(t.db.url(), o).await.unwrap_err();
+    assert!(err.to_string().contains("at least one user"), "{err}");
+    assert_eq!(counts(&t.db).await.jobs, 0);
+}
