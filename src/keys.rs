@@ -4,7 +4,7 @@
 //! secret is stored. Secrets have ~190 bits of entropy, so a fast hash is the right tool (no
 //! password-stretching needed) and lookups stay cheap per request.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel_async::RunQueryDsl;
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -92,7 +92,7 @@ pub async fn create(
     expires_at: Option<NaiveDateTime>,
 ) -> Result<IssuedKey, DbError> {
     let key = IssuedKey::generate();
-    let mut row = key.to_row(user_id, account_id, role, Utc::now().naive_utc());
+    let mut row = key.to_row(user_id, account_id, role, crate::db::now());
     row.expires_at = expires_at;
     crate::with_conn!(db, conn => {
         diesel::insert_into(api_keys::table).values(&row).execute(conn).await?;

@@ -1,6 +1,6 @@
 //! `job-history keys …`: issuing API keys from the command line.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
 use diesel::result::OptionalExtension;
 use diesel_async::RunQueryDsl;
@@ -16,7 +16,7 @@ pub async fn create(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<()> {
     let (user_id, account_id) = find_or_create_user(db, args).await?;
     let expires_at = args
         .expires_in_days
-        .map(|d| (Utc::now() + Duration::days(d.into())).naive_utc());
+        .map(|d| crate::db::now() + Duration::days(d.into()));
     let key = crate::keys::create(db, user_id, account_id, args.role, expires_at).await?;
     eprintln!(
         "API key for {} ({}); it is shown only once:",
@@ -28,7 +28,7 @@ pub async fn create(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<()> {
 }
 
 async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> Result<(i64, i64), DbError> {
-    let now = Utc::now().naive_utc();
+    let now = crate::db::now();
     let email = args.user.trim().to_lowercase();
     crate::with_conn!(db, conn => {
         use diesel_async::AsyncConnection;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::ConnectionError;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
@@ -120,15 +122,19 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
     };
     macro_rules! builder {
         () => {
+            // No test query on checkout: it would cost a round trip per request (and show up in
+            // statement counts); broken connections are detected and dropped on return.
             bb8::Pool::builder()
                 .max_size(config.pool_size.max(1))
                 .connection_timeout(config.pool_timeout)
+                .test_on_check_out(false)
         };
     }
     let pools = match &config.url {
         DatabaseUrl::Postgres(url) => {
             let timeout_ms = config.statement_timeout.as_millis();
             let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+            manager_config.recycling_method = RecyclingMethod::Fast;
             let setup_stats = Arc::clone(&stats);
             manager_config.custom_setup = Box::new(move |url| {
                 let stats = Arc::clone(&setup_stats);
@@ -159,6 +165,7 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
                 )));
             }
             let mut manager_config = ManagerConfig::<SqliteConn>::default();
+            manager_config.recycling_method = RecyclingMethod::Fast;
             let setup_stats = Arc::clone(&stats);
             manager_config.custom_setup = Box::new(move |path| {
                 let stats = Arc::clone(&setup_stats);

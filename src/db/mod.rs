@@ -10,6 +10,7 @@
 //! multi-row `INSERT` goes through sync Diesel on SQLite, diesel_async issue #277).
 
 pub mod connect;
+pub mod jobs;
 pub mod migrate;
 pub mod models;
 pub mod schema;
@@ -100,6 +101,15 @@ impl Db {
             Ok(())
         })
     }
+}
+
+/// The current instant as stored: UTC, truncated to microseconds. Every timestamp written goes
+/// through here (or is derived from it): PostgreSQL keeps microseconds while SQLite would keep
+/// whatever it is given as text, and cursors carry microseconds, so finer values would break
+/// keyset equality on SQLite.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
 /// Why a database operation failed. Shown to operators (logs, CLI); the GraphQL layer maps it

@@ -55,6 +55,11 @@ impl ApiError {
         }
     }
 
+    /// An internal failure with its (logged, never sent) cause.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(Arc::new(anyhow::anyhow!("{cause}")))
+    }
+
     /// Shorthand for [`ApiError::BadUserInput`].
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::BadUserInput(message.into())

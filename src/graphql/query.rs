@@ -1,19 +1,131 @@
-//! The root `Query` type: thin resolvers that delegate to the types and loaders.
+//! The root `Query` type: thin resolvers that validate arguments and delegate to the history,
+//! node and type modules.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
+use super::history::connection::JobConnection;
+use super::history::filter::JobFilter;
+use super::history::order::JobOrder;
+use super::history::page::PageArgs;
+use super::node::{self, Node, NodeKind};
+use super::types::job::Job;
 use super::types::model::Model;
+use crate::db::jobs;
 use crate::db::schema::models;
 use crate::db::{Db, DbError, models as rows};
+
+/// Most ids `nodes` accepts at once.
+pub const MAX_NODES: usize = 100;
 
 /// Entry points for reading job history.
 pub struct Query;
 
+// GraphQL arguments are function parameters: a Relay connection has six.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl Query {
+    /// The job history, newest first unless `orderBy` says otherwise: a Relay connection
+    /// paged with `first`/`after` or `last`/`before` (at most 100 per page, 20 by default).
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Jobs from the start of the order (0–100).")] first: Option<i32>,
+        #[graphql(desc = "Only jobs after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Jobs from the end of the order (0–100).")] last: Option<i32>,
+        #[graphql(desc = "Only jobs before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Which jobs; every condition given must hold.")] filter: Option<JobFilter>,
+        #[graphql(desc = "Sort order; `id` breaks ties. Default: CREATED_AT DESC.")]
+        order_by: Option<JobOrder>,
+    ) -> ApiResult<JobConnection> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let filter = filter.unwrap_or_default();
+        let order = order_by.unwrap_or_default();
+        JobConnection::load(
+            ctx.data_unchecked::<Db>(),
+            &filter,
+            order,
+            &args,
+            crate::db::now(),
+            None,
+        )
+        .await
+    }
+
+    /// One job by its identifier; a `NOT_FOUND` error when there is none.
+    async fn job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's identifier (a UUID).")] job_identifier: String,
+    ) -> ApiResult<Option<Job>> {
+        let identifier = job_identifier.trim();
+        if uuid::Uuid::parse_str(identifier).is_err() {
+            return Err(ApiError::bad_input(format!(
+                "{identifier:?} is not a job identifier (a UUID)"
+            )));
+        }
+        let found = fetch_jobs(ctx, vec![identifier.to_string()])
+            .await?
+            .into_iter()
+            .next();
+        match found {
+            Some(job) => Ok(Some(job)),
+            None => Err(ApiError::NotFound(format!(
+                "no job with identifier {identifier}"
+            ))),
+        }
+    }
+
+    /// Refetches any object by its global `id`; null when it does not exist.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id.")] id: ID,
+    ) -> ApiResult<Option<Node>> {
+        let (NodeKind::Job, key) = node::decode(&id)?;
+        Ok(fetch_jobs(ctx, vec![key])
+            .await?
+            .into_iter()
+            .next()
+            .map(Node::Job))
+    }
+
+    /// Refetches objects by global id, in the order given; null for those that do not exist.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids (at most 100).")] ids: Vec<ID>,
+    ) -> ApiResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input(format!(
+                "`ids` has {} entries; at most {MAX_NODES} are allowed",
+                ids.len()
+            )));
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| node::decode(id).map(|(_, key)| key))
+            .collect::<Result<_, _>>()?;
+        let found = fetch_jobs(ctx, keys.clone()).await?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                found
+                    .iter()
+                    .find(|j| j.record().job.job_identifier == *k)
+                    .cloned()
+                    .map(Node::Job)
+            })
+            .collect())
+    }
+
     /// The model catalogue, ordered by name then version.
     async fn models(&self, ctx: &Context<'_>) -> ApiResult<Vec<Model>> {
         let db = ctx.data_unchecked::<Db>();
@@ -27,4 +139,11 @@ impl Query {
         });
         Ok(rows.into_iter().map(Model::from).collect())
     }
+}
+
+/// The visible jobs with these identifiers, read now.
+async fn fetch_jobs(ctx: &Context<'_>, identifiers: Vec<String>) -> ApiResult<Vec<Job>> {
+    let now = crate::db::now();
+    let records = jobs::by_identifiers(ctx.data_unchecked::<Db>(), None, &identifiers).await?;
+    Ok(records.into_iter().map(|r| Job::new(r, now)).collect())
 }

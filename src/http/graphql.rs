@@ -7,5 +7,7 @@ use super::AppState;
 
 /// Executes one GraphQL request (or batch).
 pub async fn handle(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    state.schema.execute(request.into_inner()).await.into()
+    crate::graphql::execute(&state.schema, &state.db, request.into_inner())
+        .await
+        .into()
 }

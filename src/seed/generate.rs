@@ -4,7 +4,7 @@
 //! Everything derives from one seeded RNG, so the same seed, database state and clock give the
 //! same rows. Jobs are produced in `created_at` order, which keeps index inserts append-mostly.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDateTime, SubsecRound};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -47,9 +47,10 @@ impl Generator {
     /// second run into the same database adds new identifiers rather than colliding).
     pub fn new(seed: u64, salt: u64, now: NaiveDateTime) -> Self {
         let mixed = seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Stored timestamps carry microseconds at most (see `db::now`).
         Self {
             rng: SmallRng::seed_from_u64(mixed),
-            now,
+            now: now.trunc_subsecs(6),
         }
     }
 

@@ -13,7 +13,7 @@ pub mod generate;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -51,7 +51,7 @@ impl SeedOptions {
             accounts: 5,
             users: 50,
             seed: 1,
-            now: Utc::now().naive_utc(),
+            now: crate::db::now(),
             progress: false,
         }
     }
@@ -252,7 +252,7 @@ macro_rules! loader {
                         .values(&rows)
                         .returning((users::id, users::account_id))
                         .get_results(conn)?;
-                    let now = Utc::now().naive_utc();
+                    let now = crate::db::now();
                     let keys: Vec<_> = created
                         .iter()
                         .map(|&(user_id, account_id)| {

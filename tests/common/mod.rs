@@ -6,6 +6,9 @@
 //! tests never skip: an unreachable server fails them with a message saying what to set.
 #![allow(dead_code, missing_docs)]
 
+pub mod fixtures;
+pub mod gql;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use job_history::db::{self, DatabaseUrl, Db, DbConfig};

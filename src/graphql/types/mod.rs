@@ -1,3 +1,6 @@
 //! GraphQL object types, one module per type.
 
+pub mod job;
+pub mod job_input;
 pub mod model;
+pub mod user;

@@ -1,0 +1,130 @@
+//! The `jobs` Relay connection: edges, nodes, `pageInfo`, and a `totalCount` whose `COUNT`
+//! runs only when the field is selected.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::NaiveDateTime;
+
+use super::cursor;
+use super::filter::JobFilter;
+use super::order::JobOrder;
+use super::page::{Page, PageArgs};
+use crate::db::Db;
+use crate::db::jobs::{self, JobConditions, PageRequest};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::types::job::Job;
+
+/// Where a page sits in the whole result.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    /// More jobs follow the last edge (when paging with `first`); with `last`, whether `before`
+    /// was given.
+    pub has_next_page: bool,
+    /// More jobs precede the first edge (when paging with `last`); with `first`, whether
+    /// `after` was given.
+    pub has_previous_page: bool,
+    /// Cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge.
+    pub end_cursor: Option<String>,
+}
+
+/// A job and its cursor.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct JobEdge {
+    /// Opaque cursor of this job in this order, for `after`/`before`.
+    pub cursor: String,
+    /// The job.
+    pub node: Job,
+}
+
+/// A page of jobs.
+pub struct JobConnection {
+    edges: Vec<JobEdge>,
+    page_info: PageInfo,
+    conditions: JobConditions,
+}
+
+/// A page of the job history.
+#[Object]
+impl JobConnection {
+    /// The jobs of this page with their cursors.
+    async fn edges(&self) -> &[JobEdge] {
+        &self.edges
+    }
+
+    /// The jobs of this page (the edges' nodes, when cursors are not needed).
+    async fn nodes(&self) -> Vec<&Job> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the whole result.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many jobs match the filter, across all pages. Costs a `COUNT`: select it only when
+    /// you show it.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(jobs::count(ctx.data_unchecked::<Db>(), &self.conditions).await?)
+    }
+}
+
+impl JobConnection {
+    /// Reads one page of the history.
+    pub async fn load(
+        db: &Db,
+        filter: &JobFilter,
+        order: JobOrder,
+        args: &PageArgs,
+        now: NaiveDateTime,
+        account_id: Option<i64>,
+    ) -> ApiResult<Self> {
+        let mut conditions = filter.conditions(now)?;
+        conditions.account_id = account_id;
+        let page = Page::new(args, order)?;
+        let request = PageRequest {
+            conditions,
+            sort: order.sort(),
+            after: page.after,
+            before: page.before,
+            limit: i64::from(page.size) + 1,
+            from_end: page.from_end,
+        };
+        let mut records = jobs::page(db, &request).await.map_err(ApiError::from)?;
+        let has_more = records.len() > page.size as usize;
+        if has_more {
+            // The extra row tells there is more; it sits beyond the page's far end.
+            if page.from_end {
+                records.remove(0);
+            } else {
+                records.pop();
+            }
+        }
+        let edges: Vec<JobEdge> = records
+            .into_iter()
+            .map(|r| JobEdge {
+                cursor: cursor::encode(order, &r.job),
+                node: Job::new(r, now),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: if page.from_end {
+                page.before.is_some()
+            } else {
+                has_more
+            },
+            has_previous_page: if page.from_end {
+                has_more
+            } else {
+                page.after.is_some()
+            },
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Ok(Self {
+            edges,
+            page_info,
+            conditions: request.conditions,
+        })
+    }
+}

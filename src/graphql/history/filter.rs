@@ -1,0 +1,265 @@
+//! `JobFilter`: which jobs the history shows. Every given condition must hold (AND). Its
+//! validation lives here, next to it: bad date ranges and empty strings are clear
+//! `BAD_USER_INPUT` errors naming the offending field.
+
+use async_graphql::{Enum, InputObject};
+use chrono::NaiveDateTime;
+
+use crate::db::jobs::{JobConditions, Range};
+use crate::domain::JobStatus;
+use crate::graphql::error::ApiError;
+use crate::graphql::scalars::DateTime;
+
+/// Most job identifiers one filter may list.
+pub const MAX_IDENTIFIERS: usize = 100;
+/// Longest text accepted by a search field.
+pub const MAX_TEXT: usize = 200;
+
+/// Groups of statuses, as in Modzy's job history.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JobStatusGroup {
+    /// Every status.
+    #[default]
+    All,
+    /// SUBMITTED or IN_PROGRESS (and not past their timeout).
+    Pending,
+    /// COMPLETED, CANCELED, TIMEDOUT or ERROR.
+    Terminated,
+    /// TIMEDOUT only.
+    Timedout,
+}
+
+impl JobStatusGroup {
+    fn statuses(self) -> Option<Vec<JobStatus>> {
+        use JobStatus::*;
+        match self {
+            Self::All => None,
+            Self::Pending => Some(vec![Submitted, InProgress]),
+            Self::Terminated => Some(vec![Completed, Canceled, Timedout, Error]),
+            Self::Timedout => Some(vec![Timedout]),
+        }
+    }
+}
+
+/// A range of instants. `from` is required when `to` is given (Modzy's rule); `to` defaults to
+/// now. Both bounds are inclusive.
+#[derive(InputObject, Clone, Copy, Debug, Default)]
+pub struct DateRange {
+    /// Start, inclusive; must not be in the future.
+    pub from: Option<DateTime>,
+    /// End, inclusive; must not be before `from`. Defaults to now.
+    pub to: Option<DateTime>,
+}
+
+impl DateRange {
+    fn resolve(self, field: &str, now: NaiveDateTime) -> Result<Range, ApiError> {
+        let err = |m: String| ApiError::bad_input(format!("filter.{field}: {m}"));
+        let Some(from) = self.from.map(DateTime::naive) else {
+            return Err(err(match self.to {
+                Some(_) => "`to` needs a `from`: give the start of the range too".into(),
+                None => "give at least `from`".into(),
+            }));
+        };
+        if from > now {
+            return Err(err(format!(
+                "`from` ({}) is in the future",
+                DateTime::from_naive(from).0.to_rfc3339()
+            )));
+        }
+        let to = self.to.map_or(now, DateTime::naive);
+        if to < from {
+            return Err(err(format!(
+                "`to` ({}) is before `from` ({})",
+                DateTime::from_naive(to).0.to_rfc3339(),
+                DateTime::from_naive(from).0.to_rfc3339()
+            )));
+        }
+        Ok(Range { from, to })
+    }
+}
+
+/// Conditions on the job history; every one given must hold.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct JobFilter {
+    /// A group of statuses (default ALL).
+    pub status: Option<JobStatusGroup>,
+    /// Exact statuses (any of them); combined with `status` when both are given.
+    pub statuses: Option<Vec<JobStatus>>,
+    /// Case-insensitive part of the submitting user's first name, last name or email.
+    pub user: Option<String>,
+    /// Prefix of the API key that submitted the job (`submittedBy`).
+    pub access_key: Option<String>,
+    /// Case-insensitive part of the model's name.
+    pub model: Option<String>,
+    /// Exact model identifier.
+    pub model_identifier: Option<String>,
+    /// Exact model version.
+    pub model_version: Option<String>,
+    /// When the job was created.
+    pub created_at: Option<DateRange>,
+    /// When the job was submitted.
+    pub submitted_at: Option<DateRange>,
+    /// When the job last changed.
+    pub updated_at: Option<DateRange>,
+    /// Only these jobs (at most 100 identifiers).
+    pub job_identifiers: Option<Vec<String>>,
+    /// Whether an explanation was requested.
+    pub explain: Option<bool>,
+    /// Whether the model is an image classification model.
+    pub image_classification_model: Option<bool>,
+}
+
+fn text(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(v) = value else { return Ok(None) };
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(ApiError::bad_input(format!(
+            "filter.{field} must not be empty: leave it out to match everything"
+        )));
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(ApiError::bad_input(format!(
+            "filter.{field} is longer than {MAX_TEXT} characters"
+        )));
+    }
+    Ok(Some(v.to_string()))
+}
+
+impl JobFilter {
+    /// The database conditions, validated, at instant `now`.
+    pub fn conditions(&self, now: NaiveDateTime) -> Result<JobConditions, ApiError> {
+        let statuses = match (self.status.unwrap_or_default().statuses(), &self.statuses) {
+            (None, None) => None,
+            (Some(g), None) => Some(g),
+            (None, Some(exact)) => Some(exact.clone()),
+            (Some(g), Some(exact)) => {
+                Some(exact.iter().copied().filter(|s| g.contains(s)).collect())
+            }
+        };
+        if let Some(ids) = &self.job_identifiers
+            && ids.len() > MAX_IDENTIFIERS
+        {
+            return Err(ApiError::bad_input(format!(
+                "filter.jobIdentifiers lists {} identifiers; at most {MAX_IDENTIFIERS} are allowed",
+                ids.len()
+            )));
+        }
+        let range = |field, r: Option<DateRange>| r.map(|r| r.resolve(field, now)).transpose();
+        Ok(JobConditions {
+            account_id: None,
+            statuses,
+            user: text("user", &self.user)?,
+            access_key: text("accessKey", &self.access_key)?,
+            model_name: text("model", &self.model)?,
+            model_identifier: text("modelIdentifier", &self.model_identifier)?,
+            model_version: text("modelVersion", &self.model_version)?,
+            created: range("createdAt", self.created_at)?,
+            submitted: range("submittedAt", self.submitted_at)?,
+            updated: range("updatedAt", self.updated_at)?,
+            job_identifiers: self.job_identifiers.clone(),
+            explain: self.explain,
+            image_classification_model: self.image_classification_model,
+            now: Some(now),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn at(t: NaiveDateTime) -> Option<DateTime> {
+        Some(DateTime::from_naive(t))
+    }
+
+    fn err(filter: JobFilter, now: NaiveDateTime) -> String {
+        let e = filter.conditions(now).unwrap_err();
+        assert_eq!(e.code(), "BAD_USER_INPUT");
+        e.message()
+    }
+
+    #[test]
+    fn date_ranges_follow_modzys_rules() {
+        let now = Utc::now().naive_utc();
+        let range = |from, to| JobFilter {
+            created_at: Some(DateRange { from, to }),
+            ..Default::default()
+        };
+        assert!(err(range(None, at(now)), now).contains("filter.createdAt: `to` needs a `from`"));
+        assert!(err(range(at(now + Duration::hours(1)), None), now).contains("is in the future"));
+        assert!(
+            err(
+                range(at(now - Duration::hours(1)), at(now - Duration::hours(2))),
+                now
+            )
+            .contains("is before `from`")
+        );
+        assert!(err(range(None, None), now).contains("give at least `from`"));
+        let ok = range(at(now - Duration::days(1)), None)
+            .conditions(now)
+            .unwrap();
+        assert_eq!(
+            ok.created,
+            Some(Range {
+                from: now - Duration::days(1),
+                to: now
+            })
+        );
+    }
+
+    #[test]
+    fn status_group_and_exact_statuses_intersect() {
+        let now = Utc::now().naive_utc();
+        let f = JobFilter {
+            status: Some(JobStatusGroup::Pending),
+            statuses: Some(vec![JobStatus::Submitted, JobStatus::Completed]),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.conditions(now).unwrap().statuses,
+            Some(vec![JobStatus::Submitted])
+        );
+        let all = JobFilter {
+            status: Some(JobStatusGroup::All),
+            ..Default::default()
+        };
+        assert_eq!(all.conditions(now).unwrap().statuses, None);
+    }
+
+    #[test]
+    fn text_fields_and_identifier_lists_are_bounded() {
+        let now = Utc::now().naive_utc();
+        assert!(
+            err(
+                JobFilter {
+                    user: Some("  ".into()),
+                    ..Default::default()
+                },
+                now
+            )
+            .contains("filter.user must not be empty")
+        );
+        assert!(
+            err(
+                JobFilter {
+                    model: Some("x".repeat(201)),
+                    ..Default::default()
+                },
+                now
+            )
+            .contains("longer than 200")
+        );
+        let ids = (0..101).map(|i| i.to_string()).collect();
+        assert!(
+            err(
+                JobFilter {
+                    job_identifiers: Some(ids),
+                    ..Default::default()
+                },
+                now
+            )
+            .contains("at most 100")
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! DataLoaders for the nested fields of a page of jobs: `user` and `jobInputs` each cost one
+//! `IN (…)` query per page, whatever its size. Made per request ([`Loaders::attach`]), so their
+//! caches never outlive a request.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::error::ApiError;
+use crate::db::models::{JobInput, User};
+use crate::db::schema::{job_inputs, users};
+use crate::db::{Db, DbError};
+
+/// `users.id` as a loader key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(pub i64);
+
+/// `jobs.id` as a loader key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobId(pub i64);
+
+/// Reads users by id.
+pub struct UserReader(Db);
+
+impl Loader<UserId> for UserReader {
+    type Value = User;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, User>, ApiError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let db = &self.0;
+        let rows: Vec<User> = crate::with_conn!(db, conn => {
+            users::table
+                .filter(users::id.eq_any(ids))
+                .select(User::as_select())
+                .load(conn)
+                .await
+                .map_err(DbError::from)?
+        });
+        Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
+    }
+}
+
+/// Reads the inputs of jobs, in their submitted order.
+pub struct InputsReader(Db);
+
+impl Loader<JobId> for InputsReader {
+    type Value = Vec<JobInput>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[JobId]) -> Result<HashMap<JobId, Vec<JobInput>>, ApiError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let db = &self.0;
+        let rows: Vec<JobInput> = crate::with_conn!(db, conn => {
+            job_inputs::table
+                .filter(job_inputs::job_id.eq_any(ids))
+                .order((job_inputs::job_id, job_inputs::position))
+                .select(JobInput::as_select())
+                .load(conn)
+                .await
+                .map_err(DbError::from)?
+        });
+        let mut by_job: HashMap<JobId, Vec<JobInput>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            by_job.entry(JobId(row.job_id)).or_default().push(row);
+        }
+        Ok(by_job)
+    }
+}
+
+/// The per-request loaders.
+pub struct Loaders;
+
+impl Loaders {
+    /// Attaches fresh loaders over `db` to a request.
+    pub fn attach(request: async_graphql::Request, db: &Db) -> async_graphql::Request {
+        request
+            .data(DataLoader::new(UserReader(db.clone()), tokio::spawn))
+            .data(DataLoader::new(InputsReader(db.clone()), tokio::spawn))
+    }
+}

@@ -1,0 +1,36 @@
+//! Running GraphQL documents against a test database, without HTTP (the router has its own
+//! tests) and with fresh per-request loaders, as the server does.
+#![allow(dead_code)]
+
+use job_history::db::Db;
+use serde_json::Value;
+
+/// Executes `query` with `variables`; returns the whole response as JSON.
+pub async fn run(db: &Db, query: &str, variables: Value) -> Value {
+    let schema = job_history::graphql::build_schema(db.clone());
+    let request = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(variables));
+    let response = job_history::graphql::execute(&schema, db, request).await;
+    serde_json::to_value(&response).expect("response serializes")
+}
+
+/// Executes and returns `data`, failing the test on any error.
+pub async fn data(db: &Db, query: &str, variables: Value) -> Value {
+    let response = run(db, query, variables).await;
+    assert!(
+        response.get("errors").is_none(),
+        "unexpected errors: {response:#}"
+    );
+    response["data"].clone()
+}
+
+/// Executes and returns the first error's (code, message), failing when there is none.
+pub async fn error(db: &Db, query: &str, variables: Value) -> (String, String) {
+    let response = run(db, query, variables).await;
+    let e = &response["errors"][0];
+    assert!(!e.is_null(), "expected an error, got {response:#}");
+    (
+        e["extensions"]["code"].as_str().unwrap_or("").to_string(),
+        e["message"].as_str().unwrap_or("").to_string(),
+    )
+}
