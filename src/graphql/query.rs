@@ -48,15 +48,7 @@ impl Query {
         };
         let filter = filter.unwrap_or_default();
         let order = order_by.unwrap_or_default();
-        JobConnection::load(
-            ctx.data_unchecked::<Db>(),
-            &filter,
-            order,
-            &args,
-            crate::db::now(),
-            None,
-        )
-        .await
+        JobConnection::load(ctx, &filter, order, &args, crate::db::now(), None).await
     }
 
     /// One job by its identifier; a `NOT_FOUND` error when there is none.

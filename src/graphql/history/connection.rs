@@ -10,6 +10,7 @@ use super::order::JobOrder;
 use super::page::{Page, PageArgs};
 use crate::db::Db;
 use crate::db::jobs::{self, JobConditions, PageRequest};
+use crate::graphql::Loaders;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::job::Job;
 
@@ -70,9 +71,9 @@ impl JobConnection {
 }
 
 impl JobConnection {
-    /// Reads one page of the history.
+    /// Reads one page of the history, with the nested users and inputs the selection asks for.
     pub async fn load(
-        db: &Db,
+        ctx: &Context<'_>,
         filter: &JobFilter,
         order: JobOrder,
         args: &PageArgs,
@@ -90,6 +91,7 @@ impl JobConnection {
             limit: i64::from(page.size) + 1,
             from_end: page.from_end,
         };
+        let db = ctx.data_unchecked::<Db>();
         let mut records = jobs::page(db, &request).await.map_err(ApiError::from)?;
         let has_more = records.len() > page.size as usize;
         if has_more {
@@ -100,6 +102,10 @@ impl JobConnection {
                 records.pop();
             }
         }
+        let selection = ctx.look_ahead();
+        let rows: Vec<_> = records.iter().map(|r| &r.job).collect();
+        Loaders::prefetch(ctx, &selection.field("edges").field("node"), &rows).await?;
+        Loaders::prefetch(ctx, &selection.field("nodes"), &rows).await?;
         let edges: Vec<JobEdge> = records
             .into_iter()
             .map(|r| JobEdge {

@@ -1,6 +1,5 @@
 //! `Job`: the job object of the Jobs API, with every field of Modzy's job.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object};
 use chrono::NaiveDateTime;
 
@@ -10,7 +9,7 @@ use super::user::User;
 use crate::db::jobs::JobRecord;
 use crate::domain::JobStatus;
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{InputsReader, JobId, UserId, UserReader};
+use crate::graphql::loaders::{InputsLoader, JobId, UserId, UserLoader, loader};
 use crate::graphql::node::{self, NodeKind};
 use crate::graphql::scalars::{DateTime, Long};
 
@@ -149,7 +148,7 @@ impl Job {
 
     /// The user who submitted the job.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        let loader = ctx.data_unchecked::<DataLoader<UserReader>>();
+        let loader = loader::<UserLoader>(ctx)?;
         let user_id = self.record.job.user_id;
         loader
             .load_one(UserId(user_id))
@@ -160,7 +159,7 @@ impl Job {
 
     /// The job's inputs, in submitted order.
     async fn job_inputs(&self, ctx: &Context<'_>) -> ApiResult<Vec<JobInput>> {
-        let loader = ctx.data_unchecked::<DataLoader<InputsReader>>();
+        let loader = loader::<InputsLoader>(ctx)?;
         let inputs = loader
             .load_one(JobId(self.record.job.id))
             .await?

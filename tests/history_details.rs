@@ -1,0 +1,150 @@
+//! Details and identity (`job`, `node`, `nodes`, `models`), nested loads through DataLoaders
+//! with a fixed statement budget, and every user-error case of the history API.
+
+mod common;
+
+use common::fixtures;
+use common::gql;
+use serde_json::json;
+
+const NESTED: &str = r#"query($n: Int) {
+  jobs(first: $n) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id jobIdentifier submittedBy accountIdentifier status createdAt updatedAt submittedAt
+      total pending completed failed elapsedTime queueTime timeout explain inputByteAmount
+      imageClassificationModel model { identifier version name }
+      user { identifier externalIdentifier firstName lastName email status title }
+      jobInputs { identifier position status byteAmount startedAt finishedAt elapsedTime errorMessage }
+    } }
+  }
+}"#;
+
+backend_tests! {
+    async fn a_page_with_users_and_inputs_costs_a_fixed_number_of_statements(t: TestDb) {
+        // Plain seeded data (the fixture's ties would break the byte sums checked below).
+        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(150)).await.unwrap();
+        let mut costs = Vec::new();
+        for n in [1, 10, 100] {
+            let before = t.db.stats().statements();
+            let data = gql::data(&t.db, NESTED, json!({ "n": n })).await;
+            costs.push(t.db.stats().statements() - before);
+            let edges = data["jobs"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), n as usize);
+            for e in edges {
+                let node = &e["node"];
+                let inputs = node["jobInputs"].as_array().unwrap();
+                assert_eq!(inputs.len() as i64, node["total"].as_i64().unwrap());
+                let positions: Vec<_> = inputs.iter().map(|i| i["position"].as_i64().unwrap()).collect();
+                assert_eq!(positions, (0..inputs.len() as i64).collect::<Vec<_>>(), "inputs in submitted order");
+                assert_eq!(node["total"], json!(node["pending"].as_i64().unwrap() + node["completed"].as_i64().unwrap() + node["failed"].as_i64().unwrap()));
+                assert!(node["user"]["email"].as_str().unwrap().contains('@'));
+                let bytes: i64 = inputs.iter().map(|i| i["byteAmount"].as_i64().unwrap()).sum();
+                assert_eq!(node["inputByteAmount"].as_i64().unwrap(), bytes);
+            }
+        }
+        // page + users + inputs + count, whatever the page size.
+        assert_eq!(costs, vec![4, 4, 4], "statements per request for 1, 10, 100 jobs");
+        let before = t.db.stats().statements();
+        gql::data(&t.db, "{ jobs(first: 100) { edges { node { jobIdentifier } } } }", json!({})).await;
+        assert_eq!(t.db.stats().statements() - before, 1, "no count, no loaders when not selected");
+    }
+
+    async fn scalars_have_their_documented_shape(t: TestDb) {
+        fixtures::history(&t.db, 30).await;
+        let data = gql::data(&t.db, NESTED, json!({ "n": 30 })).await;
+        let ts = regex_like_iso;
+        for e in data["jobs"]["edges"].as_array().unwrap() {
+            let node = &e["node"];
+            for field in ["createdAt", "updatedAt", "submittedAt"] {
+                assert!(ts(node[field].as_str().unwrap()), "{field}: {}", node[field]);
+            }
+            assert!(node["inputByteAmount"].is_i64());
+            assert_eq!(node["accountIdentifier"].as_str().unwrap().len(), 36);
+            assert_eq!(node["submittedBy"].as_str().unwrap().len(), 20, "a key prefix, never the secret");
+        }
+    }
+
+    async fn job_node_and_nodes_find_jobs_and_refuse_bad_ids(t: TestDb) {
+        fixtures::history(&t.db, 20).await;
+        let page = gql::data(&t.db, "{ jobs(first: 3) { nodes { id jobIdentifier } } }", json!({})).await;
+        let nodes = page["jobs"]["nodes"].as_array().unwrap().clone();
+        let (id, identifier) = (nodes[0]["id"].clone(), nodes[0]["jobIdentifier"].clone());
+
+        let job = gql::data(&t.db, "query($j: String!) { job(jobIdentifier: $j) { id jobIdentifier } }", json!({ "j": identifier })).await;
+        assert_eq!(job["job"]["id"], id);
+        let node = gql::data(&t.db, "query($id: ID!) { node(id: $id) { id ... on Job { jobIdentifier } } }", json!({ "id": id })).await;
+        assert_eq!(node["node"]["jobIdentifier"], identifier);
+        let ids = json!([nodes[2]["id"], nodes[0]["id"], "Sm9iOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMA"]);
+        let many = gql::data(&t.db, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": ids })).await;
+        assert_eq!(many["nodes"], json!([{ "id": nodes[2]["id"] }, { "id": nodes[0]["id"] }, null]), "order kept, missing is null");
+
+        let missing = "00000000-0000-4000-8000-000000000000";
+        let (code, message) = gql::error(&t.db, "query($j: String!) { job(jobIdentifier: $j) { id } }", json!({ "j": missing })).await;
+        assert_eq!((code.as_str(), message.contains(missing)), ("NOT_FOUND", true));
+        let (code, _) = gql::error(&t.db, "{ job(jobIdentifier: \"nope\") { id } }", json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        let (code, message) = gql::error(&t.db, "{ node(id: \"garbage!\") { id } }", json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains("not a valid node id"), "{message}");
+        let too_many: Vec<_> = (0..101).map(|_| id.clone()).collect();
+        let (code, _) = gql::error(&t.db, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": too_many })).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+    }
+
+    async fn models_lists_the_catalogue(t: TestDb) {
+        fixtures::history(&t.db, 5).await;
+        let data = gql::data(&t.db, "{ models { identifier version name } }", json!({})).await;
+        let models = data["models"].as_array().unwrap();
+        assert!(models.len() >= 20);
+        let names: Vec<_> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "ordered by name");
+    }
+
+    async fn every_bad_argument_is_a_clear_user_error(t: TestDb) {
+        fixtures::history(&t.db, 30).await;
+        let page = gql::data(&t.db, "{ jobs(first: 2) { pageInfo { endCursor } } }", json!({})).await;
+        let cursor = page["jobs"]["pageInfo"]["endCursor"].clone();
+        let cases = [
+            (json!({ "first": 101 }), "`first` must be between 0 and 100, got 101"),
+            (json!({ "first": -1 }), "`first` must be between 0 and 100, got -1"),
+            (json!({ "last": 1000 }), "`last` must be between 0 and 100"),
+            (json!({ "first": 1, "last": 1 }), "not both"),
+            (json!({ "after": "not-a-cursor" }), "`after` is not a valid cursor"),
+            (json!({ "before": "eyJ4IjoxfQ" }), "`before` is not a valid cursor"),
+            (json!({ "after": cursor, "orderBy": { "field": "TOTAL" } }), "cursor for the order CREATED_AT DESC but this request orders by TOTAL DESC"),
+            (json!({ "filter": { "createdAt": { "to": "2026-01-01T00:00:00Z" } } }), "filter.createdAt: `to` needs a `from`"),
+            (json!({ "filter": { "updatedAt": { "from": "2099-01-01T00:00:00Z" } } }), "filter.updatedAt: `from` (2099-01-01T00:00:00+00:00) is in the future"),
+            (json!({ "filter": { "submittedAt": { "from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z" } } }), "is before `from`"),
+            (json!({ "filter": { "user": "" } }), "filter.user must not be empty"),
+        ];
+        let query = "query($first: Int, $last: Int, $after: String, $before: String, $filter: JobFilter, $orderBy: JobOrder) {
+            jobs(first: $first, last: $last, after: $after, before: $before, filter: $filter, orderBy: $orderBy) { totalCount }
+        }";
+        for (vars, expected) in cases {
+            let (code, message) = gql::error(&t.db, query, vars.clone()).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{vars}: {message}");
+            assert!(message.contains(expected), "{vars}: got {message:?}, want {expected:?}");
+        }
+        // Type errors are caught by validation, with a message naming the argument.
+        let response = gql::run(&t.db, "{ jobs(first: \"ten\") { totalCount } }", json!({})).await;
+        assert!(response["errors"][0]["message"].as_str().unwrap().contains("first"), "{response}");
+        let response = gql::run(&t.db, "{ jobs(filter: { createdAt: { from: \"yesterday\" } }) { totalCount } }", json!({})).await;
+        assert!(response["errors"][0]["message"].as_str().unwrap().contains("not an ISO 8601 date-time"), "{response}");
+    }
+}
+
+/// `2026-05-01T12:30:00.250+00:00`: milliseconds and an explicit offset.
+fn regex_like_iso(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 29
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && s.ends_with("+00:00")
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
