@@ -11,11 +11,7 @@ use job_history::http::{self, AppState, HttpConfig};
 use tower::ServiceExt;
 
 fn app(db: &job_history::db::Db) -> axum::Router {
-    let state = AppState {
-        schema: job_history::graphql::build_schema(db.clone()),
-        db: db.clone(),
-    };
-    http::router(state, &HttpConfig::default())
+    http::router(AppState::new(db.clone()), &HttpConfig::default())
 }
 
 async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {

@@ -26,10 +26,8 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let state = AppState {
-        schema: crate::graphql::build_schema(db.clone()),
-        db: db.clone(),
-    };
+    let mut state = AppState::new(db.clone());
+    state.playground_key = demo_key.clone();
     let config = HttpConfig {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
     };

@@ -25,6 +25,7 @@ pub struct Query;
 
 // GraphQL arguments are function parameters: a Relay connection has six.
 #[allow(clippy::too_many_arguments)]
+/// Entry points for reading job history.
 #[Object]
 impl Query {
     /// The job history, newest first unless `orderBy` says otherwise: a Relay connection

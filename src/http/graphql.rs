@@ -1,13 +1,312 @@
-//! `GET|POST /graphql`: GraphQL over HTTP.
+//! `GET|POST /graphql`, following the GraphQL-over-HTTP specification:
+//!
+//! - POST takes `application/json` bodies (`query`, `variables`, `operationName`,
+//!   `extensions`); GET takes the same as URL parameters and only runs queries (a mutation
+//!   over GET is 405 with `Allow: POST`). Other methods are 405.
+//! - The response type follows `Accept`: `application/graphql-response+json` when the client
+//!   names it, `application/json` when it names that, sends `*/*` or sends no `Accept` (legacy
+//!   clients), 406 otherwise.
+//! - A malformed HTTP request (bad JSON, no `query`, wrong parameter types) is 400. A document
+//!   that fails to parse or validate is 400 under `application/graphql-response+json` and 200
+//!   under `application/json`, as the specification requires; executed requests are 200.
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Variables};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
 
 use super::AppState;
 
-/// Executes one GraphQL request (or batch).
-pub async fn handle(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    crate::graphql::execute(&state.schema, &state.db, request.into_inner())
-        .await
-        .into()
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type a response is sent as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+impl MediaType {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response media type from `Accept`; `None` when nothing acceptable is offered.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    let types: Vec<String> = accept
+        .split(',')
+        .filter(|part| !part.contains("q=0") || part.contains("q=0."))
+        .map(|part| {
+            part.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    if types.iter().any(|t| t == GRAPHQL_RESPONSE) {
+        Some(MediaType::GraphqlResponse)
+    } else if types
+        .iter()
+        .any(|t| t == JSON || t == "*/*" || t == "application/*")
+    {
+        Some(MediaType::Json)
+    } else {
+        None
+    }
+}
+
+/// A response that never reached execution.
+fn reject(status: StatusCode, media: MediaType, message: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.header());
+    response
+}
+
+/// The GraphQL parameters of a request.
+#[derive(Debug)]
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+impl Params {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let Value::Object(mut map) = value else {
+            return Err(
+                "the request body must be a JSON object (batched requests are not supported)"
+                    .into(),
+            );
+        };
+        let query = match map.remove("query") {
+            Some(Value::String(q)) => q,
+            Some(_) => return Err("`query` must be a string".into()),
+            None => return Err("the request has no `query`".into()),
+        };
+        let operation_name = match map.remove("operationName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err("`operationName` must be a string".into()),
+        };
+        let object = |name: &str, v: Option<Value>| match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(_) => Err(format!("`{name}` must be a JSON object")),
+        };
+        Ok(Self {
+            query,
+            operation_name,
+            variables: object("variables", map.remove("variables"))?,
+            extensions: object("extensions", map.remove("extensions"))?,
+        })
+    }
+
+    fn from_query_string(raw: &str) -> Result<Self, String> {
+        let mut map = Map::new();
+        for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+            let value = match k.as_ref() {
+                "variables" | "extensions" => {
+                    serde_json::from_str(&v).map_err(|_| format!("`{k}` must be JSON"))?
+                }
+                _ => Value::String(v.into_owned()),
+            };
+            map.insert(k.into_owned(), value);
+        }
+        Self::from_json(Value::Object(map))
+    }
+
+    /// The type of the operation that would run, when the document parses.
+    fn operation_type(&self) -> Option<OperationType> {
+        let doc = async_graphql::parser::parse_query(&self.query).ok()?;
+        let operation = match &self.operation_name {
+            Some(name) => {
+                doc.operations
+                    .iter()
+                    .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
+                    .1
+            }
+            None => doc.operations.iter().next()?.1,
+        };
+        Some(operation.node.ty)
+    }
+
+    fn into_request(self) -> Request {
+        let mut request = Request::new(self.query);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(vars) = self.variables {
+            request = request.variables(Variables::from_json(Value::Object(vars)));
+        }
+        if let Some(ext) = self.extensions {
+            for (k, v) in ext {
+                if let Ok(v) = async_graphql::Value::from_json(v) {
+                    request.extensions.insert(k, v);
+                }
+            }
+        }
+        request
+    }
+}
+
+/// Handles one GraphQL-over-HTTP request.
+pub async fn handle(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            MediaType::Json,
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let params = if method == Method::GET {
+        Params::from_query_string(raw_query.as_deref().unwrap_or(""))
+    } else if method == Method::POST {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+            != JSON
+        {
+            return reject(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "send the request as application/json",
+            );
+        }
+        serde_json::from_slice::<Value>(&body)
+            .map_err(|e| format!("the request body is not valid JSON: {e}"))
+            .and_then(Params::from_json)
+    } else {
+        let mut response = reject(StatusCode::METHOD_NOT_ALLOWED, media, "use GET or POST");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return response;
+    };
+    let params = match params {
+        Ok(p) => p,
+        Err(message) => return reject(StatusCode::BAD_REQUEST, media, &message),
+    };
+    if method == Method::GET
+        && matches!(
+            params.operation_type(),
+            Some(OperationType::Mutation | OperationType::Subscription)
+        )
+    {
+        let mut response = reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations are only accepted over POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+
+    let response = crate::graphql::execute(&state.schema, &state.db, params.into_request()).await;
+    // Errors with no path happened before execution (parse, validation, variables).
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if request_error && media == MediaType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = serde_json::to_value(&response)
+        .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal server error" }] }));
+    if request_error && let Some(map) = body.as_object_mut() {
+        map.remove("data"); // nothing was executed: no `data` entry at all
+    }
+    let mut http = (status, body.to_string()).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, media.header());
+    http
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> Option<MediaType> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        negotiate(&h)
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(accept("application/json"), Some(MediaType::Json));
+        assert_eq!(
+            accept("application/graphql-response+json, application/json;q=0.9"),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(accept("*/*"), Some(MediaType::Json));
+        assert_eq!(accept("text/html"), None);
+    }
+
+    #[test]
+    fn params_are_validated() {
+        assert!(Params::from_json(json!({ "query": "{ a }" })).is_ok());
+        assert!(
+            Params::from_json(json!({}))
+                .unwrap_err()
+                .contains("no `query`")
+        );
+        assert!(
+            Params::from_json(json!({ "query": 1 }))
+                .unwrap_err()
+                .contains("must be a string")
+        );
+        assert!(
+            Params::from_json(json!({ "query": "{a}", "variables": [] }))
+                .unwrap_err()
+                .contains("JSON object")
+        );
+        assert!(Params::from_json(json!([{ "query": "{a}" }])).is_err());
+        assert!(Params::from_query_string("query=%7Ba%7D&variables=%7B%7D").is_ok());
+        assert!(Params::from_query_string("query=%7Ba%7D&variables=nope").is_err());
+    }
+
+    #[test]
+    fn operation_type_follows_operation_name() {
+        let p = Params::from_json(
+            json!({ "query": "query A { a } mutation B { b }", "operationName": "B" }),
+        )
+        .unwrap();
+        assert_eq!(p.operation_type(), Some(OperationType::Mutation));
+        let p = Params::from_json(json!({ "query": "mutation { b }" })).unwrap();
+        assert_eq!(p.operation_type(), Some(OperationType::Mutation));
+    }
 }

@@ -3,12 +3,13 @@
 
 pub mod graphql;
 pub mod health;
+pub mod playground;
 pub mod server;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -28,6 +29,19 @@ pub struct AppState {
     pub db: Db,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// An API key the playground prefills (`serve --demo` only).
+    pub playground_key: Option<String>,
+}
+
+impl AppState {
+    /// State over `db` with its schema and no playground key.
+    pub fn new(db: Db) -> Self {
+        Self {
+            schema: crate::graphql::build_schema(db.clone()),
+            db,
+            playground_key: None,
+        }
+    }
 }
 
 /// HTTP settings.
@@ -48,7 +62,9 @@ impl Default for HttpConfig {
 /// The application router with its middleware.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     Router::new()
-        .route("/graphql", get(graphql::handle).post(graphql::handle))
+        .route("/", get(playground::page))
+        .route("/assets/graphiql/{file}", get(playground::asset))
+        .route("/graphql", any(graphql::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

@@ -9,6 +9,7 @@ use crate::graphql::scalars::{DateTime, Long};
 /// One input of a job.
 pub struct JobInput(pub models::JobInput);
 
+/// One input of a job, with its own processing status.
 #[Object]
 impl JobInput {
     /// The input's name, unique within its job (Modzy's input identifier).

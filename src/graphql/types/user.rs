@@ -7,6 +7,7 @@ use crate::db::models;
 /// A user of an account.
 pub struct User(pub models::User);
 
+/// A user of an account: the person who submitted a job.
 #[Object]
 impl User {
     /// The user's identifier.

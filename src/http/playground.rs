@@ -1,0 +1,135 @@
+//! `GET /`: the GraphiQL playground, served entirely from the binary (GraphiQL 4 and React 18
+//! UMD bundles vendored under `assets/graphiql/`, see its `LICENSES.md`): browsers without
+//! internet access get a working page. A history query is preloaded, and in `--demo` the demo
+//! key's `Authorization` header is prefilled.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::AppState;
+
+/// The query shown when the playground opens.
+pub const DEFAULT_QUERY: &str = r#"# job-history: press the ▶ button (or Ctrl-Enter) to run.
+# Explore the schema with the Docs button; filters, orders and paging are documented there.
+query RecentJobs {
+  jobs(first: 10, filter: { status: ALL }, orderBy: { field: CREATED_AT, direction: DESC }) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        jobIdentifier
+        status
+        model { name version }
+        user { firstName lastName email }
+        submittedBy
+        createdAt
+        queueTime
+        elapsedTime
+        total
+        completed
+        failed
+        jobInputs { identifier status byteAmount }
+      }
+    }
+  }
+}
+"#;
+
+const PAGE: &str = include_str!("../../assets/graphiql/index.html");
+
+/// JSON string literal of `s`, safe inside a `<script>` element.
+fn script_literal(s: &str) -> String {
+    serde_json::to_string(s)
+        .expect("strings serialize")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The playground page.
+pub async fn page(State(state): State<AppState>) -> Html<String> {
+    let headers = match &state.playground_key {
+        Some(key) => format!("{{\n  \"Authorization\": \"ApiKey {key}\"\n}}"),
+        None => String::new(),
+    };
+    Html(
+        PAGE.replace("__DEFAULT_QUERY_JSON__", &script_literal(DEFAULT_QUERY))
+            .replace("__DEFAULT_HEADERS_JSON__", &script_literal(&headers)),
+    )
+}
+
+/// The vendored files, by name.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "LICENSES.md",
+        "text/markdown; charset=utf-8",
+        include_bytes!("../../assets/graphiql/LICENSES.md"),
+    ),
+];
+
+/// `GET /assets/graphiql/{file}`.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, ..)| *name == file) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                ),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_cannot_close_the_script() {
+        assert_eq!(
+            script_literal("</script>&"),
+            r#""\u003c/script\u003e\u0026""#
+        );
+    }
+
+    #[test]
+    fn the_page_has_both_placeholders() {
+        assert_eq!(PAGE.matches("__DEFAULT_QUERY_JSON__").count(), 1);
+        assert_eq!(PAGE.matches("__DEFAULT_HEADERS_JSON__").count(), 1);
+        for (name, ..) in ASSETS
+            .iter()
+            .filter(|(n, ..)| n.ends_with(".js") || n.ends_with(".css"))
+        {
+            assert!(
+                PAGE.contains(&format!("/assets/graphiql/{name}")),
+                "{name} is referenced"
+            );
+        }
+    }
+}
