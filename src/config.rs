@@ -11,12 +11,16 @@
 //!
 //! Subcommand flags are listed by `job-history <command> --help`.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::{DatabaseUrl, DbConfig};
 use crate::domain::Role;
+use crate::graphql::{Limits, SchemaConfig};
+use crate::http::HttpConfig;
+use crate::http::rate_limit::Rate;
 
 /// GraphQL service for monitoring machine-learning inference jobs and browsing their history.
 #[derive(Parser, Debug)]
@@ -129,6 +133,77 @@ pub struct ServeArgs {
     /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Abuse limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Abuse limits and exposure settings of `serve`.
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Deepest selection nesting accepted (GraphiQL's introspection needs 13).
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Largest query complexity: 1 per field, list fields multiplied by their page size.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 10_000)]
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    pub max_root_fields: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// Sustained requests per second per API key (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+    /// Requests per API key allowed in a burst.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Answer introspection (`__schema`, `__type`); GraphiQL's docs need it.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Origins allowed to call the API from browsers (CORS), comma-separated; `*` for any.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// How long an authenticated API key is trusted before it is checked again, in ms
+    /// (a revoked key stops working within this time).
+    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = 5_000)]
+    pub auth_cache_ttl_ms: u64,
+}
+
+impl ServeArgs {
+    /// The HTTP configuration these flags describe.
+    pub fn http_config(&self) -> HttpConfig {
+        let l = &self.limits;
+        let rate = NonZeroU32::new(l.rate_limit_per_second).map(|per_second| Rate {
+            per_second,
+            burst: NonZeroU32::new(l.rate_limit_burst).unwrap_or(per_second),
+        });
+        HttpConfig {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_body_bytes: l.max_body_bytes,
+            rate_limit: rate,
+            cors_origins: l
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            auth_cache_ttl: Duration::from_millis(l.auth_cache_ttl_ms),
+            schema: SchemaConfig {
+                limits: Limits {
+                    depth: l.max_depth,
+                    complexity: l.max_complexity,
+                    aliases: l.max_aliases,
+                    root_fields: l.max_root_fields,
+                    introspection: l.introspection,
+                },
+            },
+        }
+    }
 }
 
 /// `seed` flags.
@@ -153,6 +228,28 @@ pub struct SeedArgs {
 pub enum KeysCommand {
     /// Create an API key and print it once (only its hash is stored).
     Create(KeysCreateArgs),
+    /// List API keys (prefixes only), newest first.
+    List(KeysListArgs),
+    /// Revoke an API key by its prefix; it stops working within AUTH_CACHE_TTL_MS.
+    Revoke(KeysRevokeArgs),
+}
+
+/// `keys list` flags.
+#[derive(Args, Debug, Clone)]
+pub struct KeysListArgs {
+    /// Only the keys of the user with this email.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Include revoked keys.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `keys revoke` arguments.
+#[derive(Args, Debug, Clone)]
+pub struct KeysRevokeArgs {
+    /// The key's prefix (the part before the dot).
+    pub prefix: String,
 }
 
 /// `keys create` flags.

@@ -131,6 +131,7 @@ async fn serve_demo_seeds_prints_a_key_and_stops_on_sigterm() {
     let client = reqwest::Client::new();
     let body: serde_json::Value = client
         .post(format!("{url}/graphql"))
+        .header("authorization", format!("ApiKey {key}"))
         .json(&serde_json::json!({"query": "{ models { name } }"}))
         .send()
         .await
@@ -155,4 +156,54 @@ async fn serve_demo_seeds_prints_a_key_and_stops_on_sigterm() {
     );
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit, got {status}");
+}
+
+#[test]
+fn keys_list_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| bin().current_dir(dir.path()).args(args).output().unwrap();
+    let out = run(&[
+        "keys",
+        "create",
+        "--user",
+        "root@example.com",
+        "--role",
+        "admin",
+        "--expires-in-days",
+        "30",
+    ]);
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (prefix, secret) = key.split_once('.').unwrap();
+
+    let list = String::from_utf8(run(&["keys", "list"]).stdout).unwrap();
+    assert!(
+        list.contains(prefix) && list.contains("admin") && list.contains("root@example.com"),
+        "{list}"
+    );
+    assert!(!list.contains(secret), "secrets are never shown again");
+
+    let out = run(&["keys", "revoke", prefix]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8(run(&["keys", "list"]).stdout)
+            .unwrap()
+            .contains(prefix),
+        "revoked keys are hidden"
+    );
+    assert!(
+        String::from_utf8(run(&["keys", "list", "--all"]).stdout)
+            .unwrap()
+            .contains(prefix)
+    );
+
+    let out = run(&["keys", "revoke", prefix]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1);
+    assert!(stderr.contains("no active API key with prefix"), "{stderr}");
 }

@@ -11,7 +11,7 @@ use job_history::http::{self, AppState, HttpConfig};
 use tower::ServiceExt;
 
 fn app(db: &job_history::db::Db) -> axum::Router {
-    http::router(AppState::new(db.clone()), &HttpConfig::default())
+    http::router(AppState::new(db.clone(), HttpConfig::default()))
 }
 
 async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
@@ -35,8 +35,10 @@ backend_tests! {
     }
 
     async fn graphql_answers_over_the_router(t: TestDb) {
+        let key = common::issue_key(&t.db, "Acme", "basics@example.com", job_history::domain::Role::User).await;
         let request = Request::post("/graphql")
             .header("content-type", "application/json")
+            .header("authorization", format!("ApiKey {key}"))
             .body(Body::from(r#"{"query":"{ models { identifier } }"}"#))
             .unwrap();
         let response = app(&t.db).oneshot(request).await.unwrap();

@@ -24,7 +24,7 @@ impl Reply {
 }
 
 async fn send(db: &job_history::db::Db, request: Request<Body>) -> Reply {
-    let app = http::router(AppState::new(db.clone()), &HttpConfig::default());
+    let app = http::router(AppState::new(db.clone(), HttpConfig::default()));
     let response = app.oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -44,7 +44,12 @@ async fn send(db: &job_history::db::Db, request: Request<Body>) -> Reply {
 }
 
 fn post(body: &str, accept: Option<&str>) -> Request<Body> {
-    let mut r = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    let mut r = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::AUTHORIZATION,
+            KEY.get().map(|k| format!("ApiKey {k}")).unwrap_or_default(),
+        );
     if let Some(a) = accept {
         r = r.header(header::ACCEPT, a);
     }
@@ -53,8 +58,41 @@ fn post(body: &str, accept: Option<&str>) -> Request<Body> {
 
 const GQL: &str = "application/graphql-response+json";
 
+tokio::task_local! {
+    static KEY_SLOT: String;
+}
+
+/// The key of the current test's caller (set by `with_key`).
+struct KeyAccess;
+impl KeyAccess {
+    fn get(&self) -> Option<String> {
+        KEY_SLOT.try_with(|k| k.clone()).ok()
+    }
+}
+static KEY: KeyAccess = KeyAccess;
+
+async fn user_key(db: &job_history::db::Db) -> String {
+    common::issue_key(
+        db,
+        "Acme",
+        "http@example.com",
+        job_history::domain::Role::User,
+    )
+    .await
+}
+
+fn get_request(uri: &str) -> Request<Body> {
+    let mut r = Request::get(uri).header(header::ACCEPT, GQL);
+    if let Some(k) = KEY.get() {
+        r = r.header(header::AUTHORIZATION, format!("ApiKey {k}"));
+    }
+    r.body(Body::empty()).unwrap()
+}
+
 backend_tests! {
     async fn post_and_get_run_queries_with_negotiated_media_types(t: TestDb) {
+        let key = user_key(&t.db).await;
+        KEY_SLOT.scope(key, async {
         let q = json!({ "query": "{ jobs(first: 1) { totalCount } }" }).to_string();
         let r = send(&t.db, post(&q, Some(GQL))).await;
         assert_eq!((r.status, r.content_type.starts_with(GQL)), (StatusCode::OK, true));
@@ -66,13 +104,15 @@ backend_tests! {
         let r = send(&t.db, post(&q, Some("text/html"))).await;
         assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
 
-        let get = Request::get("/graphql?query=%7B%20models%20%7B%20name%20%7D%20%7D").header(header::ACCEPT, GQL).body(Body::empty()).unwrap();
-        let r = send(&t.db, get).await;
+        let r = send(&t.db, get_request("/graphql?query=%7B%20models%20%7B%20name%20%7D%20%7D")).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.json()["data"]["models"].is_array());
+        }).await;
     }
 
     async fn malformed_requests_get_4xx_with_a_reason(t: TestDb) {
+        let key = user_key(&t.db).await;
+        KEY_SLOT.scope(key, async {
         let r = send(&t.db, post("{not json", Some(GQL))).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert!(r.json()["errors"][0]["message"].as_str().unwrap().contains("not valid JSON"));
@@ -106,11 +146,11 @@ backend_tests! {
 
         let big = format!(r#"{{"query":"{{ models {{ name }} }}","variables":{{"pad":"{}"}}}}"#, "x".repeat(300 * 1024));
         assert_eq!(send(&t.db, post(&big, Some(GQL))).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+        }).await;
     }
 
     async fn mutations_are_refused_over_get(t: TestDb) {
-        let get = Request::get("/graphql?query=mutation%20%7B%20x%20%7D").header(header::ACCEPT, GQL).body(Body::empty()).unwrap();
-        let r = send(&t.db, get).await;
+        let r = send(&t.db, get_request("/graphql?query=mutation%20%7B%20x%20%7D")).await;
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers.get(header::ALLOW).unwrap(), "POST");
     }
@@ -134,9 +174,9 @@ backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_key_is_prefilled_in_the_playground() {
     let t = TestDb::sqlite().await;
-    let mut state = AppState::new(t.db.clone());
+    let mut state = AppState::new(t.db.clone(), HttpConfig::default());
     state.playground_key = Some("ABC.def".into());
-    let app = http::router(state, &HttpConfig::default());
+    let app = http::router(state);
     let response = app
         .oneshot(Request::get("/").body(Body::empty()).unwrap())
         .await

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel::result::OptionalExtension;
 use diesel_async::RunQueryDsl;
 
-use crate::config::KeysCreateArgs;
+use crate::config::{KeysCreateArgs, KeysListArgs};
 use crate::db::models::{NewAccount, NewUser};
-use crate::db::schema::{accounts, users};
+use crate::db::schema::{accounts, api_keys, users};
 use crate::db::{Db, DbError};
 
 /// Creates a key for the user with `args.user` as email (creating user and account when
@@ -75,4 +75,65 @@ async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> Result<(i64, i64
         })
         .await
     })
+}
+
+/// Prints the keys (prefix, role, user, account, dates), newest first.
+pub async fn list(db: &Db, args: &KeysListArgs) -> anyhow::Result<()> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let email = args.user.as_deref().map(|e| e.trim().to_lowercase());
+    let all = args.all;
+    let rows: Vec<Row> = crate::with_conn!(db, conn => {
+        let mut q = api_keys::table
+            .inner_join(users::table)
+            .inner_join(accounts::table)
+            .select((api_keys::prefix, api_keys::role, users::email, accounts::name, api_keys::created_at, api_keys::expires_at, api_keys::revoked_at))
+            .order(api_keys::id.desc())
+            .into_boxed();
+        if let Some(email) = &email {
+            q = q.filter(users::email.eq(email.clone()));
+        }
+        if !all {
+            q = q.filter(api_keys::revoked_at.is_null());
+        }
+        q.load::<Row>(conn).await.map_err(DbError::from)?
+    });
+    let day = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%d").to_string();
+    println!(
+        "{:<20}  {:<6}  {:<10}  {:<10}  {:<10}  {:<28}  ACCOUNT",
+        "PREFIX", "ROLE", "CREATED", "EXPIRES", "REVOKED", "USER"
+    );
+    for (prefix, role, email, account, created, expires, revoked) in rows {
+        let or_dash = |t: Option<chrono::NaiveDateTime>| t.as_ref().map_or("-".to_string(), day);
+        println!(
+            "{prefix:<20}  {role:<6}  {:<10}  {:<10}  {:<10}  {email:<28}  {account}",
+            day(&created),
+            or_dash(expires),
+            or_dash(revoked)
+        );
+    }
+    Ok(())
+}
+
+/// Revokes the key with `prefix`; an unknown or already revoked prefix is an error.
+pub async fn revoke(db: &Db, prefix: &str) -> anyhow::Result<()> {
+    let now = crate::db::now();
+    let prefix = prefix.trim().split('.').next().unwrap_or("").to_string();
+    let changed = crate::with_conn!(db, conn => {
+        diesel::update(api_keys::table.filter(api_keys::prefix.eq(&prefix)).filter(api_keys::revoked_at.is_null()))
+            .set(api_keys::revoked_at.eq(Some(now)))
+            .execute(conn)
+            .await
+            .map_err(DbError::from)?
+    });
+    anyhow::ensure!(changed == 1, "no active API key with prefix {prefix}");
+    println!("revoked {prefix}");
+    Ok(())
 }

@@ -75,9 +75,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Keys(KeysCommand::Create(args)) => {
+        Command::Keys(command) => {
             let db = open_migrated(&cli.db).await?;
-            keys::create(&db, &args).await
+            match command {
+                KeysCommand::Create(args) => keys::create(&db, &args).await,
+                KeysCommand::List(args) => keys::list(&db, &args).await,
+                KeysCommand::Revoke(args) => keys::revoke(&db, &args.prefix).await,
+            }
         }
         Command::Serve(args) => serve::run(&cli.db, &args).await,
     }

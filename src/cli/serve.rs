@@ -10,7 +10,7 @@ use crate::config::{DbArgs, ServeArgs};
 use crate::db::schema::{jobs, users};
 use crate::db::{Db, DbError};
 use crate::domain::Role;
-use crate::http::{self, AppState, HttpConfig};
+use crate::http::{self, AppState};
 use crate::seed::{self, SeedOptions};
 
 /// Runs the server.
@@ -26,12 +26,9 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let mut state = AppState::new(db.clone());
+    let mut state = AppState::new(db.clone(), args.http_config());
     state.playground_key = demo_key.clone();
-    let config = HttpConfig {
-        request_timeout: Duration::from_millis(args.request_timeout_ms),
-    };
-    let app = http::router(state, &config);
+    let app = http::router(state);
     tracing::info!(%addr, database = %db.url().redacted(), "listening");
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()

@@ -26,6 +26,8 @@ pub enum ApiError {
     Forbidden(String),
     /// The database is down or overloaded; retrying later may succeed.
     Unavailable(Arc<DbError>),
+    /// The database gave up on a statement (PostgreSQL `statement_timeout`).
+    Timeout(Arc<DbError>),
     /// A bug or an unexpected failure.
     Internal(Arc<anyhow::Error>),
 }
@@ -39,6 +41,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Timeout(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -51,6 +54,10 @@ impl ApiError {
             | Self::Unauthenticated(m)
             | Self::Forbidden(m) => m.clone(),
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::Timeout(_) => {
+                "the query took too long and was canceled: narrow the filter or ask for fewer jobs"
+                    .into()
+            }
             Self::Internal(_) => "internal server error".into(),
         }
     }
@@ -68,8 +75,11 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
+        let timed_out = matches!(&e, DbError::Query(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("statement timeout"));
         match e {
             DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
+            DbError::Query(_) if timed_out => Self::Timeout(Arc::new(e)),
             DbError::Query(e) => Self::Internal(Arc::new(e.into())),
         }
     }
@@ -85,7 +95,7 @@ impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         let code = e.code();
         let mut message = e.message();
-        if let ApiError::Unavailable(_) | ApiError::Internal(_) = &e {
+        if let ApiError::Unavailable(_) | ApiError::Timeout(_) | ApiError::Internal(_) = &e {
             let id = uuid::Uuid::new_v4();
             tracing::error!(error_id = %id, code, error = ?e, "request failed");
             message = format!("{message} (error id {id})");

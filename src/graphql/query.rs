@@ -13,6 +13,7 @@ use super::history::page::PageArgs;
 use super::node::{self, Node, NodeKind};
 use super::types::job::Job;
 use super::types::model::Model;
+use super::types::viewer::Viewer;
 use crate::db::jobs;
 use crate::db::schema::models;
 use crate::db::{Db, DbError, models as rows};
@@ -28,8 +29,15 @@ pub struct Query;
 /// Entry points for reading job history.
 #[Object]
 impl Query {
-    /// The job history, newest first unless `orderBy` says otherwise: a Relay connection
-    /// paged with `first`/`after` or `last`/`before` (at most 100 per page, 20 by default).
+    /// The caller: API key, user and account.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Viewer> {
+        Ok(Viewer(super::caller(ctx)?.clone()))
+    }
+
+    /// The job history of the caller's account (every account for administrators), newest
+    /// first unless `orderBy` says otherwise: a Relay connection paged with `first`/`after`
+    /// or `last`/`before` (at most 100 per page, 20 by default).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -49,7 +57,7 @@ impl Query {
         };
         let filter = filter.unwrap_or_default();
         let order = order_by.unwrap_or_default();
-        JobConnection::load(ctx, &filter, order, &args, crate::db::now(), None).await
+        JobConnection::load(ctx, &filter, order, &args, crate::db::now()).await
     }
 
     /// One job by its identifier; a `NOT_FOUND` error when there is none.
@@ -91,6 +99,7 @@ impl Query {
     }
 
     /// Refetches objects by global id, in the order given; null for those that do not exist.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,
@@ -121,6 +130,7 @@ impl Query {
 
     /// The model catalogue, ordered by name then version.
     async fn models(&self, ctx: &Context<'_>) -> ApiResult<Vec<Model>> {
+        super::caller(ctx)?;
         let db = ctx.data_unchecked::<Db>();
         let rows: Vec<rows::Model> = crate::with_conn!(db, conn => {
             models::table
@@ -134,9 +144,20 @@ impl Query {
     }
 }
 
-/// The visible jobs with these identifiers, read now.
+/// Complexity of a page: its children once per row asked for (20 when unspecified).
+fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first
+        .or(last)
+        .unwrap_or(super::history::page::DEFAULT_PAGE_SIZE)
+        .max(1);
+    usize::try_from(rows).unwrap_or(1) * child_complexity
+}
+
+/// The jobs with these identifiers that the caller may see, read now. Another account's job
+/// is indistinguishable from one that does not exist.
 async fn fetch_jobs(ctx: &Context<'_>, identifiers: Vec<String>) -> ApiResult<Vec<Job>> {
+    let scope = super::caller(ctx)?.scope();
     let now = crate::db::now();
-    let records = jobs::by_identifiers(ctx.data_unchecked::<Db>(), None, &identifiers).await?;
+    let records = jobs::by_identifiers(ctx.data_unchecked::<Db>(), scope, &identifiers).await?;
     Ok(records.into_iter().map(|r| Job::new(r, now)).collect())
 }

@@ -9,6 +9,10 @@
 //! - A malformed HTTP request (bad JSON, no `query`, wrong parameter types) is 400. A document
 //!   that fails to parse or validate is 400 under `application/graphql-response+json` and 200
 //!   under `application/json`, as the specification requires; executed requests are 200.
+//! - Every request but pure introspection needs `Authorization: ApiKey PREFIX.SECRET`:
+//!   401 `UNAUTHENTICATED` (with `WWW-Authenticate`) otherwise; then the key's rate limit
+//!   (429 `RATE_LIMITED` with `Retry-After`); then execution within the request timeout
+//!   (504 `TIMEOUT`).
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Variables};
@@ -19,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use crate::auth::AuthError;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -67,10 +72,14 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     }
 }
 
-/// A response that never reached execution.
+/// A response that never reached execution, with code `BAD_REQUEST`.
 fn reject(status: StatusCode, media: MediaType, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    refuse(status, media, "BAD_REQUEST", message)
+}
+
+/// A response that never reached execution.
+fn refuse(status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut response = (status, body.to_string()).into_response();
     response
         .headers_mut()
@@ -145,6 +154,35 @@ impl Params {
             None => doc.operations.iter().next()?.1,
         };
         Some(operation.node.ty)
+    }
+
+    /// True when the operation selects only introspection fields (`__schema`, `__type`,
+    /// `__typename`): those answer without a key, so GraphiQL can load the docs.
+    fn is_introspection_only(&self) -> bool {
+        let Ok(doc) = async_graphql::parser::parse_query(&self.query) else {
+            return false;
+        };
+        let operation = match &self.operation_name {
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+                .map(|(_, op)| op),
+            None => doc.operations.iter().next().map(|(_, op)| op),
+        };
+        operation.is_some_and(|op| {
+            op.node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .all(|item| match &item.node {
+                    async_graphql::parser::types::Selection::Field(f) => {
+                        f.node.name.node.starts_with("__")
+                    }
+                    _ => false,
+                })
+        })
     }
 
     fn into_request(self) -> Request {
@@ -233,7 +271,27 @@ pub async fn handle(
         return response;
     }
 
-    let response = crate::graphql::execute(&state.schema, &state.db, params.into_request()).await;
+    let timeout = state.config.request_timeout;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    // The timeout covers everything that may wait on the database: authentication included.
+    let Ok(outcome) = tokio::time::timeout(
+        timeout,
+        authorize_and_execute(&state, media, authorization, params),
+    )
+    .await
+    else {
+        let message = format!(
+            "the request took longer than {} ms and was abandoned: ask for less",
+            timeout.as_millis()
+        );
+        return refuse(StatusCode::GATEWAY_TIMEOUT, media, "TIMEOUT", &message);
+    };
+    let response = match outcome {
+        Ok(response) => response,
+        Err(refused) => return refused,
+    };
     // Errors with no path happened before execution (parse, validation, variables).
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -252,6 +310,63 @@ pub async fn handle(
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.header());
     http
+}
+
+/// Authenticates, applies the key's rate limit and executes; `Err` is a refusal to send as is.
+async fn authorize_and_execute(
+    state: &AppState,
+    media: MediaType,
+    authorization: Option<&str>,
+    params: Params,
+) -> Result<async_graphql::Response, Response> {
+    let caller = match state
+        .auth
+        .authenticate(authorization, crate::db::now())
+        .await
+    {
+        Ok(caller) => Some(caller),
+        Err(AuthError::Missing) if params.is_introspection_only() => None,
+        Err(AuthError::Unavailable) => {
+            let message = AuthError::Unavailable.message();
+            return Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                "SERVICE_UNAVAILABLE",
+                &message,
+            ));
+        }
+        Err(e) => {
+            let mut response = refuse(
+                StatusCode::UNAUTHORIZED,
+                media,
+                "UNAUTHENTICATED",
+                &e.message(),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("ApiKey realm=\"job-history\""),
+            );
+            return Err(response);
+        }
+    };
+    if let (Some(limiter), Some(caller)) = (&state.limiter, &caller)
+        && let Err(wait) = limiter.check(&caller.prefix)
+    {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let message = format!("rate limit exceeded for this API key: retry in {seconds} s");
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            "RATE_LIMITED",
+            &message,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Err(response);
+    }
+
+    Ok(crate::graphql::execute(&state.schema, &state.db, caller, params.into_request()).await)
 }
 
 #[cfg(test)]
@@ -297,6 +412,22 @@ mod tests {
         assert!(Params::from_json(json!([{ "query": "{a}" }])).is_err());
         assert!(Params::from_query_string("query=%7Ba%7D&variables=%7B%7D").is_ok());
         assert!(Params::from_query_string("query=%7Ba%7D&variables=nope").is_err());
+    }
+
+    #[test]
+    fn introspection_only_documents_are_recognised() {
+        let p = |q: &str| {
+            Params::from_json(json!({ "query": q }))
+                .unwrap()
+                .is_introspection_only()
+        };
+        assert!(p("{ __schema { types { name } } }"));
+        assert!(p(
+            "query IntrospectionQuery { __schema { queryType { name } } __typename }"
+        ));
+        assert!(!p("{ __typename jobs { totalCount } }"));
+        assert!(!p("{ ...F } fragment F on Query { __typename }"));
+        assert!(!p("{ broken"));
     }
 
     #[test]

@@ -4,23 +4,57 @@
 pub mod graphql;
 pub mod health;
 pub mod playground;
+pub mod rate_limit;
 pub mod server;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{any, get};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Authenticator;
 use crate::db::Db;
-use crate::graphql::AppSchema;
+use crate::graphql::{AppSchema, SchemaConfig};
+use rate_limit::{Rate, RateLimiter};
 
-/// Largest request body accepted (GraphQL documents and variables).
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// HTTP settings (each a `serve` flag and env var).
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Longest a request may take (`REQUEST_TIMEOUT_MS`).
+    pub request_timeout: Duration,
+    /// Largest request body (`MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Requests per key (`RATE_LIMIT_PER_SECOND`, `RATE_LIMIT_BURST`); `None`: unlimited.
+    pub rate_limit: Option<Rate>,
+    /// Origins allowed by CORS (`CORS_ORIGINS`); empty: no CORS headers; `*`: any.
+    pub cors_origins: Vec<String>,
+    /// How long an authenticated key is trusted before it is looked up again.
+    pub auth_cache_ttl: Duration,
+    /// Schema limits and introspection.
+    pub schema: SchemaConfig,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 256 * 1024,
+            rate_limit: None,
+            cors_origins: Vec::new(),
+            auth_cache_ttl: Duration::from_secs(5),
+            schema: SchemaConfig::default(),
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,51 +63,86 @@ pub struct AppState {
     pub db: Db,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// Checks API keys.
+    pub auth: Arc<Authenticator>,
+    /// Per-key rate limiter, when enabled.
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// The settings.
+    pub config: Arc<HttpConfig>,
     /// An API key the playground prefills (`serve --demo` only).
     pub playground_key: Option<String>,
 }
 
 impl AppState {
-    /// State over `db` with its schema and no playground key.
-    pub fn new(db: Db) -> Self {
+    /// State over `db` with `config`, and no playground key.
+    pub fn new(db: Db, config: HttpConfig) -> Self {
         Self {
-            schema: crate::graphql::build_schema(db.clone()),
+            schema: crate::graphql::build_schema(db.clone(), &config.schema),
+            auth: Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl)),
+            limiter: config.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
             db,
+            config: Arc::new(config),
             playground_key: None,
         }
     }
 }
 
-/// HTTP settings.
-#[derive(Clone, Debug)]
-pub struct HttpConfig {
-    /// Longest a request may take.
-    pub request_timeout: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(30),
-        }
-    }
-}
+/// Headers on every response unless a handler set its own.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("cross-origin-resource-policy", "same-origin"),
+];
 
 /// The application router with its middleware.
-pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    Router::new()
+pub fn router(state: AppState) -> Router {
+    let config = Arc::clone(&state.config);
+    let mut app = Router::new()
         .route("/", get(playground::page))
         .route("/assets/graphiql/{file}", get(playground::asset))
         .route("/graphql", any(graphql::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(CompressionLayer::new())
+        // /graphql answers its own timeouts as GraphQL errors; this bounds everything else.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
+            config.request_timeout + Duration::from_secs(1),
+        ));
+    for (name, value) in SECURITY_HEADERS {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    if let Some(cors) = cors(&config.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::new())
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(Duration::from_secs(600)),
+    )
 }

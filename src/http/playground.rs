@@ -47,15 +47,26 @@ fn script_literal(s: &str) -> String {
         .replace('&', "\\u0026")
 }
 
+/// The page's own script and GraphiQL's inline styles need `'unsafe-inline'`; everything else
+/// comes from this origin (subscriptions over ws/wss to it).
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'";
+
 /// The playground page.
-pub async fn page(State(state): State<AppState>) -> Html<String> {
+pub async fn page(State(state): State<AppState>) -> impl IntoResponse {
     let headers = match &state.playground_key {
         Some(key) => format!("{{\n  \"Authorization\": \"ApiKey {key}\"\n}}"),
         None => String::new(),
     };
-    Html(
-        PAGE.replace("__DEFAULT_QUERY_JSON__", &script_literal(DEFAULT_QUERY))
-            .replace("__DEFAULT_HEADERS_JSON__", &script_literal(&headers)),
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        )],
+        Html(
+            PAGE.replace("__DEFAULT_QUERY_JSON__", &script_literal(DEFAULT_QUERY))
+                .replace("__DEFAULT_HEADERS_JSON__", &script_literal(&headers)),
+        ),
     )
 }
 

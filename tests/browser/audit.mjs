@@ -2,7 +2,7 @@
 // GraphQL-over-HTTP compliance audit of a running job-history server, with the public audit
 // shipped by the `graphql-http` package (the reference implementation of the specification).
 //
-// Usage: node audit.mjs <base-url>   e.g. http://127.0.0.1:8080
+// Usage: API_KEY=PREFIX.SECRET node audit.mjs <base-url>   e.g. http://127.0.0.1:8080
 // Prints every audit with its result; exits 1 when a MUST requirement fails. SHOULD/MAY
 // deviations are printed as warnings.
 
@@ -14,7 +14,14 @@ if (!base) {
   process.exit(2);
 }
 const url = new URL('/graphql', base).toString();
-const results = await auditServer({ url });
+// Every request but introspection needs a key: API_KEY (PREFIX.SECRET) is sent with each.
+const key = process.env.API_KEY;
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers);
+  if (key) headers.set('authorization', `ApiKey ${key}`);
+  return fetch(input, { ...init, headers });
+};
+const results = await auditServer({ url, fetchFn });
 const counts = { ok: 0, warn: 0, error: 0 };
 for (const r of results) {
   counts[r.status] += 1;

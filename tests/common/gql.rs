@@ -2,15 +2,21 @@
 //! tests) and with fresh per-request loaders, as the server does.
 #![allow(dead_code)]
 
+use job_history::auth::Caller;
 use job_history::db::Db;
 use serde_json::Value;
 
-/// Executes `query` with `variables`; returns the whole response as JSON.
+/// Executes `query` with `variables` as an administrator; returns the whole response as JSON.
 pub async fn run(db: &Db, query: &str, variables: Value) -> Value {
-    let schema = job_history::graphql::build_schema(db.clone());
+    run_as(db, Some(super::admin()), query, variables).await
+}
+
+/// Executes `query` with `variables` as `caller`; returns the whole response as JSON.
+pub async fn run_as(db: &Db, caller: Option<Caller>, query: &str, variables: Value) -> Value {
+    let schema = job_history::graphql::build_schema(db.clone(), &Default::default());
     let request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
-    let response = job_history::graphql::execute(&schema, db, request).await;
+    let response = job_history::graphql::execute(&schema, db, caller, request).await;
     serde_json::to_value(&response).expect("response serializes")
 }
 

@@ -151,3 +151,60 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// A user in account `account` (created when missing) holding a new key with `role`; returns
+/// the full key (`PREFIX.SECRET`).
+pub async fn issue_key(
+    db: &Db,
+    account: &str,
+    email: &str,
+    role: job_history::domain::Role,
+) -> String {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use job_history::db::DbError;
+    use job_history::db::models::{NewAccount, NewUser};
+    use job_history::db::schema::{accounts, users};
+    let now = job_history::db::now();
+    let run = async {
+        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+            let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<i64>(conn).await.optional()? {
+                Some(id) => id,
+                None => diesel::insert_into(accounts::table)
+                    .values(&NewAccount { identifier: uuid::Uuid::new_v4().to_string(), name: account.into(), created_at: now })
+                    .returning(accounts::id)
+                    .get_result(conn)
+                    .await?,
+            };
+            let user = NewUser {
+                identifier: uuid::Uuid::new_v4().to_string(),
+                external_identifier: email.into(),
+                account_id,
+                first_name: "Test".into(),
+                last_name: account.into(),
+                email: email.into(),
+                status: "ACTIVE".into(),
+                title: "Tester".into(),
+                created_at: now,
+            };
+            let user_id: i64 = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
+            (user_id, account_id)
+        }))
+    };
+    let (user_id, account_id) = run.await.expect("create key owner");
+    job_history::keys::create(db, user_id, account_id, role, None)
+        .await
+        .expect("create key")
+        .full()
+}
+
+/// The (synthetic) administrator used by tests that read every account without HTTP.
+pub fn admin() -> job_history::auth::Caller {
+    job_history::auth::Caller {
+        key_id: 0,
+        prefix: "test-admin".into(),
+        user_id: 0,
+        account_id: 0,
+        role: job_history::domain::Role::Admin,
+    }
+}

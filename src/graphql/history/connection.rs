@@ -13,6 +13,7 @@ use crate::db::jobs::{self, JobConditions, PageRequest};
 use crate::graphql::Loaders;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::job::Job;
+use crate::graphql::types::viewer::account_id;
 
 /// Where a page sits in the whole result.
 #[derive(SimpleObject, Clone, Debug, Default)]
@@ -78,10 +79,22 @@ impl JobConnection {
         order: JobOrder,
         args: &PageArgs,
         now: NaiveDateTime,
-        account_id: Option<i64>,
     ) -> ApiResult<Self> {
+        let caller = crate::graphql::caller(ctx)?;
+        let db = ctx.data_unchecked::<Db>();
         let mut conditions = filter.conditions(now)?;
-        conditions.account_id = account_id;
+        conditions.account_id = match (&filter.account_identifier, caller.scope()) {
+            (None, scope) => scope,
+            (Some(identifier), None) => {
+                // An unknown account has no jobs: -1 matches no row.
+                Some(account_id(db, identifier.trim()).await?.unwrap_or(-1))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::Forbidden(
+                    "filter.accountIdentifier is for administrator keys; your key sees its own account only".into(),
+                ));
+            }
+        };
         let page = Page::new(args, order)?;
         let request = PageRequest {
             conditions,
@@ -91,7 +104,6 @@ impl JobConnection {
             limit: i64::from(page.size) + 1,
             from_end: page.from_end,
         };
-        let db = ctx.data_unchecked::<Db>();
         let mut records = jobs::page(db, &request).await.map_err(ApiError::from)?;
         let has_more = records.len() > page.size as usize;
         if has_more {

@@ -107,6 +107,9 @@ pub struct JobFilter {
     pub explain: Option<bool>,
     /// Whether the model is an image classification model.
     pub image_classification_model: Option<bool>,
+    /// Only this account's jobs (administrators only; other keys always see their own
+    /// account).
+    pub account_identifier: Option<String>,
 }
 
 fn text(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {

@@ -4,3 +4,4 @@ pub mod job;
 pub mod job_input;
 pub mod model;
 pub mod user;
+pub mod viewer;
