@@ -107,6 +107,8 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Drive jobs through a running server's API: submit, start, report, cancel, time out.
+    Simulate(SimulateArgs),
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -127,12 +129,19 @@ pub struct ServeArgs {
     /// Jobs the demo seeds into an empty database.
     #[arg(long, env = "DEMO_JOBS", default_value_t = 5_000)]
     pub demo_jobs: u64,
+    /// Jobs per second the demo's simulator submits and works (0: no simulator).
+    #[arg(long, env = "DEMO_RATE", default_value_t = 0.5)]
+    pub demo_rate: f64,
     /// Longest a request may take before it is answered 408, in milliseconds.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// How often pending jobs past their deadline are recorded as TIMEDOUT, in ms (0: never;
+    /// reads show them TIMEDOUT regardless).
+    #[arg(long, env = "TIMEOUT_SWEEP_MS", default_value_t = 5_000)]
+    pub timeout_sweep_ms: u64,
     /// Abuse limits.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -202,6 +211,60 @@ impl ServeArgs {
                     introspection: l.introspection,
                 },
             },
+        }
+    }
+}
+
+/// `simulate` flags.
+#[derive(Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// Base URL of the server.
+    #[arg(long, env = "SIMULATE_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// API key with role `user` (submits and cancels).
+    #[arg(long, env = "SIMULATE_USER_KEY")]
+    pub user_key: String,
+    /// API key with role `worker` (starts jobs and reports inputs).
+    #[arg(long, env = "SIMULATE_WORKER_KEY")]
+    pub worker_key: String,
+    /// Jobs submitted per second.
+    #[arg(long, env = "SIMULATE_RATE", default_value_t = 1.0)]
+    pub rate: f64,
+    /// Stop after this many seconds (0: run until stopped).
+    #[arg(long, env = "SIMULATE_DURATION_SECS", default_value_t = 0)]
+    pub duration_secs: u64,
+    /// Share of inputs that fail (0–1).
+    #[arg(long, default_value_t = 0.1)]
+    pub failure_rate: f64,
+    /// Share of jobs left alone until their short timeout (0–1).
+    #[arg(long, default_value_t = 0.1)]
+    pub timeout_rate: f64,
+    /// Share of jobs canceled by their user (0–1).
+    #[arg(long, default_value_t = 0.05)]
+    pub cancel_rate: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Multiplies every simulated delay (0.1: ten times faster).
+    #[arg(long, default_value_t = 1.0)]
+    pub pace: f64,
+}
+
+impl SimulateArgs {
+    /// The simulation these flags describe.
+    pub fn options(&self) -> crate::simulate::SimulateOptions {
+        let share = |x: f64| x.clamp(0.0, 1.0);
+        crate::simulate::SimulateOptions {
+            url: self.url.clone(),
+            user_key: self.user_key.clone(),
+            worker_key: self.worker_key.clone(),
+            rate: self.rate,
+            duration: (self.duration_secs > 0).then(|| Duration::from_secs(self.duration_secs)),
+            failure_rate: share(self.failure_rate),
+            timeout_rate: share(self.timeout_rate),
+            cancel_rate: share(self.cancel_rate),
+            seed: self.seed,
+            pace: self.pace,
         }
     }
 }

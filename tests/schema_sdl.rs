@@ -18,8 +18,8 @@ fn committed_schema_matches_the_code() {
 async fn everything_in_the_schema_is_described() {
     let schema = async_graphql::Schema::build(
         job_history::graphql::Query,
-        async_graphql::EmptyMutation,
-        async_graphql::EmptySubscription,
+        job_history::graphql::Mutation,
+        job_history::graphql::Subscriptions,
     )
     .finish();
     let query = r#"{ __schema { types {

@@ -84,6 +84,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Serve(args) => serve::run(&cli.db, &args).await,
+        Command::Simulate(args) => {
+            let submitted = crate::simulate::run(args.options()).await?;
+            println!("submitted {submitted} jobs");
+            Ok(())
+        }
     }
 }
 

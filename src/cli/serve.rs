@@ -20,14 +20,24 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
-    let demo_key = if args.demo {
+    let demo = if args.demo {
         Some(prepare_demo(&db, args.demo_jobs).await?)
     } else {
         None
     };
+    let demo_key = demo.as_ref().map(|d| d.user_key.clone());
 
     let mut state = AppState::new(db.clone(), args.http_config());
     state.playground_key = demo_key.clone();
+    state.events.listen();
+    if args.timeout_sweep_ms > 0 {
+        let interval = Duration::from_millis(args.timeout_sweep_ms);
+        tokio::spawn(crate::sweeper::run(
+            db.clone(),
+            state.events.clone(),
+            interval,
+        ));
+    }
     let app = http::router(state);
     tracing::info!(%addr, database = %db.url().redacted(), "listening");
     let host = if addr.ip().is_unspecified() {
@@ -42,6 +52,26 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(key) = demo_key {
         println!("demo API key (send as `Authorization: ApiKey {key}`):\n{key}");
     }
+    if let Some(demo) = demo.filter(|_| args.demo_rate > 0.0) {
+        // Live movement for the demo: a simulator on the public API of this very server.
+        let options = crate::simulate::SimulateOptions {
+            url: format!("http://{host}:{}", addr.port()),
+            user_key: demo.user_key,
+            worker_key: demo.worker_key,
+            rate: args.demo_rate,
+            duration: None,
+            failure_rate: 0.1,
+            timeout_rate: 0.1,
+            cancel_rate: 0.05,
+            seed: 42,
+            pace: 1.0,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = crate::simulate::run(options).await.map(drop) {
+                tracing::warn!(error = %e, "demo simulator stopped");
+            }
+        });
+    }
     http::server::serve(
         listener,
         app,
@@ -52,8 +82,14 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds an empty database with demo data and returns a fresh key for the first user.
-async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<String> {
+/// Fresh keys for the demo's first user: one to use, one for the simulator's workers.
+struct Demo {
+    user_key: String,
+    worker_key: String,
+}
+
+/// Seeds an empty database with demo data and returns fresh keys for the first user.
+async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
     let has_jobs = crate::with_conn!(db, conn => {
         jobs::table.select(jobs::id).first::<i64>(conn).await.optional().map_err(DbError::from)?
     })
@@ -74,6 +110,14 @@ async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<String> {
             .await
             .map_err(DbError::from)?
     });
-    let key = crate::keys::create(db, user_id, account_id, Role::User, None).await?;
-    Ok(key.full())
+    let user_key = crate::keys::create(db, user_id, account_id, Role::User, None)
+        .await?
+        .full();
+    let worker_key = crate::keys::create(db, user_id, account_id, Role::Worker, None)
+        .await?
+        .full();
+    Ok(Demo {
+        user_key,
+        worker_key,
+    })
 }

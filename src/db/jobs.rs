@@ -127,6 +127,8 @@ pub struct JobConditions {
     pub updated: Option<Range>,
     /// Exact job identifiers.
     pub job_identifiers: Option<Vec<String>>,
+    /// Exactly this job (`jobs.id`).
+    pub job_id: Option<i64>,
     /// `explain` flag.
     pub explain: Option<bool>,
     /// `image_classification_model` flag.
@@ -256,6 +258,9 @@ macro_rules! filter_jobs {
         }
         if let Some(r) = c.updated {
             q = q.filter(jobs::updated_at.between(r.from, r.to));
+        }
+        if let Some(id) = c.job_id {
+            q = q.filter(jobs::id.eq(id));
         }
         if let Some(ids) = &c.job_identifiers {
             q = q.filter(jobs::job_identifier.eq_any(ids.clone()));
@@ -404,6 +409,23 @@ pub async fn by_identifiers(
         filter_jobs!(record_query!(), &conditions).load::<RecordRow>(conn).await?
     });
     Ok(rows.into_iter().map(to_record).collect())
+}
+
+/// The job `job_id` if it matches `conditions` (used to filter events for subscribers with
+/// exactly the history's semantics).
+pub async fn matching(
+    db: &Db,
+    conditions: &JobConditions,
+    job_id: i64,
+) -> Result<Option<JobRecord>, DbError> {
+    let conditions = JobConditions {
+        job_id: Some(job_id),
+        ..conditions.clone()
+    };
+    let rows: Vec<RecordRow> = crate::with_conn!(db, conn => {
+        filter_jobs!(record_query!(), &conditions).limit(1).load::<RecordRow>(conn).await?
+    });
+    Ok(rows.into_iter().next().map(to_record))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 pub mod connect;
 pub mod jobs;
+pub mod lifecycle;
 pub mod migrate;
 pub mod models;
 pub mod schema;

@@ -24,6 +24,10 @@ pub enum ApiError {
     Unauthenticated(String),
     /// Valid credentials without the right.
     Forbidden(String),
+    /// The change does not apply to the object's current state.
+    Conflict(String),
+    /// A subscriber fell behind (or the event listener reconnected) and missed events.
+    EventsMissed(String),
     /// The database is down or overloaded; retrying later may succeed.
     Unavailable(Arc<DbError>),
     /// The database gave up on a statement (PostgreSQL `statement_timeout`).
@@ -40,6 +44,8 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
+            Self::Conflict(_) => "CONFLICT",
+            Self::EventsMissed(_) => "EVENTS_MISSED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Timeout(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -52,7 +58,9 @@ impl ApiError {
             Self::BadUserInput(m)
             | Self::NotFound(m)
             | Self::Unauthenticated(m)
-            | Self::Forbidden(m) => m.clone(),
+            | Self::Forbidden(m)
+            | Self::Conflict(m)
+            | Self::EventsMissed(m) => m.clone(),
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
             Self::Timeout(_) => {
                 "the query took too long and was canceled: narrow the filter or ask for fewer jobs"
@@ -81,6 +89,19 @@ impl From<DbError> for ApiError {
             DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
             DbError::Query(_) if timed_out => Self::Timeout(Arc::new(e)),
             DbError::Query(e) => Self::Internal(Arc::new(e.into())),
+        }
+    }
+}
+
+impl From<crate::db::lifecycle::LifecycleError> for ApiError {
+    fn from(e: crate::db::lifecycle::LifecycleError) -> Self {
+        use crate::db::lifecycle::LifecycleError as L;
+        let message = e.to_string();
+        match e {
+            L::UnknownModel { .. } => Self::BadUserInput(message),
+            L::JobNotFound(_) | L::InputNotFound { .. } => Self::NotFound(message),
+            L::WrongStatus { .. } | L::AlreadyReported { .. } => Self::Conflict(message),
+            L::Db(e) => e.into(),
         }
     }
 }

@@ -90,6 +90,35 @@ pub fn loader<'a, L: Send + Sync + 'static>(
         .map_err(|_| ApiError::internal("request executed without its loaders"))
 }
 
+/// The user `id`: through this request's loader, or read directly where there is none
+/// (subscription events, which must not see a cache filled by an earlier event).
+pub async fn user(ctx: &async_graphql::Context<'_>, id: i64) -> Result<Option<User>, ApiError> {
+    match ctx.data::<UserLoader>() {
+        Ok(loader) => loader.load_one(UserId(id)).await,
+        Err(_) => {
+            let reader = UserReader(ctx.data_unchecked::<Db>().clone());
+            Ok(Loader::load(&reader, &[UserId(id)])
+                .await?
+                .remove(&UserId(id)))
+        }
+    }
+}
+
+/// The inputs of job `id`, in order: through this request's loader, or read directly (see
+/// [`user`]).
+pub async fn inputs(ctx: &async_graphql::Context<'_>, id: i64) -> Result<Vec<JobInput>, ApiError> {
+    let found = match ctx.data::<InputsLoader>() {
+        Ok(loader) => loader.load_one(JobId(id)).await?,
+        Err(_) => {
+            let reader = InputsReader(ctx.data_unchecked::<Db>().clone());
+            Loader::load(&reader, &[JobId(id)])
+                .await?
+                .remove(&JobId(id))
+        }
+    };
+    Ok(found.unwrap_or_default())
+}
+
 /// The per-request loaders.
 pub struct Loaders;
 

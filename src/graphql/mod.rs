@@ -6,12 +6,14 @@ pub mod error;
 pub mod history;
 pub mod limits;
 pub mod loaders;
+pub mod mutation;
 pub mod node;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::auth::Caller;
 use crate::db::Db;
@@ -19,10 +21,12 @@ use error::{ApiError, ApiResult};
 
 pub use limits::Limits;
 pub use loaders::Loaders;
+pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::Subscriptions;
 
 /// The service's schema type.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscriptions>;
 
 /// Schema settings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -31,9 +35,12 @@ pub struct SchemaConfig {
     pub limits: Limits,
 }
 
-/// Builds the schema over `db`.
-pub fn build_schema(db: Db, config: &SchemaConfig) -> AppSchema {
-    let mut builder = schema_builder().data(db).extension(config.limits);
+/// Builds the schema over `db`, publishing and receiving job events through `events`.
+pub fn build_schema(db: Db, events: crate::events::EventBus, config: &SchemaConfig) -> AppSchema {
+    let mut builder = schema_builder()
+        .data(db)
+        .data(events)
+        .extension(config.limits);
     if !config.limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -66,6 +73,6 @@ pub fn caller<'a>(ctx: &async_graphql::Context<'a>) -> ApiResult<&'a Caller> {
         .map_err(|_| ApiError::Unauthenticated(crate::auth::AuthError::Missing.message()))
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscriptions> {
+    Schema::build(Query, Mutation, Subscriptions)
 }

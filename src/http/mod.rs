@@ -6,6 +6,7 @@ pub mod health;
 pub mod playground;
 pub mod rate_limit;
 pub mod server;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::db::Db;
+use crate::events::EventBus;
 use crate::graphql::{AppSchema, SchemaConfig};
 use rate_limit::{Rate, RateLimiter};
 
@@ -65,6 +67,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Checks API keys.
     pub auth: Arc<Authenticator>,
+    /// Job change events (subscriptions).
+    pub events: EventBus,
     /// Per-key rate limiter, when enabled.
     pub limiter: Option<Arc<RateLimiter>>,
     /// The settings.
@@ -76,8 +80,10 @@ pub struct AppState {
 impl AppState {
     /// State over `db` with `config`, and no playground key.
     pub fn new(db: Db, config: HttpConfig) -> Self {
+        let events = EventBus::new(db.clone());
         Self {
-            schema: crate::graphql::build_schema(db.clone(), &config.schema),
+            schema: crate::graphql::build_schema(db.clone(), events.clone(), &config.schema),
+            events,
             auth: Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl)),
             limiter: config.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
             db,
@@ -106,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::page))
         .route("/assets/graphiql/{file}", get(playground::asset))
         .route("/graphql", any(graphql::handle))
+        .route("/graphql/ws", get(ws::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

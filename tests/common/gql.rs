@@ -13,7 +13,8 @@ pub async fn run(db: &Db, query: &str, variables: Value) -> Value {
 
 /// Executes `query` with `variables` as `caller`; returns the whole response as JSON.
 pub async fn run_as(db: &Db, caller: Option<Caller>, query: &str, variables: Value) -> Value {
-    let schema = job_history::graphql::build_schema(db.clone(), &Default::default());
+    let events = job_history::events::EventBus::new(db.clone());
+    let schema = job_history::graphql::build_schema(db.clone(), events, &Default::default());
     let request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
     let response = job_history::graphql::execute(&schema, db, caller, request).await;

@@ -8,6 +8,7 @@
 
 pub mod fixtures;
 pub mod gql;
+pub mod ws;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -207,4 +208,12 @@ pub fn admin() -> job_history::auth::Caller {
         account_id: 0,
         role: job_history::domain::Role::Admin,
     }
+}
+
+/// The caller a full key authenticates as.
+pub async fn caller_for(db: &Db, key: &str) -> job_history::auth::Caller {
+    job_history::auth::Authenticator::new(db.clone(), std::time::Duration::ZERO)
+        .authenticate(Some(&format!("ApiKey {key}")), job_history::db::now())
+        .await
+        .expect("key authenticates")
 }

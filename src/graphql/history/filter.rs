@@ -160,6 +160,7 @@ impl JobFilter {
             submitted: range("submittedAt", self.submitted_at)?,
             updated: range("updatedAt", self.updated_at)?,
             job_identifiers: self.job_identifiers.clone(),
+            job_id: None,
             explain: self.explain,
             image_classification_model: self.image_classification_model,
             now: Some(now),

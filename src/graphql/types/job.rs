@@ -9,7 +9,7 @@ use super::user::User;
 use crate::db::jobs::JobRecord;
 use crate::domain::JobStatus;
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{InputsLoader, JobId, UserId, UserLoader, loader};
+use crate::graphql::loaders;
 use crate::graphql::node::{self, NodeKind};
 use crate::graphql::scalars::{DateTime, Long};
 
@@ -151,10 +151,8 @@ impl Job {
 
     /// The user who submitted the job.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        let loader = loader::<UserLoader>(ctx)?;
         let user_id = self.record.job.user_id;
-        loader
-            .load_one(UserId(user_id))
+        loaders::user(ctx, user_id)
             .await?
             .map(User)
             .ok_or_else(|| ApiError::internal(format!("job's user {user_id} is missing")))
@@ -163,11 +161,7 @@ impl Job {
     /// The job's inputs, in submitted order.
     #[graphql(complexity = "crate::graphql::types::job::INPUTS_PER_JOB * child_complexity")]
     async fn job_inputs(&self, ctx: &Context<'_>) -> ApiResult<Vec<JobInput>> {
-        let loader = loader::<InputsLoader>(ctx)?;
-        let inputs = loader
-            .load_one(JobId(self.record.job.id))
-            .await?
-            .unwrap_or_default();
+        let inputs = loaders::inputs(ctx, self.record.job.id).await?;
         Ok(inputs.into_iter().map(JobInput).collect())
     }
 }

@@ -10,7 +10,7 @@ use crate::db::schema::accounts;
 use crate::db::{Db, DbError};
 use crate::domain::Role;
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::loaders::{UserId, UserLoader, loader};
+use crate::graphql::loaders;
 
 /// An account: the tenant that owns users, keys and jobs.
 #[derive(SimpleObject, Clone, Debug)]
@@ -39,8 +39,7 @@ impl Viewer {
 
     /// The key's user.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        loader::<UserLoader>(ctx)?
-            .load_one(UserId(self.0.user_id))
+        loaders::user(ctx, self.0.user_id)
             .await?
             .map(User)
             .ok_or_else(|| ApiError::internal(format!("key {} has no user", self.0.prefix)))

@@ -1,0 +1,248 @@
+//! The root `Mutation` type: the job lifecycle. Users submit and cancel; workers start jobs and
+//! report each input's outcome. Every change is one transaction (see
+//! [`crate::db::lifecycle`]) and is published to subscribers after it commits.
+
+use std::collections::HashSet;
+
+use async_graphql::{Context, Enum, InputObject, Object};
+
+use super::error::{ApiError, ApiResult};
+use super::scalars::Long;
+use super::types::job::Job;
+use crate::auth::Caller;
+use crate::db::lifecycle::{self, JobSpec, Outcome, Submitter};
+use crate::db::{Db, jobs};
+use crate::domain::Role;
+use crate::events::{EventBus, JobEvent};
+
+/// Most inputs one job may have.
+pub const MAX_INPUTS: usize = 100;
+/// Longest timeout accepted: 7 days, in milliseconds.
+pub const MAX_TIMEOUT_MS: i64 = 7 * 24 * 3_600_000;
+
+/// A model of the catalogue, by identifier and version.
+#[derive(InputObject, Clone, Debug)]
+pub struct ModelRef {
+    /// Model identifier, e.g. `ed542963de`.
+    pub identifier: String,
+    /// Model version, e.g. `1.0.1`.
+    pub version: String,
+}
+
+/// One input of a job to submit.
+#[derive(InputObject, Clone, Debug)]
+pub struct InputSpec {
+    /// Name, unique within the job.
+    pub name: String,
+    /// Size in bytes (0 or more).
+    pub byte_amount: Long,
+}
+
+/// A job to submit.
+#[derive(InputObject, Clone, Debug)]
+pub struct SubmitJobInput {
+    /// The model to run.
+    pub model: ModelRef,
+    /// The inputs (1 to 100, unique names).
+    pub inputs: Vec<InputSpec>,
+    /// Ask for an explanation of the results.
+    #[graphql(default)]
+    pub explain: bool,
+    /// Milliseconds after submission at which the job times out if still pending (at most
+    /// 7 days); omit for no timeout.
+    pub timeout: Option<Long>,
+    /// Whether the model is an image classification model.
+    #[graphql(default)]
+    pub image_classification_model: bool,
+}
+
+impl SubmitJobInput {
+    fn spec(&self) -> ApiResult<JobSpec> {
+        let bad = |m: String| Err(ApiError::BadUserInput(m));
+        if self.inputs.is_empty() {
+            return bad("input.inputs is empty: a job needs at least one input".into());
+        }
+        if self.inputs.len() > MAX_INPUTS {
+            return bad(format!(
+                "input.inputs has {} inputs; at most {MAX_INPUTS} are allowed",
+                self.inputs.len()
+            ));
+        }
+        let mut names = HashSet::new();
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for (i, input) in self.inputs.iter().enumerate() {
+            let name = input.name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return bad(format!(
+                    "input.inputs[{i}].name must be 1 to 200 characters"
+                ));
+            }
+            if !names.insert(name.to_string()) {
+                return bad(format!(
+                    "input.inputs[{i}].name {name:?} is used twice; input names are unique within a job"
+                ));
+            }
+            if input.byte_amount.0 < 0 {
+                return bad(format!(
+                    "input.inputs[{i}].byteAmount must be 0 or more, got {}",
+                    input.byte_amount.0
+                ));
+            }
+            inputs.push((name.to_string(), input.byte_amount.0));
+        }
+        if let Some(Long(t)) = self.timeout
+            && !(1..=MAX_TIMEOUT_MS).contains(&t)
+        {
+            return bad(format!(
+                "input.timeout must be between 1 and {MAX_TIMEOUT_MS} ms, got {t}"
+            ));
+        }
+        Ok(JobSpec {
+            model_identifier: self.model.identifier.trim().to_string(),
+            model_version: self.model.version.trim().to_string(),
+            inputs,
+            explain: self.explain,
+            timeout_ms: self.timeout.map(|t| t.0),
+            image_classification_model: self.image_classification_model,
+        })
+    }
+}
+
+/// The outcome of processing one input.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputOutcome {
+    /// Processed successfully.
+    Completed,
+    /// Processing failed.
+    Failed,
+}
+
+/// The caller, if its role is one of `roles`.
+fn allowed<'a>(ctx: &Context<'a>, action: &str, roles: &[Role]) -> ApiResult<&'a Caller> {
+    let caller = super::caller(ctx)?;
+    if roles.contains(&caller.role) {
+        Ok(caller)
+    } else {
+        let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::Forbidden(format!(
+            "{action} needs a key with role {}; this key's role is {}",
+            names.join(" or "),
+            caller.role.as_str()
+        )))
+    }
+}
+
+/// Publishes a committed change and returns the job as it is now.
+async fn changed(ctx: &Context<'_>, caller: &Caller, event: JobEvent) -> ApiResult<Job> {
+    if let Ok(bus) = ctx.data::<EventBus>() {
+        bus.publish(&[event]).await;
+    }
+    let db = ctx.data_unchecked::<Db>();
+    let conditions = jobs::JobConditions {
+        account_id: caller.scope(),
+        ..Default::default()
+    };
+    let record = jobs::matching(db, &conditions, event.job_id).await?;
+    let record = record.ok_or_else(|| {
+        ApiError::internal(format!("job {} vanished after a change", event.job_id))
+    })?;
+    Ok(Job::new(record, crate::db::now()))
+}
+
+/// Changes to jobs.
+pub struct Mutation;
+
+/// Changes to jobs: submit and cancel (users), start and report progress (workers).
+#[Object]
+impl Mutation {
+    /// Submits a job: SUBMITTED, with every input pending. Role `user` (or `admin`).
+    async fn submit_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job to submit.")] input: SubmitJobInput,
+    ) -> ApiResult<Job> {
+        let caller = allowed(ctx, "submitJob", &[Role::User, Role::Admin])?;
+        let spec = input.spec()?;
+        let who = Submitter {
+            account_id: caller.account_id,
+            user_id: caller.user_id,
+            key_prefix: caller.prefix.clone(),
+        };
+        let job =
+            lifecycle::submit(ctx.data_unchecked::<Db>(), &who, &spec, crate::db::now()).await?;
+        changed(
+            ctx,
+            caller,
+            JobEvent {
+                account_id: job.account_id,
+                job_id: job.id,
+            },
+        )
+        .await
+    }
+
+    /// Cancels a SUBMITTED or IN_PROGRESS job of the caller's account. Role `user` (or `admin`).
+    async fn cancel_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's identifier.")] job_identifier: String,
+    ) -> ApiResult<Job> {
+        let caller = allowed(ctx, "cancelJob", &[Role::User, Role::Admin])?;
+        let event = lifecycle::cancel(
+            ctx.data_unchecked::<Db>(),
+            caller.scope(),
+            job_identifier.trim(),
+            crate::db::now(),
+        )
+        .await?;
+        changed(ctx, caller, event).await
+    }
+
+    /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or `admin`).
+    async fn start_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's identifier.")] job_identifier: String,
+    ) -> ApiResult<Job> {
+        let caller = allowed(ctx, "startJob", &[Role::Worker, Role::Admin])?;
+        let event = lifecycle::start(
+            ctx.data_unchecked::<Db>(),
+            caller.scope(),
+            job_identifier.trim(),
+            crate::db::now(),
+        )
+        .await?;
+        changed(ctx, caller, event).await
+    }
+
+    /// Reports the outcome of one input of an IN_PROGRESS job. When no input is left pending
+    /// the job becomes COMPLETED, or ERROR when every input failed. Role `worker` (or `admin`).
+    async fn report_input_result(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's identifier.")] job_identifier: String,
+        #[graphql(desc = "The input's name.")] input_name: String,
+        #[graphql(desc = "What happened to the input.")] outcome: InputOutcome,
+        #[graphql(desc = "Why it failed (FAILED only).")] error: Option<String>,
+    ) -> ApiResult<Job> {
+        let caller = allowed(ctx, "reportInputResult", &[Role::Worker, Role::Admin])?;
+        let outcome = match outcome {
+            InputOutcome::Completed => Outcome::Completed,
+            InputOutcome::Failed => Outcome::Failed,
+        };
+        let error = error
+            .as_deref()
+            .map(|e| e.chars().take(2000).collect::<String>());
+        let event = lifecycle::report(
+            ctx.data_unchecked::<Db>(),
+            caller.scope(),
+            job_identifier.trim(),
+            input_name.trim(),
+            outcome,
+            error.as_deref(),
+            crate::db::now(),
+        )
+        .await?;
+        changed(ctx, caller, event).await
+    }
+}

@@ -1,0 +1,112 @@
+//! The root `Subscription` type: jobs as they change, over websockets (`/graphql/ws`).
+//!
+//! Each event is re-read with the subscriber's own scope and filter, so a subscription shows
+//! exactly what the history would (effective statuses included) and never another account's
+//! job. A subscriber that falls behind gets an `EVENTS_MISSED` error item and goes on.
+
+use async_graphql::{Context, Subscription};
+use futures_util::Stream;
+
+use super::error::{ApiError, ApiResult};
+use super::history::filter::JobFilter;
+use super::types::job::Job;
+use crate::db::{Db, jobs};
+use crate::events::{EventBus, Received};
+
+/// Live changes to jobs.
+pub struct Subscriptions;
+
+fn missed(n: Option<u64>) -> ApiError {
+    ApiError::EventsMissed(match n {
+        Some(n) => format!("this subscriber fell behind and missed {n} events: re-read the jobs you show"),
+        None => "events may have been missed while the event listener reconnected: re-read the jobs you show".into(),
+    })
+}
+
+/// Jobs as they change.
+#[Subscription]
+impl Subscriptions {
+    /// One job: its current state at once, then the job after each change.
+    async fn job_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's identifier.")] job_identifier: String,
+    ) -> Result<impl Stream<Item = ApiResult<Job>> + use<>, ApiError> {
+        let scope = super::caller(ctx)?.scope();
+        let db = ctx.data_unchecked::<Db>().clone();
+        let mut events = ctx.data_unchecked::<EventBus>().subscribe().await?;
+        let identifier = job_identifier.trim().to_string();
+        let found = jobs::by_identifiers(&db, scope, std::slice::from_ref(&identifier)).await?;
+        let first = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::NotFound(format!("no job with identifier {identifier}")))?;
+        let (job_id, account_id) = (first.job.id, first.job.account_id);
+        let conditions = jobs::JobConditions {
+            account_id: scope,
+            ..Default::default()
+        };
+        Ok(async_stream::stream! {
+            yield Ok(Job::new(first, crate::db::now()));
+            while let Some(received) = events.next().await {
+                match received {
+                    Received::Event(e) if e.job_id == job_id && e.account_id == account_id => {
+                        match jobs::matching(&db, &conditions, job_id).await {
+                            Ok(Some(record)) => yield Ok(Job::new(record, crate::db::now())),
+                            Ok(None) => {}
+                            Err(e) => yield Err(e.into()),
+                        }
+                    }
+                    Received::Event(_) => {}
+                    Received::Missed(n) => yield Err(missed(n)),
+                }
+            }
+        })
+    }
+
+    /// Every change to a job of the caller's account (every account for administrators) that
+    /// matches `filter`, with the history's filter semantics.
+    async fn job_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which jobs; every condition given must hold.")] filter: Option<JobFilter>,
+    ) -> Result<impl Stream<Item = ApiResult<Job>> + use<>, ApiError> {
+        let caller = super::caller(ctx)?;
+        let scope = caller.scope();
+        if filter
+            .as_ref()
+            .is_some_and(|f| f.account_identifier.is_some())
+        {
+            return Err(ApiError::bad_input(
+                "filter.accountIdentifier is not supported by jobEvents",
+            ));
+        }
+        let filter = filter.unwrap_or_default();
+        filter.conditions(crate::db::now())?; // validate once, up front
+        let db = ctx.data_unchecked::<Db>().clone();
+        let mut events = ctx.data_unchecked::<EventBus>().subscribe().await?;
+        Ok(async_stream::stream! {
+            while let Some(received) = events.next().await {
+                match received {
+                    Received::Event(e) if scope.is_none_or(|a| a == e.account_id) => {
+                        let now = crate::db::now();
+                        let result = match filter.conditions(now) {
+                            Ok(mut conditions) => {
+                                conditions.account_id = scope;
+                                jobs::matching(&db, &conditions, e.job_id).await.map_err(ApiError::from)
+                            }
+                            Err(e) => Err(e),
+                        };
+                        match result {
+                            Ok(Some(record)) => yield Ok(Job::new(record, now)),
+                            Ok(None) => {}
+                            Err(e) => yield Err(e),
+                        }
+                    }
+                    Received::Event(_) => {}
+                    Received::Missed(n) => yield Err(missed(n)),
+                }
+            }
+        })
+    }
+}

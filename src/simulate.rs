@@ -1,0 +1,188 @@
+//! `job-history simulate`: a load of users and workers driving jobs through the public
+//! GraphQL API over HTTP, so the demo and load tests show live movement. Users submit jobs
+//! (and now and then cancel one); workers start them after a queue delay and report each
+//! input after a processing delay, some failing; some jobs are left alone until they time out.
+//! The pauses are the simulation itself: they stand for queues and model inference.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimulateOptions {
+    /// Base URL of the server (`http://127.0.0.1:8080`).
+    pub url: String,
+    /// A `user` key (submits and cancels).
+    pub user_key: String,
+    /// A `worker` key (starts and reports).
+    pub worker_key: String,
+    /// Jobs submitted per second.
+    pub rate: f64,
+    /// Stop after this long (`None`: run until stopped).
+    pub duration: Option<Duration>,
+    /// Share of inputs that fail.
+    pub failure_rate: f64,
+    /// Share of jobs left unprocessed until their (short) timeout.
+    pub timeout_rate: f64,
+    /// Share of jobs their user cancels.
+    pub cancel_rate: f64,
+    /// Random seed.
+    pub seed: u64,
+    /// Multiplies every simulated delay (1.0: queue 0.3–3 s, inputs 0.2–2.5 s each).
+    pub pace: f64,
+}
+
+struct Api {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    async fn call(&self, key: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let response: Value = self
+            .client
+            .post(&self.url)
+            .header("authorization", format!("ApiKey {key}"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.url))?
+            .json()
+            .await
+            .context("the server answered something that is not JSON")?;
+        if let Some(error) = response["errors"].get(0) {
+            bail!("{}", error["message"].as_str().unwrap_or("GraphQL error"));
+        }
+        Ok(response["data"].clone())
+    }
+}
+
+const SUBMIT: &str =
+    r#"mutation($input: SubmitJobInput!) { submitJob(input: $input) { jobIdentifier } }"#;
+const START: &str = r#"mutation($j: String!) { startJob(jobIdentifier: $j) { status } }"#;
+const REPORT: &str = r#"mutation($j: String!, $i: String!, $o: InputOutcome!, $e: String) {
+  reportInputResult(jobIdentifier: $j, inputName: $i, outcome: $o, error: $e) { status } }"#;
+const CANCEL: &str = r#"mutation($j: String!) { cancelJob(jobIdentifier: $j) { status } }"#;
+
+fn pause(rng: &mut SmallRng, pace: f64, min_ms: u64, max_ms: u64) -> Duration {
+    Duration::from_millis(rng.random_range(min_ms..=max_ms)).mul_f64(pace.max(0.0))
+}
+
+/// Runs the simulation until `duration` elapses (or forever); with a duration it returns once
+/// every job it works on is finished. Returns how many jobs it submitted.
+pub async fn run(opts: SimulateOptions) -> anyhow::Result<u64> {
+    let api = std::sync::Arc::new(Api {
+        client: reqwest::Client::new(),
+        url: format!("{}/graphql", opts.url.trim_end_matches('/')),
+    });
+    let models = api
+        .call(
+            &opts.user_key,
+            "{ models { identifier version } }",
+            json!({}),
+        )
+        .await?;
+    let models: Vec<(String, String)> = models["models"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    (
+                        m["identifier"].as_str().unwrap_or("").into(),
+                        m["version"].as_str().unwrap_or("").into(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if models.is_empty() {
+        bail!("the catalogue is empty: run `job-history seed` first");
+    }
+    let mut rng = SmallRng::seed_from_u64(opts.seed);
+    let started = tokio::time::Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / opts.rate.max(0.001));
+    let mut ticker = tokio::time::interval(interval);
+    let mut submitted = 0_u64;
+    let mut workers = tokio::task::JoinSet::new();
+    loop {
+        ticker.tick().await;
+        while workers.try_join_next().is_some() {}
+        if opts.duration.is_some_and(|d| started.elapsed() >= d) {
+            workers.join_all().await;
+            tracing::info!(submitted, "simulation finished");
+            return Ok(submitted);
+        }
+        let (identifier, version) = &models[rng.random_range(0..models.len())];
+        let n = rng.random_range(1..=4);
+        let inputs: Vec<Value> = (0..n).map(|i| json!({ "name": format!("input-{i}"), "byteAmount": rng.random_range(1_000..5_000_000) })).collect();
+        let stalls = rng.random_bool(opts.timeout_rate);
+        let timeout = if stalls {
+            Some(rng.random_range(2_000..6_000))
+        } else {
+            Some(120_000)
+        };
+        let input = json!({ "model": { "identifier": identifier, "version": version }, "inputs": inputs, "timeout": timeout });
+        let job = match api
+            .call(&opts.user_key, SUBMIT, json!({ "input": input }))
+            .await
+        {
+            Ok(data) => data["submitJob"]["jobIdentifier"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            Err(e) => {
+                tracing::warn!(error = %e, "submit failed");
+                continue;
+            }
+        };
+        submitted += 1;
+        if stalls {
+            continue; // nobody works on it: it will time out
+        }
+        let (api, opts, seed) = (api.clone(), opts.clone(), rng.random());
+        workers.spawn(async move {
+            if let Err(e) = work(&api, &opts, &job, n, seed).await {
+                tracing::debug!(job = %job, error = %e, "simulated job stopped");
+            }
+        });
+    }
+}
+
+/// One job's life after submission: maybe canceled, else started and processed input by input.
+async fn work(
+    api: &Api,
+    opts: &SimulateOptions,
+    job: &str,
+    inputs: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    tokio::time::sleep(pause(&mut rng, opts.pace, 300, 3_000)).await;
+    if rng.random_bool(opts.cancel_rate) {
+        api.call(&opts.user_key, CANCEL, json!({ "j": job }))
+            .await?;
+        return Ok(());
+    }
+    api.call(&opts.worker_key, START, json!({ "j": job }))
+        .await?;
+    for i in 0..inputs {
+        tokio::time::sleep(pause(&mut rng, opts.pace, 200, 2_500)).await;
+        let failed = rng.random_bool(opts.failure_rate);
+        let (outcome, error) = if failed {
+            ("FAILED", Some("model raised: out of memory"))
+        } else {
+            ("COMPLETED", None)
+        };
+        api.call(
+            &opts.worker_key,
+            REPORT,
+            json!({ "j": job, "i": format!("input-{i}"), "o": outcome, "e": error }),
+        )
+        .await?;
+    }
+    Ok(())
+}

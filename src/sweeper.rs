@@ -1,0 +1,45 @@
+//! The timeout sweeper: records TIMEDOUT for pending jobs whose deadline has passed, and
+//! publishes the change. Reads never depended on it (they compute the effective status), so
+//! it only has to catch up eventually. Safe with every replica sweeping: each row changes once
+//! (`UPDATE … WHERE status <= 1`), whoever gets there first publishes.
+
+use std::time::Duration;
+
+use crate::db::{Db, lifecycle};
+use crate::events::EventBus;
+
+/// Jobs recorded per statement batch.
+const BATCH: i64 = 500;
+
+/// Sweeps once: every overdue job, in batches. Returns how many were recorded.
+pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
+    let mut total = 0;
+    loop {
+        match lifecycle::sweep(db, crate::db::now(), BATCH).await {
+            Ok(changed) => {
+                total += changed.len();
+                events.publish(&changed).await;
+                if (changed.len() as i64) < BATCH {
+                    return total;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "timeout sweep failed; retrying at the next interval");
+                return total;
+            }
+        }
+    }
+}
+
+/// Sweeps every `interval` for the life of the process.
+pub async fn run(db: Db, events: EventBus, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let n = sweep_once(&db, &events).await;
+        if n > 0 {
+            tracing::info!(jobs = n, "recorded timed-out jobs");
+        }
+    }
+}
