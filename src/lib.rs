@@ -15,6 +15,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod seed;
 pub mod simulate;
 pub mod sweeper;

@@ -104,3 +104,58 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "listener is closed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_statements_and_pool() {
+    let t = TestDb::sqlite().await;
+    let key = common::issue_key(
+        &t.db,
+        "Acme",
+        "metrics@example.com",
+        job_history::domain::Role::User,
+    )
+    .await;
+    let app = http::router(AppState::new(t.db.clone(), HttpConfig::default()));
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("ApiKey {key}"))
+        .body(Body::from(r#"{"query":"query History { jobs(first: 5) { totalCount } }","operationName":"History"}"#))
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let response = app
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("jh_graphql_requests_total{operation=\"History\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("jh_graphql_request_duration_seconds_count{operation=\"History\"} 1"));
+    let statements: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("jh_sql_statements_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(statements >= 3, "auth lookup, page and count: {statements}");
+    assert!(
+        text.contains("jh_process_resident_memory_bytes")
+            && text.contains("jh_db_pool_connections")
+    );
+}

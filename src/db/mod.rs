@@ -92,6 +92,21 @@ impl Db {
         &self.url
     }
 
+    /// Open and idle connections, and checkouts that waited or timed out.
+    pub fn pool_state(&self) -> (u32, u32, u64, u64) {
+        let state = match &self.pools {
+            Pools::Postgres(p) => p.state(),
+            Pools::Sqlite(p) => p.state(),
+        };
+        let s = &state.statistics;
+        (
+            state.connections,
+            state.idle_connections,
+            s.get_waited,
+            s.get_timed_out,
+        )
+    }
+
     /// Checks the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::IntoSql;

@@ -23,8 +23,11 @@ impl DbStats {
     pub(crate) fn instrumentation(self: &Arc<Self>) -> impl Instrumentation + use<> {
         let stats = Arc::clone(self);
         move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { .. } = event {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
                 stats.statements.fetch_add(1, Ordering::Relaxed);
+                // The exact statements with their binds, for `LOG_LEVEL=job_history::sql=trace`
+                // (the benchmark replays them with pgbench).
+                tracing::trace!(target: "job_history::sql", "{query}");
             }
         }
     }

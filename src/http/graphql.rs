@@ -271,6 +271,8 @@ pub async fn handle(
         return response;
     }
 
+    let started = std::time::Instant::now();
+    let operation = params.operation_name.clone();
     let timeout = state.config.request_timeout;
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -292,6 +294,11 @@ pub async fn handle(
         Ok(response) => response,
         Err(refused) => return refused,
     };
+    state.metrics.observe(
+        operation.as_deref(),
+        started.elapsed(),
+        !response.errors.is_empty(),
+    );
     // Errors with no path happened before execution (parse, validation, variables).
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

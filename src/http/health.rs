@@ -1,5 +1,6 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (the database answers and every
-//! migration is applied), for load balancers and orchestrators.
+//! `GET /healthz` (the process answers), `GET /readyz` (the database answers and every
+//! migration is applied), for load balancers and orchestrators, and `GET /metrics`
+//! (Prometheus) for monitoring.
 
 use axum::Json;
 use axum::extract::State;
@@ -34,4 +35,24 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             not_ready("migrations pending")
         }
     }
+}
+
+/// Prometheus metrics in the text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let (connections, idle, waits, timeouts) = state.db.pool_state();
+    let snapshot = crate::metrics::Snapshot {
+        statements: state.db.stats().statements(),
+        pool_connections: connections,
+        pool_idle: idle,
+        pool_waits: waits,
+        pool_timeouts: timeouts,
+        subscriptions: state.events.subscribers(),
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&snapshot),
+    )
 }

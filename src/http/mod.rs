@@ -26,6 +26,7 @@ use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::events::EventBus;
 use crate::graphql::{AppSchema, SchemaConfig};
+use crate::metrics::Metrics;
 use rate_limit::{Rate, RateLimiter};
 
 /// HTTP settings (each a `serve` flag and env var).
@@ -69,6 +70,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Job change events (subscriptions).
     pub events: EventBus,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
     /// Per-key rate limiter, when enabled.
     pub limiter: Option<Arc<RateLimiter>>,
     /// The settings.
@@ -84,6 +87,7 @@ impl AppState {
         Self {
             schema: crate::graphql::build_schema(db.clone(), events.clone(), &config.schema),
             events,
+            metrics: Arc::new(Metrics::default()),
             auth: Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl)),
             limiter: config.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
             db,
@@ -115,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(CompressionLayer::new())

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Benchmark driver (called by bench/run, which provides TEST_DATABASE_URL, wrk and pgbench).
+
+Seeds (or reuses) 1M jobs on PostgreSQL and SQLite, starts the release server, runs each
+workload with wrk (pinned to one core with taskset) interleaved over several rounds, replays
+the server's own SQL for the history page with pgbench as the floor, and writes a markdown
+table under bench/results/.
+"""
+
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/job-history"
+DATA = ROOT / "bench/.data"
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+DURATION = int(os.environ.get("DURATION", "10"))
+WARMUP = int(os.environ.get("WARMUP", "3"))
+CONNS = int(os.environ.get("CONNS", "32"))
+JOBS = int(os.environ.get("BENCH_JOBS", "1000000"))
+LOAD_CPU = os.environ.get("LOAD_CPU", "1")  # the core wrk and pgbench are pinned to
+
+FIELDS = """jobIdentifier submittedBy accountIdentifier status createdAt updatedAt submittedAt
+  total pending completed failed elapsedTime queueTime timeout explain inputByteAmount
+  imageClassificationModel model { identifier version name }"""
+HISTORY = """query History($after: String, $from: DateTime!) {
+  jobs(first: 50, after: $after, filter: { status: TERMINATED, createdAt: { from: $from } }) {
+    %s
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { %s user { firstName lastName email } jobInputs { identifier status byteAmount } } }
+  }
+}"""
+DETAILS = """query Details($j: String!) { job(jobIdentifier: $j) { %s user { firstName lastName email }
+  jobInputs { identifier status byteAmount startedAt finishedAt } } }""" % FIELDS
+
+
+def log(*args):
+    print("bench:", *args, file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, env={**os.environ, **(env or {})}, **kw)
+
+
+def psql(url, sql):
+    return run(["psql", url, "-tAqc", sql]).stdout.strip()
+
+
+def job_count_pg(url):
+    try:
+        return int(psql(url, "SELECT count(*) FROM jobs") or 0)
+    except subprocess.CalledProcessError:
+        return 0
+
+
+def prepare_postgres():
+    admin = os.environ["TEST_DATABASE_URL"]
+    parts = urllib.parse.urlsplit(admin)
+    url = urllib.parse.urlunsplit(parts._replace(path="/jh_bench"))
+    if job_count_pg(url) < JOBS:
+        log(f"seeding {JOBS} jobs into PostgreSQL (once; reused by later runs)")
+        psql(admin, "DROP DATABASE IF EXISTS jh_bench WITH (FORCE)")
+        psql(admin, "CREATE DATABASE jh_bench")
+        seed(url)
+        psql(url, "VACUUM ANALYZE")
+    return url
+
+
+def prepare_sqlite():
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / "bench.db"
+    marker = DATA / "bench.db.seeded"
+    if not marker.exists() or marker.read_text().strip() != str(JOBS):
+        log(f"seeding {JOBS} jobs into SQLite (once)")
+        for p in DATA.glob("bench.db*"):
+            p.unlink()
+        seed(f"sqlite://{path}")
+        marker.write_text(str(JOBS))
+    return f"sqlite://{path}"
+
+
+def seed(url):
+    started = time.time()
+    out = run([str(BIN), "seed", "--jobs", str(JOBS), "--accounts", "50", "--users", "2000", "--seed", "7"],
+              env={"DATABASE_URL": url, "LOG_LEVEL": "warn"}).stdout
+    log(out.strip(), f"({time.time() - started:.1f} s wall)")
+
+
+def admin_key(url):
+    out = run([str(BIN), "keys", "create", "--user", "bench-admin@example.com", "--role", "admin"],
+              env={"DATABASE_URL": url, "LOG_LEVEL": "warn"})
+    return out.stdout.strip()
+
+
+class Server:
+    def __init__(self, url, extra_env=None, stderr=None):
+        env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PER_SECOND": "0", "LOG_LEVEL": "warn",
+               "TIMEOUT_SWEEP_MS": "0", **(extra_env or {})}
+        self.proc = subprocess.Popen([str(BIN), "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                                     stderr=stderr or subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"http://[0-9.:]+", line)
+        if not m:
+            raise SystemExit(f"bench: the server did not start: {line!r}")
+        self.base = m.group(0)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def peak_rss_mb(self):
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def metric(self, name):
+        text = urllib.request.urlopen(self.base + "/metrics").read().decode()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return 0.0
+
+    def gql(self, key, query, variables, operation=None):
+        body = json.dumps({"query": query, "variables": variables, "operationName": operation}).encode()
+        req = urllib.request.Request(self.base + "/graphql", data=body, headers={
+            "content-type": "application/json", "authorization": f"ApiKey {key}"})
+        data = json.loads(urllib.request.urlopen(req).read())
+        if data.get("errors"):
+            raise SystemExit(f"bench: workload query failed: {data['errors']}")
+        return data["data"]
+
+
+def lua_script(path, key, body):
+    path.write_text(f"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "ApiKey {key}"
+wrk.body = {json.dumps(body)}
+local errors = 0
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then errors = errors + 1 end
+end
+function done(summary, latency, requests)
+  io.write(string.format("GRAPHQL_ERRORS %d\\n", errors))
+end
+""")
+    # wrk runs response() per thread; with -t1 the count is exact.
+
+
+def wrk(url, script, seconds, conns):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "30s",
+           "-s", str(script), url]
+    out = run(cmd).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label):
+        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(x) for x in socket.groups()) if socket else 0
+    errors += int(re.search(r"GRAPHQL_ERRORS (\d+)", out).group(1))
+    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors}
+
+
+def capture_sql(url, key, variables):
+    """The exact statements the server runs for one history page (auth cache warm)."""
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as err:
+        srv = Server(url, {"LOG_LEVEL": "job_history::sql=trace"}, stderr=err)
+        try:
+            srv.gql(key, HISTORY % "totalCount", variables, "History")  # warms the key cache
+            err.seek(0, os.SEEK_END)
+            mark = err.tell()
+            srv.gql(key, HISTORY % "totalCount", variables, "History")
+            err.seek(mark)
+            lines = err.read()
+        finally:
+            srv.stop()
+    statements = []
+    for line in lines.splitlines():
+        m = re.search(r"job_history::sql: (.*)$", line)
+        if m:
+            statements.append(m.group(1))
+    return [to_literal_sql(s) for s in statements]
+
+
+def to_literal_sql(text):
+    sql, _, binds = text.partition(" -- binds: ")
+    values = parse_binds(binds.strip()) if binds else []
+    for i in range(len(values), 0, -1):
+        sql = sql.replace(f"${i}", values[i - 1])
+    return sql
+
+
+def parse_binds(s):
+    """Diesel's Debug rendering of bind values into SQL literals."""
+    pos = 0
+
+    def value():
+        nonlocal pos
+        if s[pos] == "[":
+            pos += 1
+            items = []
+            while s[pos] != "]":
+                items.append(value())
+                if s[pos] == ",":
+                    pos += 2
+            pos += 1
+            return "ARRAY[" + ", ".join(items) + "]"
+        if s[pos] == '"':
+            end = pos + 1
+            while s[end] != '"':
+                end += 2 if s[end] == "\\" else 1
+            raw = json.loads(s[pos:end + 1])
+            pos = end + 1
+            return "'" + raw.replace("'", "''") + "'"
+        m = re.compile(r"[^,\]]+").match(s, pos)
+        token = m.group(0).strip()
+        pos = m.end()
+        if re.fullmatch(r"-?\d+", token):
+            return token
+        if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+", token):
+            return f"'{token.replace('T', ' ')}'::timestamp"
+        if token in ("true", "false"):
+            return token
+        if token.startswith("Some("):
+            return token[5:-1]
+        if token == "None":
+            return "NULL"
+        raise SystemExit(f"bench: cannot replay bind {token!r}")
+
+    out = []
+    assert s[0] == "["
+    pos = 1
+    while s[pos] != "]":
+        out.append(value())
+        if s[pos] == ",":
+            pos += 2
+    return out
+
+
+def pgbench(url, statements, seconds, conns):
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        for sql in statements:
+            f.write(sql.replace("\n", " ") + ";\n")
+        script = f.name
+    out = run(["taskset", "-c", LOAD_CPU, "pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "1", "-T", str(seconds),
+               "-f", script, url]).stdout
+    os.unlink(script)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main():
+    pg_url = prepare_postgres()
+    sqlite_url = prepare_sqlite()
+    key = admin_key(pg_url)
+    sqlite_key = admin_key(sqlite_url)
+    since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=91)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    variables = {"from": since, "after": None}
+
+    statements = capture_sql(pg_url, key, variables)
+    log(f"captured {len(statements)} statements per history page")
+
+    srv = Server(pg_url)
+    work = Path(tempfile.mkdtemp())
+    try:
+        # A cursor ~10 000 rows into the history, and a job for the details workload.
+        after = None
+        for _ in range(200):
+            page = srv.gql(key, HISTORY % "", {**variables, "after": after}, "History")["jobs"]
+            after = page["pageInfo"]["endCursor"]
+        job = page["edges"][0]["node"]["jobIdentifier"]
+        workloads = {
+            "history page": {"query": HISTORY % "totalCount", "variables": variables, "operationName": "History"},
+            "history page, no totalCount": {"query": HISTORY % "", "variables": variables, "operationName": "History"},
+            "deep page (after 10 000 rows)": {"query": HISTORY % "totalCount", "variables": {**variables, "after": after}, "operationName": "History"},
+            "job details": {"query": DETAILS, "variables": {"j": job}, "operationName": "Details"},
+        }
+        scripts = {}
+        for i, (name, body) in enumerate(workloads.items()):
+            scripts[name] = work / f"w{i}.lua"
+            lua_script(scripts[name], key, json.dumps(body))
+            srv.gql(key, body["query"], body["variables"], body["operationName"])  # fails loudly if broken
+        results = {name: [] for name in workloads}
+        floors = []
+        statements_per_request = {}
+        for r in range(ROUNDS):
+            for name, script in scripts.items():
+                log(f"round {r + 1}/{ROUNDS}: {name}")
+                wrk(srv.base + "/graphql", script, WARMUP, CONNS)
+                before_stmt, before_req = srv.metric("jh_sql_statements_total"), sum_requests(srv)
+                results[name].append(wrk(srv.base + "/graphql", script, DURATION, CONNS))
+                stmts, reqs = srv.metric("jh_sql_statements_total") - before_stmt, sum_requests(srv) - before_req
+                statements_per_request[name] = stmts / max(reqs, 1)
+            log(f"round {r + 1}/{ROUNDS}: pgbench floor")
+            floors.append(pgbench(pg_url, statements, DURATION, CONNS))
+        rss = srv.peak_rss_mb()
+    finally:
+        srv.stop()
+
+    lite = Server(sqlite_url)
+    try:
+        body = {"query": HISTORY % "totalCount", "variables": variables, "operationName": "History"}
+        lua_script(work / "lite.lua", sqlite_key, json.dumps(body))
+        lite.gql(sqlite_key, body["query"], body["variables"], "History")
+        wrk(lite.base + "/graphql", work / "lite.lua", WARMUP, 1)
+        sqlite_runs = [wrk(lite.base + "/graphql", work / "lite.lua", DURATION, 1) for _ in range(ROUNDS)]
+    finally:
+        lite.stop()
+
+    report(results, floors, statements, statements_per_request, rss, sqlite_runs)
+
+
+def sum_requests(srv):
+    text = urllib.request.urlopen(srv.base + "/metrics").read().decode()
+    return sum(float(l.split()[1]) for l in text.splitlines() if l.startswith("jh_graphql_requests_total{"))
+
+
+def med(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def report(results, floors, statements, per_request, rss, sqlite_runs):
+    floor = statistics.median(floors)
+    cpu = run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).stdout.strip()
+    lines = [
+        f"# job-history benchmark, {datetime.date.today().isoformat()}",
+        "",
+        f"Machine: {os.cpu_count()} cores ({cpu}). PostgreSQL and SQLite at {JOBS:,} jobs "
+        f"(50 accounts, 2 000 users, 1–5 inputs each). wrk -t1 -c{CONNS} pinned to CPU {LOAD_CPU}, "
+        f"{WARMUP} s warm-up + {DURATION} s per run, {ROUNDS} interleaved rounds, medians. Admin key "
+        "(history across all accounts). History page = TERMINATED jobs created in the last 91 days, "
+        "first 50, every scalar field, user and inputs, pageInfo.",
+        "",
+        "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in results.items():
+        p50, p99 = med(runs, "p50"), med(runs, "p99")
+        errors = sum(r["errors"] for r in runs)
+        lines.append(f"| {name} | {med(runs, 'rps'):.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {errors} | {per_request.get(name, 0):.2f} |")
+    lp50, lp99 = med(sqlite_runs, "p50"), med(sqlite_runs, "p99")
+    lines.append(f"| history page, SQLite, concurrency 1 | {med(sqlite_runs, 'rps'):.0f} | {lp50:.1f} | {lp99:.1f} | {lp99 / lp50:.1f} | {sum(r['errors'] for r in sqlite_runs)} | |")
+    hist = med(results["history page"], "rps")
+    lines += [
+        "",
+        f"- **Floor**: pgbench replaying the server's {len(statements)} statements of one history page "
+        f"(captured from the server, `-M prepared`, -c{CONNS}): **{floor:.0f} tps** (rounds: {', '.join(f'{f:.0f}' for f in floors)}).",
+        f"- History page throughput / floor: **{hist / floor:.0%}**.",
+        f"- Deep page / first page: **{med(results['deep page (after 10 000 rows)'], 'rps') / hist:.2f}**; "
+        f"without totalCount / with: **{med(results['history page, no totalCount'], 'rps') / hist:.1f}×**.",
+        f"- Server peak RSS (VmHWM) over the PostgreSQL runs: **{rss:.0f} MB**.",
+        "",
+        "Statements replayed for the floor:",
+        "",
+        "```sql",
+        *[s[:400] + (" …" if len(s) > 400 else "") + ";" for s in statements],
+        "```",
+    ]
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "bench/results" / f"{datetime.date.today().isoformat()}.md"
+    out.write_text(text)
+    print(text)
+    log(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
