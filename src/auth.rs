@@ -7,7 +7,7 @@
 //! steady state; a revoked key therefore stops working within that TTL on every replica.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -108,8 +108,11 @@ pub fn parse_header(value: &str) -> Result<(&str, &str), AuthError> {
 pub struct Authenticator {
     db: Db,
     ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, Option<ApiKey>)>>,
+    cache: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
 }
+
+/// A looked-up key (or its absence) and when it was read.
+type Cached = (Instant, Option<ApiKey>);
 
 /// Most prefixes kept in the cache; beyond it the cache starts over.
 const CACHE_CAPACITY: usize = 10_000;
@@ -159,29 +162,41 @@ impl Authenticator {
         })
     }
 
+    /// The key with `prefix`, from the cache while fresh. Concurrent requests for an expired
+    /// (or new) prefix wait for one lookup instead of each running their own: one statement per
+    /// prefix per TTL, even under load.
     async fn lookup(&self, prefix: &str) -> Result<Option<ApiKey>, DbError> {
-        if let Some((at, key)) = self.cache.lock().expect("auth cache").get(prefix)
+        if self.ttl.is_zero() {
+            return self.read(prefix).await;
+        }
+        let slot = {
+            let mut cache = self.cache.lock().expect("auth cache");
+            if cache.len() >= CACHE_CAPACITY && !cache.contains_key(prefix) {
+                cache.clear();
+            }
+            Arc::clone(cache.entry(prefix.to_string()).or_default())
+        };
+        let mut entry = slot.lock().await;
+        if let Some((at, key)) = entry.as_ref()
             && at.elapsed() < self.ttl
         {
             return Ok(key.clone());
         }
+        let key = self.read(prefix).await?;
+        *entry = Some((Instant::now(), key.clone()));
+        Ok(key)
+    }
+
+    async fn read(&self, prefix: &str) -> Result<Option<ApiKey>, DbError> {
         let db = &self.db;
-        let key: Option<ApiKey> = crate::with_conn!(db, conn => {
+        Ok(crate::with_conn!(db, conn => {
             api_keys::table
                 .filter(api_keys::prefix.eq(prefix))
                 .select(ApiKey::as_select())
                 .first(conn)
                 .await
                 .optional()?
-        });
-        if !self.ttl.is_zero() {
-            let mut cache = self.cache.lock().expect("auth cache");
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-            cache.insert(prefix.to_string(), (Instant::now(), key.clone()));
-        }
-        Ok(key)
+        }))
     }
 }
 

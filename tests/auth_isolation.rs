@@ -240,3 +240,28 @@ backend_tests! {
         assert_eq!(unknown["data"]["jobs"]["totalCount"], 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_key_lookup() {
+    let t = common::TestDb::postgres().await;
+    let key = common::issue_key(&t.db, "Acme", "herd@example.com", Role::User).await;
+    let auth = std::sync::Arc::new(job_history::auth::Authenticator::new(
+        t.db.clone(),
+        std::time::Duration::from_secs(60),
+    ));
+    let before = t.db.stats().statements();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (auth, header) = (auth.clone(), bearer(&key));
+        tasks.spawn(async move {
+            auth.authenticate(Some(&header), job_history::db::now())
+                .await
+        });
+    }
+    assert!(tasks.join_all().await.iter().all(Result::is_ok));
+    assert_eq!(
+        t.db.stats().statements() - before,
+        1,
+        "one lookup for 32 concurrent requests with a cold cache"
+    );
+}
