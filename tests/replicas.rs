@@ -45,16 +45,7 @@ impl Replica {
     }
 
     async fn post(&self, key: &str, query: &str, variables: Value) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .header("authorization", format!("ApiKey {key}"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        common::post_graphql(&format!("{}/graphql", self.base), key, query, variables).await
     }
 }
 

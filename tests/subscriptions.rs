@@ -49,16 +49,7 @@ async fn server(t: &TestDb) -> Server {
 /// Runs a GraphQL document over HTTP as `key`: changes go through the server, whose event bus
 /// the subscriptions listen to.
 async fn post(srv: &Server, key: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(&srv.http)
-        .header("authorization", format!("ApiKey {key}"))
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::post_graphql(&srv.http, key, query, variables).await
 }
 
 const SUBMIT: &str = r#"mutation($m: String!) { submitJob(input: { model: { identifier: $m, version: "1.0.1" },

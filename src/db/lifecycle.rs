@@ -144,6 +144,39 @@ macro_rules! find_visible {
     }};
 }
 
+/// Applies a transition to the job `$identifier` when it is visible in `($lo, $hi)`, its stored
+/// status passes `$status`, and its deadline is ahead: one conditional `UPDATE … RETURNING`.
+/// `None` when nothing matched.
+macro_rules! transition {
+    ($conn:expr, $identifier:expr, ($lo:expr, $hi:expr), $now:expr, $status:expr, $set:expr) => {
+        diesel::update(
+            jobs::table
+                .filter(jobs::job_identifier.eq($identifier))
+                .filter($status)
+                .filter(jobs::deadline_at.is_null().or(jobs::deadline_at.gt($now)))
+                .filter(jobs::account_id.between($lo, $hi)),
+        )
+        .set($set)
+        .returning(Job::as_returning())
+        .get_result::<Job>($conn)
+        .await
+        .optional()?
+    };
+}
+
+/// The refusal of a transition that matched nothing: `NOT_FOUND` when the job is not visible,
+/// else the job's effective status in a `WrongStatus`.
+macro_rules! refuse {
+    ($conn:expr, $scope:expr, $identifier:expr, $now:expr, $action:expr, $allowed:expr) => {{
+        let job = find_visible!($conn, $scope, $identifier)?;
+        return Err(LifecycleError::WrongStatus {
+            action: $action,
+            status: effective(&job, $now).as_str(),
+            allowed: $allowed,
+        });
+    }};
+}
+
 /// Creates a SUBMITTED job with its inputs; returns the new row.
 pub async fn submit(
     db: &Db,
@@ -221,28 +254,10 @@ pub async fn cancel(
     let (lo, hi) = accounts_in(scope);
     crate::with_conn!(db, conn => {
         conn.transaction::<_, LifecycleError, _>(async |conn| {
-            let changed: Option<Job> = diesel::update(
-                jobs::table
-                    .filter(jobs::job_identifier.eq(identifier))
-                    .filter(jobs::status.le(JobStatus::InProgress.code()))
-                    .filter(jobs::deadline_at.is_null().or(jobs::deadline_at.gt(now)))
-                    .filter(jobs::account_id.between(lo, hi)),
-            )
-            .set((jobs::status.eq(JobStatus::Canceled.code()), jobs::finished_at.eq(Some(now)), jobs::updated_at.eq(now)))
-            .returning(Job::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-            let job = match changed {
-                Some(job) => job,
-                None => {
-                    let job = find_visible!(conn, scope, identifier)?;
-                    return Err(LifecycleError::WrongStatus {
-                        action: "cancel",
-                        status: effective(&job, now).as_str(),
-                        allowed: "SUBMITTED or IN_PROGRESS",
-                    });
-                }
+            let set = (jobs::status.eq(JobStatus::Canceled.code()), jobs::finished_at.eq(Some(now)), jobs::updated_at.eq(now));
+            let pending = jobs::status.le(JobStatus::InProgress.code());
+            let Some(job) = transition!(conn, identifier, (lo, hi), now, pending, set) else {
+                refuse!(conn, scope, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS")
             };
             if let Some(started) = job.started_at {
                 diesel::update(jobs::table.find(job.id))
@@ -266,25 +281,10 @@ pub async fn start(
     let (lo, hi) = accounts_in(scope);
     crate::with_conn!(db, conn => {
         conn.transaction::<_, LifecycleError, _>(async |conn| {
-            let changed: Option<Job> = diesel::update(
-                jobs::table
-                    .filter(jobs::job_identifier.eq(identifier))
-                    .filter(jobs::status.eq(JobStatus::Submitted.code()))
-                    .filter(jobs::deadline_at.is_null().or(jobs::deadline_at.gt(now)))
-                    .filter(jobs::account_id.between(lo, hi)),
-            )
-            .set((jobs::status.eq(JobStatus::InProgress.code()), jobs::started_at.eq(Some(now)), jobs::updated_at.eq(now)))
-            .returning(Job::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-            let Some(job) = changed else {
-                let job = find_visible!(conn, scope, identifier)?;
-                return Err(LifecycleError::WrongStatus {
-                    action: "start",
-                    status: effective(&job, now).as_str(),
-                    allowed: "SUBMITTED",
-                });
+            let set = (jobs::status.eq(JobStatus::InProgress.code()), jobs::started_at.eq(Some(now)), jobs::updated_at.eq(now));
+            let submitted = jobs::status.eq(JobStatus::Submitted.code());
+            let Some(job) = transition!(conn, identifier, (lo, hi), now, submitted, set) else {
+                refuse!(conn, scope, identifier, now, "start", "SUBMITTED")
             };
             diesel::update(jobs::table.find(job.id))
                 .set(jobs::queue_ms.eq(Some((now - job.submitted_at).num_milliseconds())))
@@ -320,31 +320,15 @@ pub async fn report(
         conn.transaction::<_, LifecycleError, _>(async |conn| {
             // First the counters, atomically in the database (this also locks the job row, so
             // concurrent reports on one job queue here).
-            let changed: Option<Job> = diesel::update(
-                jobs::table
-                    .filter(jobs::job_identifier.eq(identifier))
-                    .filter(jobs::status.eq(JobStatus::InProgress.code()))
-                    .filter(jobs::pending.gt(0))
-                    .filter(jobs::deadline_at.is_null().or(jobs::deadline_at.gt(now)))
-                    .filter(jobs::account_id.between(lo, hi)),
-            )
-            .set((
+            let set = (
                 jobs::pending.eq(jobs::pending - 1),
                 jobs::completed.eq(jobs::completed + done),
                 jobs::failed.eq(jobs::failed + failed),
                 jobs::updated_at.eq(now),
-            ))
-            .returning(Job::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-            let Some(job) = changed else {
-                let job = find_visible!(conn, scope, identifier)?;
-                return Err(LifecycleError::WrongStatus {
-                    action: "report results for",
-                    status: effective(&job, now).as_str(),
-                    allowed: "IN_PROGRESS",
-                });
+            );
+            let running = jobs::status.eq(JobStatus::InProgress.code()).and(jobs::pending.gt(0));
+            let Some(job) = transition!(conn, identifier, (lo, hi), now, running, set) else {
+                refuse!(conn, scope, identifier, now, "report results for", "IN_PROGRESS")
             };
             let reported = diesel::update(
                 job_inputs::table

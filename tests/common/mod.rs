@@ -217,3 +217,22 @@ pub async fn caller_for(db: &Db, key: &str) -> job_history::auth::Caller {
         .await
         .expect("key authenticates")
 }
+
+/// Runs a GraphQL document over real HTTP against `url` (`http://…/graphql`) as `key`.
+pub async fn post_graphql(
+    url: &str,
+    key: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(url)
+        .header("authorization", format!("ApiKey {key}"))
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
