@@ -112,15 +112,26 @@ struct IndexDef {
     definition: String,
 }
 
+/// Why a seed run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The options cannot produce data.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The database failed (nothing of the failing batch was written).
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
 /// Seeds `opts` into the (migrated) database at `url`.
-pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, DbError> {
+pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, SeedError> {
     if opts.jobs > 0 && (opts.accounts == 0 || opts.users < opts.accounts) {
-        return Err(DbError::Unavailable(
-            "seeding jobs needs at least one account and at least one user per account".into(),
+        return Err(SeedError::Invalid(
+            "seeding jobs needs at least one account and at least one user per account",
         ));
     }
     let url = url.clone();
-    tokio::task::spawn_blocking(move || match &url {
+    let loaded = tokio::task::spawn_blocking(move || match &url {
         DatabaseUrl::Postgres(url) => {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
@@ -133,7 +144,8 @@ pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, Db
         }
     })
     .await
-    .map_err(|e| DbError::Unavailable(format!("seed task failed: {e}")))?
+    .map_err(|e| DbError::Unavailable(format!("seed task failed: {e}")))?;
+    Ok(loaded?)
 }
 
 /// The loader, written once and compiled for each backend's synchronous connection type.
