@@ -384,11 +384,144 @@ pub async fn page(db: &Db, req: &PageRequest) -> Result<Vec<JobRecord>, DbError>
     Ok(rows.into_iter().map(to_record).collect())
 }
 
-/// How many jobs match.
+/// How many jobs match. A date range over every job or the TERMINATED group — the history's
+/// usual count — is answered from `job_daily` for whole days plus live counts of the two
+/// partial edge days (and of the few live pending jobs), in one statement; anything else is
+/// counted live.
 pub async fn count(db: &Db, conditions: &JobConditions) -> Result<i64, DbError> {
+    match DailyPlan::for_conditions(conditions) {
+        Some(plan) => count_by_days(db, conditions, &plan).await,
+        None => count_live(db, conditions).await,
+    }
+}
+
+/// Counts by scanning the matching rows (the reference the daily path must agree with).
+pub async fn count_live(db: &Db, conditions: &JobConditions) -> Result<i64, DbError> {
     Ok(crate::with_conn!(db, conn => {
         filter_jobs!(jobs::table.into_boxed(), conditions).count().get_result::<i64>(conn).await?
     }))
+}
+
+/// How to answer a count from `job_daily`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DailyPlan {
+    /// First and last whole day inside the range.
+    first_day: i32,
+    last_day: i32,
+    /// Before the first whole day, and after the last: counted live.
+    head: Range,
+    tail: Range,
+    /// TERMINATED: every job created in the range but the live pending ones.
+    subtract_pending: bool,
+}
+
+impl DailyPlan {
+    fn for_conditions(c: &JobConditions) -> Option<Self> {
+        use super::daily::{day_of, day_start};
+        let JobConditions {
+            account_id: _,
+            statuses,
+            user: None,
+            access_key: None,
+            model_name: None,
+            model_identifier: None,
+            model_version: None,
+            created: Some(range),
+            submitted: None,
+            updated: None,
+            job_identifiers: None,
+            job_id: None,
+            explain: None,
+            image_classification_model: None,
+            now: _,
+        } = c
+        else {
+            return None;
+        };
+        let subtract_pending = match statuses {
+            None => false,
+            Some(s) => {
+                let mut s = s.clone();
+                s.sort();
+                s.dedup();
+                if s != [
+                    JobStatus::Completed,
+                    JobStatus::Canceled,
+                    JobStatus::Timedout,
+                    JobStatus::Error,
+                ] {
+                    return None;
+                }
+                true
+            }
+        };
+        let from_day = day_of(range.from);
+        let first_day = if day_start(from_day) == range.from {
+            from_day
+        } else {
+            from_day + 1
+        };
+        let last_day = day_of(range.to) - 1;
+        if first_day > last_day {
+            return None; // under two days: the live count is small anyway
+        }
+        let micro = chrono::Duration::microseconds(1);
+        Some(Self {
+            first_day,
+            last_day,
+            head: Range {
+                from: range.from,
+                to: day_start(first_day) - micro,
+            },
+            tail: Range {
+                from: day_start(last_day + 1),
+                to: range.to,
+            },
+            subtract_pending,
+        })
+    }
+}
+
+async fn count_by_days(db: &Db, c: &JobConditions, plan: &DailyPlan) -> Result<i64, DbError> {
+    use super::schema::job_daily;
+    let part = |range: Range| JobConditions {
+        account_id: c.account_id,
+        created: Some(range),
+        now: c.now,
+        ..Default::default()
+    };
+    let (head, tail) = (part(plan.head), part(plan.tail));
+    let pending = JobConditions {
+        statuses: Some(vec![JobStatus::Submitted, JobStatus::InProgress]),
+        ..part(c.created.expect("planned counts have a range"))
+    };
+    let (days, first, last, with_pending) = (
+        c.account_id,
+        plan.first_day,
+        plan.last_day,
+        plan.subtract_pending,
+    );
+    let (whole, head, tail, pending): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) = crate::with_conn!(db, conn => {
+        let mut sum = job_daily::table
+            .filter(job_daily::day.between(first, last))
+            .select(diesel::dsl::sum(job_daily::created))
+            .into_boxed();
+        if let Some(account) = days {
+            sum = sum.filter(job_daily::account_id.eq(account));
+        }
+        // A pending count that is not needed still runs, over an empty set.
+        let pending = if with_pending { pending } else { JobConditions { statuses: Some(Vec::new()), ..pending } };
+        diesel::select((
+            sum.single_value(),
+            filter_jobs!(jobs::table.into_boxed(), &head).count().single_value(),
+            filter_jobs!(jobs::table.into_boxed(), &tail).count().single_value(),
+            filter_jobs!(jobs::table.into_boxed(), &pending).count().single_value(),
+        ))
+        .get_result(conn)
+        .await?
+    });
+    let n = |v: Option<i64>| v.unwrap_or(0);
+    Ok(n(whole) + n(head) + n(tail) - n(pending))
 }
 
 /// The jobs with these identifiers (in any order; missing ones are left out).

@@ -224,6 +224,7 @@ pub async fn submit(
                 elapsed_ms: None,
             };
             let job: Job = diesel::insert_into(jobs::table).values(&row).returning(Job::as_returning()).get_result(conn).await?;
+            crate::add_daily!(job.account_id, super::daily::day_of(job.created_at), 1).execute(conn).await?;
             // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
             for (position, (name, byte_amount)) in spec.inputs.iter().enumerate() {
                 let input = NewJobInput {

@@ -10,6 +10,7 @@
 //! multi-row `INSERT` goes through sync Diesel on SQLite, diesel_async issue #277).
 
 pub mod connect;
+pub mod daily;
 pub mod jobs;
 pub mod lifecycle;
 pub mod migrate;

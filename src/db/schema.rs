@@ -42,6 +42,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_daily (account_id, day) {
+        account_id -> BigInt,
+        day -> Integer,
+        created -> Integer,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> BigInt,
         job_identifier -> Text,
@@ -96,9 +104,12 @@ diesel::table! {
 diesel::joinable!(api_keys -> accounts (account_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(job_inputs -> jobs (job_id));
+diesel::joinable!(job_daily -> accounts (account_id));
 diesel::joinable!(jobs -> accounts (account_id));
 diesel::joinable!(jobs -> models (model_id));
 diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(users -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, api_keys, job_inputs, jobs, models, users);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts, api_keys, job_daily, job_inputs, jobs, models, users
+);

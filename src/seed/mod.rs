@@ -349,6 +349,15 @@ macro_rules! loader {
                         );
                     }
                 }
+                let mut daily: HashMap<(i64, i32), i32> = HashMap::new();
+                for job in &jobs {
+                    *daily
+                        .entry((job.account_id, crate::db::daily::day_of(job.created_at)))
+                        .or_default() += 1;
+                }
+                for ((account, day), n) in daily {
+                    crate::add_daily!(account, day, n).execute(conn)?;
+                }
                 for rows in inputs.chunks(INPUT_ROWS) {
                     let insert = diesel::insert_into(job_inputs::table);
                     match <&[NewJobInput; INPUT_ROWS]>::try_from(rows) {
