@@ -198,12 +198,22 @@ macro_rules! filter_jobs {
             let timed_out = statuses.contains(&JobStatus::Timedout);
             // Pending statuses only while the deadline is ahead; TIMEDOUT also covers pending
             // jobs whose deadline has passed.
-            let live_cond = jobs::status.eq_any(live.clone()).and(
-                jobs::deadline_at
-                    .is_null()
-                    .or(jobs::deadline_at.gt(now))
-                    .assume_not_null(),
-            );
+            // Both pending statuses: also say `status <= 1` literally, so the partial index
+            // `jobs_pending_created_idx` (WHERE status <= 1) is provably usable.
+            let every_pending = if live.len() == 2 {
+                "jobs.status <= 1"
+            } else {
+                "1 = 1"
+            };
+            let live_cond = jobs::status
+                .eq_any(live.clone())
+                .and(sql::<Bool>(every_pending))
+                .and(
+                    jobs::deadline_at
+                        .is_null()
+                        .or(jobs::deadline_at.gt(now))
+                        .assume_not_null(),
+                );
             let expired_cond = jobs::status
                 .le(JobStatus::InProgress.code())
                 .and(jobs::deadline_at.le(now).assume_not_null());

@@ -311,22 +311,46 @@ macro_rules! loader {
                         }
                     });
                     let mut inputs = 0;
+                    // Per-day counts go with their batch's transaction; in one big transaction
+                    // they are written once at the end (fewer upserts than batch by batch).
+                    let mut daily = HashMap::new();
                     for batch in rx {
                         let len = batch.len() as u64;
                         inputs += if transaction_per_batch {
-                            conn.transaction(|conn| insert_batch(conn, batch))?
+                            conn.transaction(|conn| {
+                                let n = insert_batch(conn, batch, &mut daily)?;
+                                write_daily(conn, &mut daily)?;
+                                QueryResult::Ok(n)
+                            })?
                         } else {
-                            insert_batch(conn, batch)?
+                            insert_batch(conn, batch, &mut daily)?
                         };
                         bar.inc(len);
                     }
+                    write_daily(conn, &mut daily)?;
                     bar.finish_and_clear();
                     Ok(inputs)
                 })
             }
 
-            /// Inserts one batch of jobs, then their inputs; returns the number of inputs.
-            fn insert_batch(conn: &mut Conn, batch: Vec<GeneratedJob>) -> QueryResult<u64> {
+            /// Adds the accumulated per-day counts to `job_daily` and forgets them.
+            fn write_daily(
+                conn: &mut Conn,
+                daily: &mut HashMap<(i64, i32), i32>,
+            ) -> QueryResult<()> {
+                for ((account, day), n) in daily.drain() {
+                    crate::add_daily!(account, day, n).execute(conn)?;
+                }
+                Ok(())
+            }
+
+            /// Inserts one batch of jobs (counting them per account and day into `daily`), then
+            /// their inputs; returns the number of inputs.
+            fn insert_batch(
+                conn: &mut Conn,
+                batch: Vec<GeneratedJob>,
+                daily: &mut HashMap<(i64, i32), i32>,
+            ) -> QueryResult<u64> {
                 let (jobs, per_job): (Vec<NewJob>, Vec<Vec<NewJobInput>>) =
                     batch.into_iter().map(|g| (g.job, g.inputs)).unzip();
                 let mut inputs: Vec<NewJobInput> = Vec::with_capacity(per_job.len() * 3);
@@ -349,14 +373,10 @@ macro_rules! loader {
                         );
                     }
                 }
-                let mut daily: HashMap<(i64, i32), i32> = HashMap::new();
                 for job in &jobs {
                     *daily
                         .entry((job.account_id, crate::db::daily::day_of(job.created_at)))
                         .or_default() += 1;
-                }
-                for ((account, day), n) in daily {
-                    crate::add_daily!(account, day, n).execute(conn)?;
                 }
                 for rows in inputs.chunks(INPUT_ROWS) {
                     let insert = diesel::insert_into(job_inputs::table);
