@@ -43,6 +43,10 @@ pub struct Snapshot {
     pub pool_timeouts: u64,
     /// Subscriptions currently attached.
     pub subscriptions: usize,
+    /// Whether the job event listener is connected (always on SQLite).
+    pub listener_connected: bool,
+    /// How many times the event listener has (re)connected.
+    pub listener_connects: u64,
 }
 
 fn label(name: &str) -> String {
@@ -175,6 +179,18 @@ impl Metrics {
                 s.subscriptions.to_string(),
             ),
             (
+                "jh_event_listener_connected",
+                "gauge",
+                "1 while the job event listener is connected.",
+                u8::from(s.listener_connected).to_string(),
+            ),
+            (
+                "jh_event_listener_connects_total",
+                "counter",
+                "Job event listener (re)connections.",
+                s.listener_connects.to_string(),
+            ),
+            (
                 "jh_process_resident_memory_bytes",
                 "gauge",
                 "Resident memory of the process.",
@@ -220,6 +236,8 @@ mod tests {
             pool_waits: 0,
             pool_timeouts: 0,
             subscriptions: 3,
+            listener_connected: true,
+            listener_connects: 2,
         });
         assert!(text.contains("jh_graphql_requests_total{operation=\"History\"} 2"));
         assert!(text.contains("jh_graphql_errors_total{operation=\"History\"} 1"));

@@ -141,13 +141,6 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-impl DbError {
-    /// True when the row asked for does not exist.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, DbError::Query(diesel::result::Error::NotFound))
-    }
-}
-
 impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
     fn from(e: bb8::RunError<E>) -> Self {
         match e {

@@ -47,6 +47,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         pool_waits: waits,
         pool_timeouts: timeouts,
         subscriptions: state.events.subscribers(),
+        listener_connected: state.events.status().connected(),
+        listener_connects: state.events.status().connects(),
     };
     (
         [(
