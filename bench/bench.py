@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target/release/job-history"
+BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target/release/job-history"))  # BENCH_BIN: compare builds
 DATA = ROOT / "bench/.data"
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DURATION = int(os.environ.get("DURATION", "10"))
@@ -29,6 +29,13 @@ WARMUP = int(os.environ.get("WARMUP", "3"))
 CONNS = int(os.environ.get("CONNS", "32"))
 JOBS = int(os.environ.get("BENCH_JOBS", "1000000"))
 LOAD_CPU = os.environ.get("LOAD_CPU", "1")  # the core wrk and pgbench are pinned to
+# ONLY=history,details: run only the workloads whose names contain one of these (for quick
+# iterations; "sqlite" and "floor" name the SQLite run and pgbench). Empty: everything.
+ONLY = [w.strip() for w in os.environ.get("ONLY", "").split(",") if w.strip()]
+
+
+def wanted(name):
+    return not ONLY or any(w in name for w in ONLY)
 
 FIELDS = """jobIdentifier submittedBy accountIdentifier status createdAt updatedAt submittedAt
   total pending completed failed elapsedTime queueTime timeout explain inputByteAmount
@@ -168,10 +175,43 @@ end
     # wrk runs response() per thread; with -t1 the count is exact.
 
 
-def wrk(url, script, seconds, conns):
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of one process and of its children that have exited (a
+    PostgreSQL backend that ends during a run is counted in the postmaster), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+
+
+def cpu_snapshot(server_pid):
+    """CPU seconds used so far by the server and by every PostgreSQL process."""
+    postgres = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "postgres":
+                    postgres += cpu_seconds(proc.name)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return {"server": cpu_seconds(server_pid) if server_pid else 0.0, "postgres": postgres}
+
+
+def cpu_per_unit(before, after, units):
+    """CPU milliseconds per request (or transaction) of the server and of PostgreSQL."""
+    return {k: (after[k] - before[k]) * 1000 / max(units, 1) for k in before}
+
+
+def wrk(url, script, seconds, conns, server_pid=None):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "30s",
            "-s", str(script), url]
+    before = cpu_snapshot(server_pid)
     out = run(cmd).stdout
+    cpu = cpu_per_unit(before, cpu_snapshot(server_pid), int(re.search(r"(\d+) requests in", out).group(1)))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def ms(label):
@@ -182,7 +222,8 @@ def wrk(url, script, seconds, conns):
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in socket.groups()) if socket else 0
     errors += int(re.search(r"GRAPHQL_ERRORS (\d+)", out).group(1))
-    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors}
+    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors,
+            "cpu_server": cpu["server"], "cpu_postgres": cpu["postgres"]}
 
 
 def capture_sql(url, key, variables):
@@ -266,10 +307,13 @@ def pgbench(url, statements, seconds, conns):
         for sql in statements:
             f.write(sql.replace("\n", " ") + ";\n")
         script = f.name
+    before = cpu_snapshot(None)
     out = run(["taskset", "-c", LOAD_CPU, "pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "1", "-T", str(seconds),
                "-f", script, url]).stdout
     os.unlink(script)
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+    done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    cpu = cpu_per_unit(before, cpu_snapshot(None), done)
+    return {"tps": float(re.search(r"tps = ([\d.]+)", out).group(1)), "cpu_postgres": cpu["postgres"]}
 
 
 def main():
@@ -301,6 +345,7 @@ def main():
             "job details": {"query": DETAILS, "variables": {"j": job}, "operationName": "Details"},
             "history page, one account (user key)": {"query": history(True), "variables": variables, "operationName": "History"},
         }
+        workloads = {name: body for name, body in workloads.items() if wanted(name)}
         keys = {name: user_key if "user key" in name else key for name in workloads}
         scripts = {}
         for i, (name, body) in enumerate(workloads.items()):
@@ -314,9 +359,10 @@ def main():
             for name, script in scripts.items():
                 log(f"round {r + 1}/{ROUNDS}: {name}")
                 wrk(srv.base + "/graphql", script, WARMUP, CONNS)
-                results[name].append(wrk(srv.base + "/graphql", script, DURATION, CONNS))
-            log(f"round {r + 1}/{ROUNDS}: pgbench floor")
-            floors.append(pgbench(pg_url, statements, DURATION, CONNS))
+                results[name].append(wrk(srv.base + "/graphql", script, DURATION, CONNS, srv.proc.pid))
+            if wanted("floor"):
+                log(f"round {r + 1}/{ROUNDS}: pgbench floor")
+                floors.append(pgbench(pg_url, statements, DURATION, CONNS))
         # Statements per request, from the server's /metrics over sequential requests: under
         # wrk, the requests it abandons when its time is up have run statements but never
         # complete, which would inflate a ratio taken over the load run.
@@ -330,15 +376,19 @@ def main():
     finally:
         srv.stop()
 
-    lite = Server(sqlite_url)
+    sqlite_runs = []
+    lite = Server(sqlite_url) if wanted("sqlite") else None
     try:
         body = {"query": history(True), "variables": variables, "operationName": "History"}
         lua_script(work / "lite.lua", sqlite_key, json.dumps(body))
-        lite.gql(sqlite_key, body["query"], body["variables"], "History")
-        wrk(lite.base + "/graphql", work / "lite.lua", WARMUP, 1)
-        sqlite_runs = [wrk(lite.base + "/graphql", work / "lite.lua", DURATION, 1) for _ in range(ROUNDS)]
+        if lite:
+            lite.gql(sqlite_key, body["query"], body["variables"], "History")
+            wrk(lite.base + "/graphql", work / "lite.lua", WARMUP, 1)
+            sqlite_runs = [wrk(lite.base + "/graphql", work / "lite.lua", DURATION, 1, lite.proc.pid)
+                           for _ in range(ROUNDS)]
     finally:
-        lite.stop()
+        if lite:
+            lite.stop()
 
     report(results, floors, statements, statements_per_request, rss, sqlite_runs)
 
@@ -364,7 +414,6 @@ def med(runs, key):
 
 
 def report(results, floors, statements, per_request, rss, sqlite_runs):
-    floor = statistics.median(floors)
     cpu = run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).stdout.strip()
     lines = [
         f"# job-history benchmark, {datetime.date.today().isoformat()}",
@@ -373,25 +422,40 @@ def report(results, floors, statements, per_request, rss, sqlite_runs):
         f"(50 accounts, 2 000 users, 1–5 inputs each). wrk -t1 -c{CONNS} pinned to CPU {LOAD_CPU}, "
         f"{WARMUP} s warm-up + {DURATION} s per run, {ROUNDS} interleaved rounds, medians. Admin key "
         "(history across all accounts) unless the workload says otherwise. History page = TERMINATED jobs created in the last 91 days, "
-        "first 50, every scalar field, user and inputs, pageInfo.",
+        "first 50, every scalar field, user and inputs, pageInfo. CPU columns: CPU time per request of the server "
+        "process and of all PostgreSQL processes together, measured from /proc over the same runs.",
         "",
-        "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request | server CPU ms/req | PostgreSQL CPU ms/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, runs in results.items():
+    rows = dict(results)
+    if sqlite_runs:
+        rows["history page, SQLite, concurrency 1"] = sqlite_runs
+    for name, runs in rows.items():
         p50, p99 = med(runs, "p50"), med(runs, "p99")
         errors = sum(r["errors"] for r in runs)
-        lines.append(f"| {name} | {med(runs, 'rps'):.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {errors} | {per_request.get(name, 0):.2f} |")
-    lp50, lp99 = med(sqlite_runs, "p50"), med(sqlite_runs, "p99")
-    lines.append(f"| history page, SQLite, concurrency 1 | {med(sqlite_runs, 'rps'):.0f} | {lp50:.1f} | {lp99:.1f} | {lp99 / lp50:.1f} | {sum(r['errors'] for r in sqlite_runs)} | |")
-    hist = med(results["history page"], "rps")
+        per = f"{per_request[name]:.2f}" if name in per_request else ""
+        pg_cpu = f"{med(runs, 'cpu_postgres'):.2f}" if "SQLite" not in name else ""
+        lines.append(f"| {name} | {med(runs, 'rps'):.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {errors} | {per} "
+                     f"| {med(runs, 'cpu_server'):.2f} | {pg_cpu} |")
+    lines.append("")
+    hist = med(results["history page"], "rps") if "history page" in results else None
+    if floors:
+        floor = statistics.median(f["tps"] for f in floors)
+        rounds = ", ".join(f"{f['tps']:.0f}" for f in floors)
+        lines.append(
+            f"- **Floor**: pgbench replaying the server's {len(statements)} statements of one history page "
+            f"(captured from the server, `-M prepared`, -c{CONNS}): **{floor:.0f} tps** "
+            f"(rounds: {rounds}), PostgreSQL CPU "
+            f"{statistics.median(f['cpu_postgres'] for f in floors):.2f} ms per transaction.")
+        if hist:
+            lines.append(f"- History page throughput / floor: **{hist / floor:.0%}**.")
+    if hist:
+        for name, label in (("deep page (after 10 000 rows)", "Deep page / first page"),
+                            ("history page, no totalCount", "Without totalCount / with")):
+            if name in results:
+                lines.append(f"- {label}: **{med(results[name], 'rps') / hist:.2f}×**.")
     lines += [
-        "",
-        f"- **Floor**: pgbench replaying the server's {len(statements)} statements of one history page "
-        f"(captured from the server, `-M prepared`, -c{CONNS}): **{floor:.0f} tps** (rounds: {', '.join(f'{f:.0f}' for f in floors)}).",
-        f"- History page throughput / floor: **{hist / floor:.0%}**.",
-        f"- Deep page / first page: **{med(results['deep page (after 10 000 rows)'], 'rps') / hist:.2f}**; "
-        f"without totalCount / with: **{med(results['history page, no totalCount'], 'rps') / hist:.1f}×**.",
         f"- Server peak RSS (VmHWM) over the PostgreSQL runs: **{rss:.0f} MB**.",
         "",
         "Statements replayed for the floor:",
@@ -401,9 +465,12 @@ def report(results, floors, statements, per_request, rss, sqlite_runs):
         "```",
     ]
     text = "\n".join(lines) + "\n"
+    print(text)
+    if ONLY:
+        log("a partial run (ONLY is set): not written under bench/results")
+        return
     out = ROOT / "bench/results" / f"{datetime.date.today().isoformat()}.md"
     out.write_text(text)
-    print(text)
     log(f"written to {out.relative_to(ROOT)}")
 
 
