@@ -6,6 +6,7 @@
 //! | `--pool-size` | `DATABASE_POOL_SIZE` | 16 |
 //! | `--pool-timeout-ms` | `DATABASE_POOL_TIMEOUT_MS` | 5000 |
 //! | `--statement-timeout-ms` | `DATABASE_STATEMENT_TIMEOUT_MS` | 30000 |
+//! | `--plan-cache-mode` | `DATABASE_PLAN_CACHE_MODE` | `force-generic-plan` |
 //! | `--log-format` | `LOG_FORMAT` | `human` |
 //! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
 //!
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::db::{DatabaseUrl, DbConfig};
+use crate::db::{DatabaseUrl, DbConfig, PlanCacheMode};
 use crate::domain::Role;
 use crate::graphql::{Limits, SchemaConfig};
 use crate::http::HttpConfig;
@@ -63,6 +64,17 @@ pub struct DbArgs {
         global = true
     )]
     pub statement_timeout_ms: u64,
+    /// PostgreSQL `plan_cache_mode` for every connection: `force-generic-plan` plans each
+    /// statement once per connection; `auto` is PostgreSQL's default (re-plans while a
+    /// parameter-specific plan looks cheaper).
+    #[arg(
+        long,
+        env = "DATABASE_PLAN_CACHE_MODE",
+        value_enum,
+        default_value_t = PlanCacheMode::ForceGenericPlan,
+        global = true
+    )]
+    pub plan_cache_mode: PlanCacheMode,
 }
 
 impl DbArgs {
@@ -72,6 +84,7 @@ impl DbArgs {
         config.pool_size = self.pool_size;
         config.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
         config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
+        config.plan_cache_mode = self.plan_cache_mode;
         Ok(config)
     }
 }

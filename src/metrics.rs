@@ -33,6 +33,8 @@ pub struct Metrics {
 pub struct Snapshot {
     /// SQL statements executed since start.
     pub statements: u64,
+    /// Statements prepared into a connection's statement cache since start.
+    pub statements_cached: u64,
     /// Connections open in the pool.
     pub pool_connections: u32,
     /// Idle connections in the pool.
@@ -149,6 +151,12 @@ impl Metrics {
                 s.statements.to_string(),
             ),
             (
+                "jh_sql_statements_cached_total",
+                "counter",
+                "SQL statements prepared and cached by a connection (flat once each connection has met every query shape).",
+                s.statements_cached.to_string(),
+            ),
+            (
                 "jh_db_pool_connections",
                 "gauge",
                 "Open pooled connections.",
@@ -231,6 +239,7 @@ mod tests {
         m.observe(Some("bad\"label}"), Duration::from_millis(1), false);
         let text = m.render(&Snapshot {
             statements: 7,
+            statements_cached: 5,
             pool_connections: 2,
             pool_idle: 1,
             pool_waits: 0,
@@ -250,6 +259,7 @@ mod tests {
         assert!(text.contains("operation=\"badlabel\""));
         assert!(
             text.contains("jh_sql_statements_total 7")
+                && text.contains("jh_sql_statements_cached_total 5")
                 && text.contains("jh_subscriptions_active 3")
         );
     }

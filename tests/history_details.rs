@@ -148,3 +148,81 @@ fn regex_like_iso(s: &str) -> bool {
         && s.ends_with("+00:00")
         && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
+
+/// Every statement of the history is prepared once per connection and its generic plan
+/// reused: with one pooled connection, every statement the pages run shows up as an execution
+/// of a statement still prepared in that session (`pg_prepared_statements`), planned
+/// generically. A statement that is not cacheable (e.g. one built with `diesel::dsl::sql`) is
+/// prepared, run and closed each time, and is missing from the view: the counts differ.
+#[tokio::test]
+async fn postgres_prepares_each_history_statement_once() {
+    let (url, _guard) = common::TestDb::postgres_url().await;
+    let mut config = job_history::db::DbConfig::new(url);
+    config.pool_size = 1;
+    let db = job_history::db::connect::connect(&config).await.unwrap();
+    job_history::db::migrate::run(&db).await.unwrap();
+    job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(60))
+        .await
+        .unwrap();
+    const PAGE: &str = r#"query($filter: JobFilter, $orderBy: JobOrder, $after: String) {
+      jobs(first: 5, after: $after, filter: $filter, orderBy: $orderBy) {
+        totalCount pageInfo { endCursor }
+        edges { node { jobIdentifier user { email } jobInputs { identifier } } }
+      }
+    }"#;
+    let pages = [
+        json!({ "filter": { "status": "TERMINATED", "createdAt": { "from": "2000-01-01T00:00:00Z" } } }),
+        json!({ "filter": { "status": "PENDING" } }),
+        json!({ "filter": { "status": "TIMEDOUT" }, "orderBy": { "field": "ELAPSED_TIME", "direction": "ASC" } }),
+        json!({ "orderBy": { "field": "ELAPSED_TIME" } }),
+    ];
+    for round in 0..2 {
+        let before = prepared_executions(&db).await;
+        let statements = db.stats().statements();
+        for vars in &pages {
+            // A first page, then the page after it (the keyset condition).
+            let first = gql::data(&db, PAGE, vars.clone()).await;
+            let mut next = vars.clone();
+            next["after"] = first["jobs"]["pageInfo"]["endCursor"].clone();
+            gql::data(&db, PAGE, next).await;
+        }
+        let ran = db.stats().statements() - statements;
+        let after = prepared_executions(&db).await;
+        assert!(ran >= 8 * 3, "the pages ran ({ran} statements)");
+        assert_eq!(
+            after.0 - before.0,
+            ran as i64,
+            "round {round}: statements run as prepared ones"
+        );
+        assert_eq!(
+            after.1 - before.1,
+            ran as i64,
+            "round {round}: every execution used a generic plan"
+        );
+    }
+}
+
+/// (executions, generic-plan executions) of the statements prepared in the pool's session.
+async fn prepared_executions(db: &job_history::db::Db) -> (i64, i64) {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Plans {
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        generic: i64,
+    }
+    let job_history::db::Pools::Postgres(pool) = db.pools() else {
+        unreachable!("PostgreSQL")
+    };
+    let mut conn = pool.get().await.unwrap();
+    let plans: Plans = diesel::sql_query(
+        "SELECT COALESCE(sum(generic_plans + custom_plans), 0)::bigint AS total, \
+         COALESCE(sum(generic_plans), 0)::bigint AS generic FROM pg_prepared_statements",
+    )
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    (plans.total, plans.generic)
+}

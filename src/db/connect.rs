@@ -91,16 +91,50 @@ pub struct DbConfig {
     pub pool_timeout: Duration,
     /// PostgreSQL `statement_timeout` for every pooled connection.
     pub statement_timeout: Duration,
+    /// PostgreSQL `plan_cache_mode` for every pooled connection.
+    pub plan_cache_mode: PlanCacheMode,
+}
+
+/// How PostgreSQL plans the server's prepared statements (its `plan_cache_mode`).
+///
+/// Every statement the server runs is prepared once per connection and executed with
+/// parameters. PostgreSQL's default (`auto`) re-plans each execution while it judges a
+/// parameter-specific plan cheaper, which for the history page it always does: with 17
+/// indexes on `jobs`, planning took 0.55 ms of a 1.15 ms page query at 1M jobs, the same
+/// index scan every time. The statements are shaped for the indexes (keyset order, equality
+/// filters, a partial index named literally), so one generic plan serves every value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanCacheMode {
+    /// Plan each statement once per connection and reuse the plan (the default).
+    #[default]
+    ForceGenericPlan,
+    /// PostgreSQL's own choice (`auto`): re-plan while a custom plan looks cheaper.
+    Auto,
+    /// Plan every execution for its parameter values.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    /// The setting's value in SQL.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::ForceGenericPlan => "force_generic_plan",
+            Self::Auto => "auto",
+            Self::ForceCustomPlan => "force_custom_plan",
+        }
+    }
 }
 
 impl DbConfig {
-    /// Defaults for `url`: 16 connections, 5 s pool wait, 30 s statement timeout.
+    /// Defaults for `url`: 16 connections, 5 s pool wait, 30 s statement timeout, generic
+    /// plans.
     pub fn new(url: DatabaseUrl) -> Self {
         Self {
             url,
             pool_size: 16,
             pool_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            plan_cache_mode: PlanCacheMode::default(),
         }
     }
 }
@@ -133,6 +167,7 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
     let pools = match &config.url {
         DatabaseUrl::Postgres(url) => {
             let timeout_ms = config.statement_timeout.as_millis();
+            let plan_cache_mode = config.plan_cache_mode.as_sql();
             let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
             manager_config.recycling_method = RecyclingMethod::Fast;
             let setup_stats = Arc::clone(&stats);
@@ -142,7 +177,8 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
                 async move {
                     let mut conn = AsyncPgConnection::establish(&url).await?;
                     conn.batch_execute(&format!(
-                        "SET statement_timeout = {timeout_ms}; SET application_name = 'job-history'"
+                        "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = {plan_cache_mode}; \
+                         SET application_name = 'job-history'"
                     ))
                     .await
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;

@@ -5,8 +5,8 @@
 //! Time matters to the *effective* status: a job still stored as pending whose deadline has
 //! passed reads as TIMEDOUT (the sweeper catches up later), so status conditions take `now`.
 
+use super::fixed_sql::fixed;
 use chrono::{DateTime, NaiveDateTime};
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::RunQueryDsl;
@@ -207,7 +207,7 @@ macro_rules! filter_jobs {
             };
             let live_cond = jobs::status
                 .eq_any(live.clone())
-                .and(sql::<Bool>(every_pending))
+                .and(fixed::<Bool>(every_pending))
                 .and(
                     jobs::deadline_at
                         .is_null()
@@ -218,7 +218,7 @@ macro_rules! filter_jobs {
                 .le(JobStatus::InProgress.code())
                 .and(jobs::deadline_at.le(now).assume_not_null());
             q = match (live.is_empty(), stored.is_empty(), timed_out) {
-                (true, true, _) => q.filter(sql::<Bool>("1 = 0")),
+                (true, true, _) => q.filter(fixed::<Bool>("1 = 0")),
                 (false, true, _) => q.filter(live_cond),
                 (true, false, false) => q.filter(jobs::status.eq_any(stored)),
                 (true, false, true) => q.filter(jobs::status.eq_any(stored).or(expired_cond)),
@@ -339,10 +339,10 @@ macro_rules! keyset_nullable {
             }
         }
         if req.sort.descending != req.from_end {
-            q.order(sql::<BigInt>(concat!($sql_col, " DESC NULLS LAST")))
+            q.order(fixed::<BigInt>(concat!($sql_col, " DESC NULLS LAST")))
                 .then_order_by(jobs::id.desc())
         } else {
-            q.order(sql::<BigInt>(concat!($sql_col, " ASC NULLS FIRST")))
+            q.order(fixed::<BigInt>(concat!($sql_col, " ASC NULLS FIRST")))
                 .then_order_by(jobs::id.asc())
         }
     }};

@@ -11,6 +11,7 @@
 
 pub mod connect;
 pub mod daily;
+pub mod fixed_sql;
 pub mod jobs;
 pub mod lifecycle;
 pub mod migrate;
@@ -25,7 +26,7 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
-pub use connect::{DatabaseUrl, DbConfig};
+pub use connect::{DatabaseUrl, DbConfig, PlanCacheMode};
 pub use stats::DbStats;
 
 /// An embedded SQLite connection usable from async code.

@@ -11,6 +11,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 #[derive(Debug, Default)]
 pub struct DbStats {
     statements: AtomicU64,
+    cached: AtomicU64,
 }
 
 impl DbStats {
@@ -19,16 +20,27 @@ impl DbStats {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// Statements prepared and kept in a connection's prepared-statement cache. Grows while
+    /// connections meet new query shapes and then stays still: a statement that is not
+    /// cacheable is parsed and planned on every execution instead, and never counted here.
+    pub fn cached(&self) -> u64 {
+        self.cached.load(Ordering::Relaxed)
+    }
+
     /// An instrumentation hook that counts into these stats; installed on each new connection.
     pub(crate) fn instrumentation(self: &Arc<Self>) -> impl Instrumentation + use<> {
         let stats = Arc::clone(self);
-        move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
+        move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 stats.statements.fetch_add(1, Ordering::Relaxed);
                 // The exact statements with their binds, for `LOG_LEVEL=job_history::sql=trace`
                 // (the benchmark replays them with pgbench).
                 tracing::trace!(target: "job_history::sql", "{query}");
             }
+            InstrumentationEvent::CacheQuery { .. } => {
+                stats.cached.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 }

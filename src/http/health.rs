@@ -42,6 +42,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
     let (connections, idle, waits, timeouts) = state.db.pool_state();
     let snapshot = crate::metrics::Snapshot {
         statements: state.db.stats().statements(),
+        statements_cached: state.db.stats().cached(),
         pool_connections: connections,
         pool_idle: idle,
         pool_waits: waits,
