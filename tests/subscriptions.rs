@@ -151,6 +151,18 @@ backend_tests! {
         assert_eq!(m["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{m}");
         assert!(m["payload"]["data"].is_null());
 
+        // The document limits apply to subscriptions too.
+        let aliases: String = (0..31).map(|i| format!("a{i}: status ")).collect();
+        let greedy = format!("subscription($j: String!) {{ jobUpdated(jobIdentifier: $j) {{ {aliases} }} }}");
+        ws.subscribe("y", &greedy, json!({ "j": foreign })).await;
+        let mut m = ws.next().await;
+        if m["id"] == "x" {
+            assert_eq!(m["type"], "complete", "{m}"); // the end of the refused subscription above
+            m = ws.next().await;
+        }
+        assert_eq!(m["id"], "y", "{m}");
+        assert_eq!(m["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_ALIASES", "{m}");
+
         // The legacy protocol works too.
         let (mut legacy, ack) = Client::connect(&srv.url, "graphql-ws", &key).await;
         assert_eq!(ack["type"], "connection_ack");

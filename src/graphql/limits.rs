@@ -1,15 +1,16 @@
 //! Abuse limits on GraphQL documents, each with its own error code: query depth
 //! (`QUERY_TOO_DEEP`), introspection when disabled (`INTROSPECTION_DISABLED`), complexity (`QUERY_TOO_COMPLEX`, with list fields multiplied by their
 //! page sizes), aliases (`TOO_MANY_ALIASES`) and root fields (`TOO_MANY_ROOT_FIELDS`).
-//! Implemented as an async-graphql extension so the messages and codes are ours.
+//!
+//! Not an async-graphql extension: with any extension registered, async-graphql sends every
+//! field of every response through the extension chain (a boxed future and a registry lookup
+//! per field, ~2 600 fields on a 50-job page). Instead [`Limits::check`] inspects the parsed
+//! document before execution (and leaves it parsed in the request, so it is parsed once),
+//! depth and complexity are async-graphql's own limits (they need the schema's complexity
+//! formulas), and [`Limits::explain`] gives their errors our codes and messages.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Request, Response, ServerError};
 
 /// The limits; every one configurable (see `serve --help`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,43 +41,22 @@ impl Default for Limits {
     }
 }
 
-fn limit_error(code: &'static str, message: String) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code);
-    e.extensions = Some(ext);
-    e
-}
+/// async-graphql's messages for its depth and complexity limits (`validation/mod.rs`, 7.x).
+const TOO_COMPLEX: &str = "Query is too complex.";
+const TOO_DEEP: &str = "Query is nested too deep.";
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0, // fragment definitions are counted once below
-        })
-        .sum()
-}
-
-impl ExtensionFactory for Limits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+impl Limits {
+    /// Refuses a document with too many aliases or root fields, or asking for introspection
+    /// when it is disabled. Parses the request's document (keeping it for execution); one
+    /// that does not parse is left to the executor, which reports the syntax error.
+    pub fn check(&self, request: &mut Request) -> Result<(), ServerError> {
+        match request.parsed_query() {
+            Ok(doc) => self.check_document(doc),
+            Err(_) => Ok(()),
+        }
     }
-}
 
-#[async_trait::async_trait]
-impl Extension for Limits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+    fn check_document(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
         let mut aliases: usize = doc
             .fragments
             .values()
@@ -114,33 +94,55 @@ impl Extension for Limits {
                 ),
             ));
         }
-        Ok(doc)
+        Ok(())
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        if result.depth > self.depth {
-            return Err(vec![limit_error(
-                "QUERY_TOO_DEEP",
-                format!(
-                    "the query is nested {} levels deep; at most {} are allowed",
-                    result.depth, self.depth
-                ),
-            )]);
+    /// Gives async-graphql's depth and complexity refusals in `response` our codes and
+    /// messages saying what the limit is and what to do.
+    pub fn explain(&self, mut response: Response) -> Response {
+        for error in &mut response.errors {
+            if error.extensions.is_some() {
+                continue;
+            }
+            if error.message == TOO_DEEP {
+                *error = limit_error(
+                    "QUERY_TOO_DEEP",
+                    format!(
+                        "the query is nested too deeply; at most {} levels are allowed",
+                        self.depth
+                    ),
+                );
+            } else if error.message == TOO_COMPLEX {
+                *error = limit_error(
+                    "QUERY_TOO_COMPLEX",
+                    format!(
+                        "the query is too complex (1 per field, list fields multiplied by their page size); at most {} is allowed: ask for fewer jobs per page or fewer fields",
+                        self.complexity
+                    ),
+                );
+            }
         }
-        if result.complexity > self.complexity {
-            return Err(vec![limit_error(
-                "QUERY_TOO_COMPLEX",
-                format!(
-                    "the query's complexity is {} (fields × page sizes); at most {} is allowed: ask for fewer jobs per page or fewer fields",
-                    result.complexity, self.complexity
-                ),
-            )]);
-        }
-        Ok(result)
+        response
     }
+}
+
+fn limit_error(code: &'static str, message: String) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+    e
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0, // each fragment definition is counted once
+        })
+        .sum()
 }

@@ -13,7 +13,10 @@ pub mod scalars;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::Schema;
+use std::sync::Arc;
+
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::{Data, Executor, Request, Response, Schema};
 
 use crate::auth::Caller;
 use crate::db::Db;
@@ -25,8 +28,41 @@ pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscriptions;
 
-/// The service's schema type.
-pub type AppSchema = Schema<Query, Mutation, Subscriptions>;
+/// The schema with its abuse limits applied: what HTTP and websockets execute against.
+#[derive(Clone)]
+pub struct AppSchema {
+    schema: Schema<Query, Mutation, Subscriptions>,
+    limits: Limits,
+}
+
+impl AppSchema {
+    async fn run(&self, mut request: Request) -> Response {
+        if let Err(refusal) = self.limits.check(&mut request) {
+            return Response::from_errors(vec![refusal]);
+        }
+        self.limits.explain(self.schema.execute(request).await)
+    }
+}
+
+impl Executor for AppSchema {
+    fn execute(&self, request: Request) -> impl Future<Output = Response> + Send {
+        self.run(request)
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        if let Err(refusal) = self.limits.check(&mut request) {
+            return stream::once(async move { Response::from_errors(vec![refusal]) }).boxed();
+        }
+        let limits = self.limits;
+        Executor::execute_stream(&self.schema, request, session_data)
+            .map(move |response| limits.explain(response))
+            .boxed()
+    }
+}
 
 /// Schema settings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -37,14 +73,19 @@ pub struct SchemaConfig {
 
 /// Builds the schema over `db`, publishing and receiving job events through `events`.
 pub fn build_schema(db: Db, events: crate::events::EventBus, config: &SchemaConfig) -> AppSchema {
+    let limits = config.limits;
     let mut builder = schema_builder()
         .data(db)
         .data(events)
-        .extension(config.limits);
-    if !config.limits.introspection {
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity);
+    if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    builder.finish()
+    AppSchema {
+        schema: builder.finish(),
+        limits,
+    }
 }
 
 /// The schema without data, for printing the SDL.
@@ -58,13 +99,13 @@ pub async fn execute(
     schema: &AppSchema,
     db: &Db,
     caller: Option<Caller>,
-    request: async_graphql::Request,
-) -> async_graphql::Response {
+    request: Request,
+) -> Response {
     let mut request = Loaders::attach(request, db);
     if let Some(caller) = caller {
         request = request.data(caller);
     }
-    schema.execute(request).await
+    schema.run(request).await
 }
 
 /// The authenticated caller of this request.
