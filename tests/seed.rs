@@ -125,3 +125,67 @@ async fn seeding_jobs_without_users_is_refused() {
     assert!(err.to_string().contains("at least one user"), "{err}");
     assert_eq!(counts(&t.db).await.jobs, 0);
 }
+
+/// Rows the planner's statistics give `jobs` (`None`: never analyzed).
+async fn analyzed_jobs(db: &Db) -> Option<i64> {
+    #[derive(QueryableByName)]
+    struct Stat {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        rows: Option<i64>,
+    }
+    // Each statement answers NULL for "never analyzed"; the last one gives the rows.
+    let statements: &[&str] = match db.backend() {
+        job_history::db::Backend::Postgres => {
+            &["SELECT NULLIF(reltuples, -1)::bigint AS rows FROM pg_class WHERE relname = 'jobs'"]
+        }
+        // sqlite_stat1 only exists once something was analyzed; `stat` starts with the rows.
+        job_history::db::Backend::Sqlite => &[
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1') THEN 1 END AS rows",
+            "SELECT (SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE idx = 'jobs_created_idx') AS rows",
+        ],
+    };
+    let mut rows = None;
+    for sql in statements {
+        let run = async {
+            Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+                diesel::sql_query(*sql).get_result::<Stat>(conn).await?.rows
+            }))
+        };
+        rows = run.await.expect("read statistics");
+        rows?;
+    }
+    rows
+}
+
+backend_tests! {
+    async fn the_planner_has_statistics_after_seeding(t: TestDb) {
+        assert_eq!(analyzed_jobs(&t.db).await, None, "a fresh database has none");
+        seed(t.db.url(), options(3_000)).await.unwrap();
+        assert_eq!(analyzed_jobs(&t.db).await, Some(3_000));
+    }
+}
+
+/// The server's start-up `PRAGMA optimize` analyzes a database filled by the API.
+#[tokio::test]
+async fn sqlite_statistics_are_brought_up_to_date() {
+    let t = common::TestDb::sqlite().await;
+    seed(t.db.url(), SeedOptions::new(0)).await.unwrap(); // the model catalogue
+    let key = common::issue_key(
+        &t.db,
+        "Acme",
+        "stats@acme.test",
+        job_history::domain::Role::User,
+    )
+    .await;
+    let caller = common::caller_for(&t.db, &key).await;
+    const SUBMIT: &str = r#"mutation { submitJob(input: { model: { identifier: "ed542963de", version: "1.0.1" },
+      inputs: [{ name: "a", byteAmount: 10 }] }) { jobIdentifier } }"#;
+    for _ in 0..40 {
+        let r =
+            common::gql::run_as(&t.db, Some(caller.clone()), SUBMIT, serde_json::json!({})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    assert_eq!(analyzed_jobs(&t.db).await, None);
+    job_history::db::upkeep::optimize(&t.db).await.unwrap();
+    assert_eq!(analyzed_jobs(&t.db).await, Some(40));
+}

@@ -16,6 +16,13 @@ use crate::seed::{self, SeedOptions};
 /// Runs the server.
 pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let db = super::open_migrated(db_args).await?;
+    if let Err(e) = crate::db::upkeep::optimize(&db).await {
+        tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+    tokio::spawn(crate::db::upkeep::run(
+        db.clone(),
+        Duration::from_secs(60 * 60),
+    ));
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 pub mod stats;
+pub mod upkeep;
 
 use std::sync::Arc;
 

@@ -200,6 +200,11 @@ macro_rules! loader {
                 } else {
                     load_jobs(conn, generator, &submitters, &catalogue, opts, true)?
                 };
+                if opts.jobs > 0 {
+                    // Fresh statistics for the planner after a bulk load (SQLite has none
+                    // until asked; PostgreSQL's autovacuum would get there later). 2 s at 1M.
+                    diesel::sql_query("ANALYZE").execute(conn)?;
+                }
                 Ok(SeedReport {
                     accounts: opts.accounts,
                     users: opts.users,
