@@ -24,6 +24,15 @@ backend_tests! {
             Range { from: now - Duration::days(400), to: now },                    // beyond the history
             Range { from: day(100) + Duration::microseconds(1), to: day(2) - Duration::microseconds(1) },
             Range { from: rows[5].created_at, to: rows[5].created_at },           // one instant
+            // Each end in the first and in the second half of its day: the partial day is
+            // added, or the rest of a summed day subtracted.
+            Range { from: day(40) + Duration::hours(3), to: day(5) + Duration::hours(2) },
+            Range { from: day(40) + Duration::hours(20), to: day(5) + Duration::hours(22) },
+            Range { from: day(40) + Duration::hours(3), to: day(5) + Duration::hours(22) },
+            Range { from: day(40) + Duration::hours(20), to: day(5) + Duration::hours(2) },
+            Range { from: day(3) + Duration::hours(1), to: day(2) + Duration::hours(23) }, // a day and a bit
+            Range { from: day(3) + Duration::hours(23), to: day(2) + Duration::hours(1) }, // two hours
+            Range { from: day(60) + Duration::hours(13), to: now + Duration::days(36_500) }, // far future
         ];
         let terminated = vec![JobStatus::Completed, JobStatus::Canceled, JobStatus::Timedout, JobStatus::Error];
         for account_id in &accounts {

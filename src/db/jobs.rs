@@ -428,14 +428,23 @@ pub async fn count_live(db: &Db, conditions: &JobConditions) -> Result<i64, DbEr
 /// How to answer a count from `job_daily`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct DailyPlan {
-    /// First and last whole day inside the range.
+    /// The days summed from `job_daily`.
     first_day: i32,
     last_day: i32,
-    /// Before the first whole day, and after the last: counted live.
-    head: Range,
-    tail: Range,
+    /// The partial day at each end of the range, counted live: added when the range covers
+    /// the smaller part of its day, or subtracted (the rest of a summed day) when it covers
+    /// the larger part — whichever has fewer jobs to count, on average half a day fewer.
+    head: Edge,
+    tail: Edge,
     /// TERMINATED: every job created in the range but the live pending ones.
     subtract_pending: bool,
+}
+
+/// A stretch of a partial day, counted live and added to or subtracted from the day sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Edge {
+    range: Range,
+    sign: i64,
 }
 
 impl DailyPlan {
@@ -478,28 +487,72 @@ impl DailyPlan {
                 true
             }
         };
-        let from_day = day_of(range.from);
-        let first_day = if day_start(from_day) == range.from {
-            from_day
-        } else {
-            from_day + 1
-        };
-        let last_day = day_of(range.to) - 1;
-        if first_day > last_day {
-            return None; // under two days: the live count is small anyway
-        }
         let micro = chrono::Duration::microseconds(1);
+        let half_day = chrono::Duration::hours(12);
+        // Head: the range starts `from` into its day. Either sum from the next day and add
+        // [from, midnight), or sum from this day and subtract [its midnight, from).
+        let from_day = day_of(range.from);
+        let (first_day, head) = if range.from - day_start(from_day) <= half_day {
+            let skipped = Range {
+                from: day_start(from_day),
+                to: range.from - micro,
+            };
+            (
+                from_day,
+                Edge {
+                    range: skipped,
+                    sign: -1,
+                },
+            )
+        } else {
+            let counted = Range {
+                from: range.from,
+                to: day_start(from_day + 1) - micro,
+            };
+            (
+                from_day + 1,
+                Edge {
+                    range: counted,
+                    sign: 1,
+                },
+            )
+        };
+        // Tail: likewise around `to` (inclusive).
+        let to_day = day_of(range.to);
+        let last_representable = to_day >= day_of(NaiveDateTime::MAX);
+        let (last_day, tail) = if range.to - day_start(to_day) >= half_day && !last_representable {
+            let skipped = Range {
+                from: range.to + micro,
+                to: day_start(to_day + 1) - micro,
+            };
+            (
+                to_day,
+                Edge {
+                    range: skipped,
+                    sign: -1,
+                },
+            )
+        } else {
+            let counted = Range {
+                from: day_start(to_day),
+                to: range.to,
+            };
+            (
+                to_day - 1,
+                Edge {
+                    range: counted,
+                    sign: 1,
+                },
+            )
+        };
+        if first_day > last_day || from_day == to_day {
+            return None; // within one day: the live count is small anyway
+        }
         Some(Self {
             first_day,
             last_day,
-            head: Range {
-                from: range.from,
-                to: day_start(first_day) - micro,
-            },
-            tail: Range {
-                from: day_start(last_day + 1),
-                to: range.to,
-            },
+            head,
+            tail,
             subtract_pending,
         })
     }
@@ -513,7 +566,7 @@ async fn count_by_days(db: &Db, c: &JobConditions, plan: &DailyPlan) -> Result<i
         now: c.now,
         ..Default::default()
     };
-    let (head, tail) = (part(plan.head), part(plan.tail));
+    let (head, tail) = (part(plan.head.range), part(plan.tail.range));
     let pending = JobConditions {
         statuses: Some(vec![JobStatus::Submitted, JobStatus::InProgress]),
         ..part(c.created.expect("planned counts have a range"))
@@ -544,7 +597,7 @@ async fn count_by_days(db: &Db, c: &JobConditions, plan: &DailyPlan) -> Result<i
         .await?
     });
     let n = |v: Option<i64>| v.unwrap_or(0);
-    Ok(n(whole) + n(head) + n(tail) - n(pending))
+    Ok(n(whole) + plan.head.sign * n(head) + plan.tail.sign * n(tail) - n(pending))
 }
 
 /// The jobs with these identifiers (in any order; missing ones are left out).
