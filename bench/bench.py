@@ -469,7 +469,7 @@ def report(results, floors, statements, per_request, rss, sqlite_runs):
     if ONLY:
         log("a partial run (ONLY is set): not written under bench/results")
         return
-    out = ROOT / "bench/results" / f"{datetime.date.today().isoformat()}.md"
+    out = ROOT / "bench/results" / f"{datetime.datetime.now().strftime('%Y-%m-%d-%H%M')}.md"
     out.write_text(text)
     log(f"written to {out.relative_to(ROOT)}")
 
