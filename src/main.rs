@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc: a GraphQL response is thousands of small, short-lived
 /// allocations (values, futures, strings), and under load glibc's malloc/free took ~35 % of
-/// the server's CPU (see bench/README.md).
+/// the server's CPU (see docs/ARCHITECTURE.md, Performance).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

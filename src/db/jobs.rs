@@ -519,8 +519,8 @@ impl DailyPlan {
         };
         // Tail: likewise around `to` (inclusive).
         let to_day = day_of(range.to);
-        let last_representable = to_day >= day_of(NaiveDateTime::MAX);
-        let (last_day, tail) = if range.to - day_start(to_day) >= half_day && !last_representable {
+        let on_last_day = to_day >= day_of(NaiveDateTime::MAX); // no next midnight to count to
+        let (last_day, tail) = if range.to - day_start(to_day) >= half_day && !on_last_day {
             let skipped = Range {
                 from: range.to + micro,
                 to: day_start(to_day + 1) - micro,
