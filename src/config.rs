@@ -6,7 +6,7 @@
 //! | `--pool-size` | `DATABASE_POOL_SIZE` | 16 |
 //! | `--pool-timeout-ms` | `DATABASE_POOL_TIMEOUT_MS` | 5000 |
 //! | `--statement-timeout-ms` | `DATABASE_STATEMENT_TIMEOUT_MS` | 30000 |
-//! | `--plan-cache-mode` | `DATABASE_PLAN_CACHE_MODE` | `force-generic-plan` |
+//! | `--plan-cache-mode` | `DATABASE_PLAN_CACHE_MODE` | `auto` |
 //! | `--log-format` | `LOG_FORMAT` | `human` |
 //! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
 //!
@@ -64,14 +64,15 @@ pub struct DbArgs {
         global = true
     )]
     pub statement_timeout_ms: u64,
-    /// PostgreSQL `plan_cache_mode` for every connection: `force-generic-plan` plans each
-    /// statement once per connection; `auto` is PostgreSQL's default (re-plans while a
-    /// parameter-specific plan looks cheaper).
+    /// PostgreSQL `plan_cache_mode` for every connection: `auto` is PostgreSQL's default
+    /// (re-plans while a parameter-specific plan looks cheaper); `force-generic-plan` plans
+    /// each statement once per connection: cheaper for status/date-range pages, much slower
+    /// for selective filters such as a user (see docs/ARCHITECTURE.md).
     #[arg(
         long,
         env = "DATABASE_PLAN_CACHE_MODE",
         value_enum,
-        default_value_t = PlanCacheMode::ForceGenericPlan,
+        default_value_t = PlanCacheMode::Auto,
         global = true
     )]
     pub plan_cache_mode: PlanCacheMode,

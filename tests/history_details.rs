@@ -149,8 +149,8 @@ fn regex_like_iso(s: &str) -> bool {
         && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
-/// Every statement of the history is prepared once per connection and its generic plan
-/// reused: with one pooled connection, every statement the pages run shows up as an execution
+/// Every statement of the history is prepared once per connection and, when configured, its
+/// generic plan reused: with one pooled connection, every statement the pages run shows up as an execution
 /// of a statement still prepared in that session (`pg_prepared_statements`), planned
 /// generically. A statement that is not cacheable (e.g. one built with `diesel::dsl::sql`) is
 /// prepared, run and closed each time, and is missing from the view: the counts differ.
@@ -159,6 +159,8 @@ async fn postgres_prepares_each_history_statement_once() {
     let (url, _guard) = common::TestDb::postgres_url().await;
     let mut config = job_history::db::DbConfig::new(url);
     config.pool_size = 1;
+    // Not the default (see `PlanCacheMode`), and makes the second assertion below exact.
+    config.plan_cache_mode = job_history::db::PlanCacheMode::ForceGenericPlan;
     let db = job_history::db::connect::connect(&config).await.unwrap();
     job_history::db::migrate::run(&db).await.unwrap();
     job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(60))
