@@ -35,17 +35,19 @@ backend_tests! {
             Range { from: day(60) + Duration::hours(13), to: now + Duration::days(36_500) }, // far future
         ];
         let terminated = vec![JobStatus::Completed, JobStatus::Canceled, JobStatus::Timedout, JobStatus::Error];
+        // `None`: no range at all (every day).
+        let ranges: Vec<Option<Range>> = ranges.into_iter().map(Some).chain([None]).collect();
         for account_id in &accounts {
             for range in &ranges {
                 for statuses in [None, Some(terminated.clone()), Some(vec![JobStatus::Error, JobStatus::Timedout, JobStatus::Completed, JobStatus::Canceled])] {
-                    let c = JobConditions { account_id: *account_id, statuses, created: Some(*range), now: Some(now), ..Default::default() };
+                    let c = JobConditions { account_id: *account_id, statuses, created: *range, now: Some(now), ..Default::default() };
                     let (fast, live) = (count(&t.db, &c).await.unwrap(), count_live(&t.db, &c).await.unwrap());
                     assert_eq!(fast, live, "{c:?}");
                 }
             }
         }
         let independent = rows.iter().filter(|r| r.created_at >= now - Duration::days(91) && !r.status(now).is_pending()).count();
-        let c = JobConditions { statuses: Some(terminated), created: Some(ranges[0]), now: Some(now), ..Default::default() };
+        let c = JobConditions { statuses: Some(terminated), created: ranges[0], now: Some(now), ..Default::default() };
         assert_eq!(count(&t.db, &c).await.unwrap() as usize, independent);
     }
 
