@@ -8,9 +8,11 @@ table under bench/results/.
 """
 
 import datetime
+import http.client
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,8 @@ WARMUP = int(os.environ.get("WARMUP", "3"))
 CONNS = int(os.environ.get("CONNS", "32"))
 JOBS = int(os.environ.get("BENCH_JOBS", "1000000"))
 LOAD_CPU = os.environ.get("LOAD_CPU", "1")  # the core wrk and pgbench are pinned to
+# INSTRUCTIONS=0: skip the callgrind counts (about 20 s per workload).
+COUNT_INSTRUCTIONS = os.environ.get("INSTRUCTIONS", "1") != "0"
 # ONLY=history,details: run only the workloads whose names contain one of these (for quick
 # iterations; "sqlite" and "floor" name the SQLite run and pgbench). Empty: everything.
 ONLY = [w.strip() for w in os.environ.get("ONLY", "").split(",") if w.strip()]
@@ -120,10 +124,10 @@ def new_key(url, email, role):
 
 
 class Server:
-    def __init__(self, url, extra_env=None, stderr=None):
+    def __init__(self, url, extra_env=None, stderr=None, wrapper=()):
         env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PER_SECOND": "0", "LOG_LEVEL": "warn",
                "TIMEOUT_SWEEP_MS": "0", **(extra_env or {})}
-        self.proc = subprocess.Popen([str(BIN), "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*wrapper, str(BIN), "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
                                      stderr=stderr or subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://[0-9.:]+", line)
@@ -224,6 +228,46 @@ def wrk(url, script, seconds, conns, server_pid=None):
     errors += int(re.search(r"GRAPHQL_ERRORS (\d+)", out).group(1))
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors,
             "cpu_server": cpu["server"], "cpu_postgres": cpu["postgres"]}
+
+
+def instructions(url, keys, workloads, requests=50):
+    """Instructions the server executes per request of each workload, counted by callgrind over
+    `requests` sequential requests on one keep-alive connection after a warm-up. Unlike req/s
+    and CPU time, the count is the same for the same build whatever else the machine is doing,
+    so two builds compare on it exactly (BENCH_BIN=…). None without valgrind."""
+    if not shutil.which("valgrind"):
+        log("valgrind not found: no instruction counts")
+        return None
+    out = Path(tempfile.mkdtemp())
+    srv = Server(url, wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p"])
+    counts = {}
+    try:
+        host, port = urllib.parse.urlsplit(srv.base).netloc.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        for i, (name, body) in enumerate(workloads.items()):
+            headers = {"content-type": "application/json", "authorization": f"ApiKey {keys[name]}"}
+
+            def ask():
+                conn.request("POST", "/graphql", json.dumps(body), headers)
+                answer = conn.getresponse().read()
+                if b'"errors"' in answer:
+                    raise SystemExit(f"bench: workload query failed: {answer[:300]!r}")
+
+            for _ in range(10):
+                ask()
+            run(["callgrind_control", "-z", str(srv.proc.pid)])
+            for _ in range(requests):
+                ask()
+            run(["callgrind_control", "-d", f"w{i}", str(srv.proc.pid)])
+            dump = next(f for f in out.iterdir()
+                        if re.search(rf"^desc: Trigger: .* w{i}$", f.read_text(errors="replace")[:4000], re.M))
+            total = next(int(line.split()[1]) for line in dump.read_text(errors="replace").splitlines()
+                         if line.startswith(("summary:", "totals:")))
+            counts[name] = total / requests
+            log(f"instructions: {name}: {counts[name] / 1e6:.2f} M per request")
+    finally:
+        srv.stop()
+    return counts
 
 
 def capture_sql(url, key, variables):
@@ -363,18 +407,24 @@ def main():
             if wanted("floor"):
                 log(f"round {r + 1}/{ROUNDS}: pgbench floor")
                 floors.append(pgbench(pg_url, statements, DURATION, CONNS))
-        # Statements per request, from the server's /metrics over sequential requests: under
-        # wrk, the requests it abandons when its time is up have run statements but never
-        # complete, which would inflate a ratio taken over the load run.
+        # Statements per request, from the server's /metrics around each of 20 sequential
+        # requests, median: under wrk, the requests it abandons when its time is up have run
+        # statements but never complete, which would inflate a ratio taken over the load run;
+        # and a request that happens to refresh its key's cached lookup (one statement per key
+        # per AUTH_CACHE_TTL_MS, 5 s: one in ~2 000 requests at these rates) is not a page's cost.
         for name, body in workloads.items():
             settle(srv)
-            before = srv.metric("jh_sql_statements_total")
+            deltas = []
             for _ in range(20):
+                before = srv.metric("jh_sql_statements_total")
                 srv.gql(keys[name], body["query"], body["variables"], body["operationName"])
-            statements_per_request[name] = (srv.metric("jh_sql_statements_total") - before) / 20
+                deltas.append(srv.metric("jh_sql_statements_total") - before)
+            statements_per_request[name] = statistics.median(deltas)
         rss = srv.peak_rss_mb()
     finally:
         srv.stop()
+
+    counts = instructions(pg_url, keys, workloads) if COUNT_INSTRUCTIONS and workloads else None
 
     sqlite_runs = []
     lite = Server(sqlite_url) if wanted("sqlite") else None
@@ -390,7 +440,7 @@ def main():
         if lite:
             lite.stop()
 
-    report(results, floors, statements, statements_per_request, rss, sqlite_runs)
+    report(results, floors, statements, statements_per_request, rss, sqlite_runs, counts)
 
 
 def settle(srv):
@@ -413,7 +463,7 @@ def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def report(results, floors, statements, per_request, rss, sqlite_runs):
+def report(results, floors, statements, per_request, rss, sqlite_runs, counts):
     cpu = run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).stdout.strip()
     lines = [
         f"# job-history benchmark, {datetime.date.today().isoformat()}",
@@ -423,10 +473,12 @@ def report(results, floors, statements, per_request, rss, sqlite_runs):
         f"{WARMUP} s warm-up + {DURATION} s per run, {ROUNDS} interleaved rounds, medians. Admin key "
         "(history across all accounts) unless the workload says otherwise. History page = TERMINATED jobs created in the last 91 days, "
         "first 50, every scalar field, user and inputs, pageInfo. CPU columns: CPU time per request of the server "
-        "process and of all PostgreSQL processes together, measured from /proc over the same runs.",
+        "process and of all PostgreSQL processes together, measured from /proc over the same runs. "
+        "SQL statements/request: median over 20 sequential requests. Server instructions: counted by "
+        "callgrind over 50 sequential requests on one connection; exact for a build, whatever the machine's noise.",
         "",
-        "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request | server CPU ms/req | PostgreSQL CPU ms/req |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request | server CPU ms/req | PostgreSQL CPU ms/req | server instructions/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = dict(results)
     if sqlite_runs:
@@ -436,8 +488,9 @@ def report(results, floors, statements, per_request, rss, sqlite_runs):
         errors = sum(r["errors"] for r in runs)
         per = f"{per_request[name]:.2f}" if name in per_request else ""
         pg_cpu = f"{med(runs, 'cpu_postgres'):.2f}" if "SQLite" not in name else ""
+        instr = f"{counts[name] / 1e6:.2f} M" if counts and name in counts else ""
         lines.append(f"| {name} | {med(runs, 'rps'):.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {errors} | {per} "
-                     f"| {med(runs, 'cpu_server'):.2f} | {pg_cpu} |")
+                     f"| {med(runs, 'cpu_server'):.2f} | {pg_cpu} | {instr} |")
     lines.append("")
     hist = med(results["history page"], "rps") if "history page" in results else None
     if floors:

@@ -2,6 +2,7 @@
 //! the server and by tests without HTTP; `schema.graphql` at the repository root is its SDL,
 //! and a test fails when the two drift apart.
 
+pub mod documents;
 pub mod error;
 pub mod history;
 pub mod limits;
@@ -20,6 +21,7 @@ use async_graphql::{Data, Executor, Request, Response, Schema};
 
 use crate::auth::Caller;
 use crate::db::Db;
+use documents::DocumentCache;
 use error::{ApiError, ApiResult};
 
 pub use limits::Limits;
@@ -28,19 +30,28 @@ pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscriptions;
 
-/// The schema with its abuse limits applied: what HTTP and websockets execute against.
+/// The schema with its abuse limits applied and its parsed documents kept: what HTTP and
+/// websockets execute against.
 #[derive(Clone)]
 pub struct AppSchema {
     schema: Schema<Query, Mutation, Subscriptions>,
     limits: Limits,
+    documents: Arc<DocumentCache>,
 }
 
 impl AppSchema {
     async fn run(&self, mut request: Request) -> Response {
-        if let Err(refusal) = self.limits.check(&mut request) {
+        if let Err(refusal) = self.prepare(&mut request) {
             return Response::from_errors(vec![refusal]);
         }
         self.limits.explain(self.schema.execute(request).await)
+    }
+
+    /// Parses `request` (or copies its kept document) and applies the limits that need no
+    /// schema.
+    fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
+        self.documents.attach(request);
+        self.limits.check(request)
     }
 }
 
@@ -54,7 +65,7 @@ impl Executor for AppSchema {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(refusal) = self.limits.check(&mut request) {
+        if let Err(refusal) = self.prepare(&mut request) {
             return stream::once(async move { Response::from_errors(vec![refusal]) }).boxed();
         }
         let limits = self.limits;
@@ -85,6 +96,7 @@ pub fn build_schema(db: Db, events: crate::events::EventBus, config: &SchemaConf
     AppSchema {
         schema: builder.finish(),
         limits,
+        documents: Arc::default(),
     }
 }
 

@@ -32,6 +32,7 @@ pub struct PageInfo {
 
 /// A job and its cursor.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(serial)]
 pub struct JobEdge {
     /// Opaque cursor of this job in this order, for `after`/`before`.
     pub cursor: String,

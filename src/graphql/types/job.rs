@@ -43,7 +43,7 @@ impl Job {
 }
 
 /// A machine-learning inference job: a model run over one or more inputs.
-#[Object]
+#[Object(serial)]
 impl Job {
     /// Globally unique, opaque identifier (for `node(id:)`).
     pub async fn id(&self) -> ID {
@@ -152,7 +152,9 @@ impl Job {
     /// The user who submitted the job.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let user_id = self.record.job.user_id;
-        loaders::user(ctx, user_id)
+        // Boxed: every field of a job is resolved through a future as large as the largest
+        // field's, so an inline loader future would make each scalar field's larger too.
+        Box::pin(loaders::user(ctx, user_id))
             .await?
             .map(User)
             .ok_or_else(|| ApiError::internal(format!("job's user {user_id} is missing")))
@@ -161,7 +163,7 @@ impl Job {
     /// The job's inputs, in submitted order.
     #[graphql(complexity = "crate::graphql::types::job::INPUTS_PER_JOB * child_complexity")]
     async fn job_inputs(&self, ctx: &Context<'_>) -> ApiResult<Vec<JobInput>> {
-        let inputs = loaders::inputs(ctx, self.record.job.id).await?;
+        let inputs = Box::pin(loaders::inputs(ctx, self.record.job.id)).await?;
         Ok(inputs.into_iter().map(JobInput).collect())
     }
 }

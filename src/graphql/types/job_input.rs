@@ -10,7 +10,7 @@ use crate::graphql::scalars::{DateTime, Long};
 pub struct JobInput(pub models::JobInput);
 
 /// One input of a job, with its own processing status.
-#[Object]
+#[Object(serial)]
 impl JobInput {
     /// The input's name, unique within its job (Modzy's input identifier).
     async fn identifier(&self) -> &str {

@@ -6,6 +6,7 @@ use crate::db::models;
 
 /// A model (at one version) of the catalogue.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(serial)]
 pub struct Model {
     /// The model's identifier, e.g. `ed542963de`.
     pub identifier: String,

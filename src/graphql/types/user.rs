@@ -8,7 +8,7 @@ use crate::db::models;
 pub struct User(pub models::User);
 
 /// A user of an account: the person who submitted a job.
-#[Object]
+#[Object(serial)]
 impl User {
     /// The user's identifier.
     async fn identifier(&self) -> &str {

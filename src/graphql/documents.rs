@@ -1,0 +1,127 @@
+//! Parsed GraphQL documents, kept by their text. Clients send the same few query texts over
+//! and over with different variables; parsing one (async-graphql's pest parser) was ~10 % of
+//! the server's instructions for a history page, copying a parsed one costs a fraction of
+//! that. Bounded: at most [`CAPACITY`] documents of at most [`MAX_TEXT`] bytes each, and a
+//! full cache starts over, so a client sending ever-new texts costs a parse each, as with no
+//! cache, and never grows memory. Documents that do not parse are not kept: the executor
+//! reports their syntax errors.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::Request;
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::ExecutableDocument;
+
+/// Most documents kept.
+pub const CAPACITY: usize = 256;
+/// Longest query text kept (bytes); longer ones are parsed every time.
+pub const MAX_TEXT: usize = 16 * 1024;
+
+/// Parsed documents by query text, shared by every request of a schema.
+#[derive(Default)]
+pub struct DocumentCache {
+    parsed: Mutex<HashMap<Box<str>, Arc<ExecutableDocument>>>,
+}
+
+impl DocumentCache {
+    /// Gives `request` its parsed document: a copy of the kept one, or one parsed now (and
+    /// kept). Leaves a request whose text does not parse as it is.
+    pub fn attach(&self, request: &mut Request) {
+        if request.query.len() > MAX_TEXT {
+            return;
+        }
+        let kept = self.lock().get(request.query.as_str()).cloned();
+        let doc = match kept {
+            Some(doc) => doc,
+            None => {
+                let Ok(doc) = parse_query(&request.query) else {
+                    return;
+                };
+                let doc = Arc::new(doc);
+                let mut parsed = self.lock();
+                if parsed.len() >= CAPACITY {
+                    parsed.clear();
+                }
+                parsed.insert(request.query.as_str().into(), Arc::clone(&doc));
+                doc
+            }
+        };
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+    }
+
+    /// How many documents are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no document is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<ExecutableDocument>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (each operation is
+        // one call on it), so a poisoned lock is still good to use.
+        self.parsed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUERY: &str = "query Q($n: Int) { jobs(first: $n) { totalCount } }";
+
+    fn attached(cache: &DocumentCache, text: &str) -> Request {
+        let mut request = Request::new(text);
+        cache.attach(&mut request);
+        request
+    }
+
+    fn debug(request: &mut Request) -> String {
+        format!("{:?}", request.parsed_query().expect("parsed"))
+    }
+
+    #[test]
+    fn a_document_is_parsed_once_then_served_from_the_cache() {
+        let cache = DocumentCache::default();
+        let expected = format!("{:?}", parse_query(QUERY).unwrap());
+        assert_eq!(debug(&mut attached(&cache, QUERY)), expected);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(debug(&mut attached(&cache, QUERY)), expected);
+        assert_eq!(cache.len(), 1);
+
+        // What is served is the kept document, not a new parse of the text.
+        let other = parse_query("{ viewer { id } }").unwrap();
+        let other_debug = format!("{other:?}");
+        cache.lock().insert(QUERY.into(), Arc::new(other));
+        assert_eq!(debug(&mut attached(&cache, QUERY)), other_debug);
+    }
+
+    #[test]
+    fn syntax_errors_are_left_to_the_executor_and_not_kept() {
+        let cache = DocumentCache::default();
+        let mut request = attached(&cache, "{ jobs(first: ");
+        assert!(cache.is_empty());
+        assert!(
+            request.parsed_query().is_err(),
+            "the error is still reported"
+        );
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = DocumentCache::default();
+        for i in 0..CAPACITY + 10 {
+            attached(&cache, &format!("{{ a{i}: viewer {{ id }} }}"));
+            assert!(cache.len() <= CAPACITY);
+        }
+        assert!(!cache.is_empty());
+        let before = cache.len();
+        let long = format!("{{ viewer {{ id }} }}{}", " ".repeat(MAX_TEXT));
+        let mut request = attached(&cache, &long);
+        assert_eq!(cache.len(), before, "over-long texts are not kept");
+        assert!(request.parsed_query().is_ok(), "but still executed");
+    }
+}
