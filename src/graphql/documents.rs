@@ -25,29 +25,29 @@ pub struct DocumentCache {
 }
 
 impl DocumentCache {
-    /// Gives `request` its parsed document: a copy of the kept one, or one parsed now (and
-    /// kept). Leaves a request whose text does not parse as it is.
-    pub fn attach(&self, request: &mut Request) {
-        if request.query.len() > MAX_TEXT {
-            return;
+    /// The document `text` parses to: the kept one, or one parsed now (and kept). `None` when
+    /// it does not parse.
+    pub fn get(&self, text: &str) -> Option<Arc<ExecutableDocument>> {
+        if let Some(doc) = self.lock().get(text) {
+            return Some(Arc::clone(doc));
         }
-        let kept = self.lock().get(request.query.as_str()).cloned();
-        let doc = match kept {
-            Some(doc) => doc,
-            None => {
-                let Ok(doc) = parse_query(&request.query) else {
-                    return;
-                };
-                let doc = Arc::new(doc);
-                let mut parsed = self.lock();
-                if parsed.len() >= CAPACITY {
-                    parsed.clear();
-                }
-                parsed.insert(request.query.as_str().into(), Arc::clone(&doc));
-                doc
+        let doc = Arc::new(parse_query(text).ok()?);
+        if text.len() <= MAX_TEXT {
+            let mut parsed = self.lock();
+            if parsed.len() >= CAPACITY {
+                parsed.clear();
             }
-        };
-        request.set_parsed_query(ExecutableDocument::clone(&doc));
+            parsed.insert(text.into(), Arc::clone(&doc));
+        }
+        Some(doc)
+    }
+
+    /// Gives `request` a copy of its parsed document (see [`get`](Self::get)). Leaves a
+    /// request whose text does not parse as it is.
+    pub fn attach(&self, request: &mut Request) {
+        if let Some(doc) = self.get(&request.query) {
+            request.set_parsed_query(ExecutableDocument::clone(&doc));
+        }
     }
 
     /// How many documents are kept.

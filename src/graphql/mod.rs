@@ -47,6 +47,14 @@ impl AppSchema {
         self.limits.explain(self.schema.execute(request).await)
     }
 
+    /// The parsed document of `text`, shared with execution's cache (`None`: a syntax error).
+    pub fn document(
+        &self,
+        text: &str,
+    ) -> Option<Arc<async_graphql::parser::types::ExecutableDocument>> {
+        self.documents.get(text)
+    }
+
     /// Parses `request` (or copies its kept document) and applies the limits that need no
     /// schema.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
