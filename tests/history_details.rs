@@ -25,6 +25,10 @@ backend_tests! {
     async fn a_page_with_users_and_inputs_costs_a_fixed_number_of_statements(t: TestDb) {
         // Plain seeded data (the fixture's ties would break the byte sums checked below).
         job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(150)).await.unwrap();
+        // The first page also reads its accounts and models, once: then they are kept.
+        let before = t.db.stats().statements();
+        gql::data(&t.db, NESTED, json!({ "n": 100 })).await;
+        assert_eq!(t.db.stats().statements() - before, 4 + 2, "cold: + accounts + models");
         let mut costs = Vec::new();
         for n in [1, 10, 100] {
             let before = t.db.stats().statements();
@@ -49,6 +53,48 @@ backend_tests! {
         let before = t.db.stats().statements();
         gql::data(&t.db, "{ jobs(first: 100) { edges { node { jobIdentifier } } } }", json!({})).await;
         assert_eq!(t.db.stats().statements() - before, 1, "no count, no loaders when not selected");
+    }
+
+    async fn accounts_and_models_created_later_are_read_when_first_met(t: TestDb) {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use job_history::db::models::NewModel;
+        use job_history::domain::Role;
+        use job_history::db::schema::{accounts, models};
+        const PAGE: &str = "{ jobs(first: 3) { edges { node { accountIdentifier model { identifier version name } } } } }";
+        fixtures::history(&t.db, 10).await;
+        gql::data(&t.db, PAGE, json!({})).await;
+        let kept = t.db.catalogue().len();
+        assert!(kept.0 >= 1 && kept.1 >= 1, "the page's accounts and models are kept: {kept:?}");
+
+        // Another writer (a replica, the CLI) adds an account and a model; a job uses them.
+        let key = common::issue_key(&t.db, "Latecomer", "late@example.com", Role::User).await;
+        let add = async {
+            Ok::<_, job_history::db::DbError>(job_history::with_conn!(&t.db, conn => {
+                diesel::insert_into(models::table)
+                    .values(&NewModel { identifier: "late0model".into(), version: "9.9.9".into(), name: "Late Model".into() })
+                    .execute(conn).await?;
+                accounts::table.filter(accounts::name.eq("Latecomer")).select(accounts::identifier).first::<String>(conn).await?
+            }))
+        };
+        let account_identifier = add.await.expect("add a model");
+        let model = json!({ "identifier": "late0model", "version": "9.9.9", "name": "Late Model" });
+        let caller = common::caller_for(&t.db, &key).await;
+        let submit = r#"mutation { submitJob(input: { model: { identifier: "late0model", version: "9.9.9" }, inputs: [{ name: "a", byteAmount: 1 }] }) { jobIdentifier } }"#;
+        let submitted = gql::run_as(&t.db, Some(caller), submit, json!({})).await;
+        assert!(submitted["errors"].is_null(), "{submitted}");
+
+        // Answering the mutation read the new account and model; pages find them kept.
+        assert_eq!(t.db.catalogue().len(), (kept.0 + 1, kept.1 + 1));
+        for _ in 0..2 {
+            let before = t.db.stats().statements();
+            let data = gql::data(&t.db, PAGE, json!({})).await;
+            assert_eq!(t.db.stats().statements() - before, 1, "the page query alone");
+            // Newest first: the new job leads the page.
+            let node = &data["jobs"]["edges"][0]["node"];
+            assert_eq!(node["accountIdentifier"], json!(account_identifier));
+            assert_eq!(node["model"], model);
+        }
     }
 
     async fn scalars_have_their_documented_shape(t: TestDb) {

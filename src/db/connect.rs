@@ -240,6 +240,7 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
         pools,
         stats,
         url: config.url.clone(),
+        catalogue: Arc::default(),
     };
     db.ping()
         .await

@@ -12,7 +12,7 @@ use diesel::sql_types::{BigInt, Bool};
 use diesel_async::RunQueryDsl;
 
 use super::models::{Job, Model};
-use super::schema::{accounts, jobs, models, users};
+use super::schema::{jobs, models, users};
 use super::{Db, DbError};
 use crate::domain::JobStatus;
 
@@ -174,8 +174,8 @@ pub fn from_micros(v: i64) -> Option<NaiveDateTime> {
     DateTime::from_timestamp_micros(v).map(|t| t.naive_utc())
 }
 
-/// Adds the WHERE conditions of a [`JobConditions`] to a boxed query over `jobs` (alone or
-/// joined). A macro so it expands inside each backend's arm of `with_conn!`.
+/// Adds the WHERE conditions of a [`JobConditions`] to a boxed query over `jobs`. A macro so it
+/// expands inside each backend's arm of `with_conn!`.
 macro_rules! filter_jobs {
     ($query:expr, $c:expr) => {{
         let c: &JobConditions = $c;
@@ -361,25 +361,12 @@ macro_rules! keyset_nullable {
     }};
 }
 
-/// The selection of a [`JobRecord`].
-macro_rules! record_query {
+/// The selection of the jobs behind [`JobRecord`]s: the `jobs` table alone, its account and
+/// model come from [`Db::catalogue`].
+macro_rules! jobs_query {
     () => {
-        jobs::table
-            .inner_join(accounts::table)
-            .inner_join(models::table)
-            .select((Job::as_select(), accounts::identifier, Model::as_select()))
-            .into_boxed()
+        jobs::table.select(Job::as_select()).into_boxed()
     };
-}
-
-type RecordRow = (Job, String, Model);
-
-fn to_record((job, account_identifier, model): RecordRow) -> JobRecord {
-    JobRecord {
-        job,
-        account_identifier,
-        model,
-    }
 }
 
 /// One page of history, in `sort` order.
@@ -387,8 +374,8 @@ pub async fn page(db: &Db, req: &PageRequest) -> Result<Vec<JobRecord>, DbError>
     let ts = |v: i64| from_micros(v);
     let int = |v: i64| i32::try_from(v).ok();
     let some = |v: i64| Some(v);
-    let mut rows: Vec<RecordRow> = crate::with_conn!(db, conn => {
-        let q = filter_jobs!(record_query!(), &req.conditions);
+    let mut rows: Vec<Job> = crate::with_conn!(db, conn => {
+        let q = filter_jobs!(jobs_query!(), &req.conditions);
         let q = match req.sort.key {
             SortKey::CreatedAt => keyset_not_null!(q, jobs::created_at, ts, req),
             SortKey::SubmittedAt => keyset_not_null!(q, jobs::submitted_at, ts, req),
@@ -399,12 +386,12 @@ pub async fn page(db: &Db, req: &PageRequest) -> Result<Vec<JobRecord>, DbError>
             SortKey::ElapsedTime => keyset_nullable!(q, jobs::elapsed_ms, "jobs.elapsed_ms", req),
             SortKey::QueueTime => keyset_nullable!(q, jobs::queue_ms, "jobs.queue_ms", req),
         };
-        q.limit(req.limit).load::<RecordRow>(conn).await?
+        q.limit(req.limit).load::<Job>(conn).await?
     });
     if req.from_end {
         rows.reverse();
     }
-    Ok(rows.into_iter().map(to_record).collect())
+    db.catalogue().records(db, rows).await
 }
 
 /// How many jobs match. A date range over every job or the TERMINATED group — the history's
@@ -632,10 +619,10 @@ pub async fn by_identifiers(
         job_identifiers: Some(identifiers.to_vec()),
         ..Default::default()
     };
-    let rows: Vec<RecordRow> = crate::with_conn!(db, conn => {
-        filter_jobs!(record_query!(), &conditions).load::<RecordRow>(conn).await?
+    let rows: Vec<Job> = crate::with_conn!(db, conn => {
+        filter_jobs!(jobs_query!(), &conditions).load::<Job>(conn).await?
     });
-    Ok(rows.into_iter().map(to_record).collect())
+    db.catalogue().records(db, rows).await
 }
 
 /// The job `job_id` if it matches `conditions` (used to filter events for subscribers with
@@ -649,10 +636,10 @@ pub async fn matching(
         job_id: Some(job_id),
         ..conditions.clone()
     };
-    let rows: Vec<RecordRow> = crate::with_conn!(db, conn => {
-        filter_jobs!(record_query!(), &conditions).limit(1).load::<RecordRow>(conn).await?
+    let rows: Vec<Job> = crate::with_conn!(db, conn => {
+        filter_jobs!(jobs_query!(), &conditions).limit(1).load::<Job>(conn).await?
     });
-    Ok(rows.into_iter().next().map(to_record))
+    Ok(db.catalogue().records(db, rows).await?.pop())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! ([`connect`]), migrations ([`migrate`]) and the bulk insert of the seeder (Diesel's
 //! multi-row `INSERT` goes through sync Diesel on SQLite, diesel_async issue #277).
 
+pub mod catalogue;
 pub mod connect;
 pub mod daily;
 pub mod fixed_sql;
@@ -55,12 +56,14 @@ pub enum Pools {
     Sqlite(SqlitePool),
 }
 
-/// A cheap-to-clone handle on the database: the pool plus its statement counters.
+/// A cheap-to-clone handle on the database: the pool, its statement counters and the kept
+/// accounts and models.
 #[derive(Clone)]
 pub struct Db {
     pools: Pools,
     stats: Arc<DbStats>,
     url: DatabaseUrl,
+    catalogue: Arc<catalogue::Catalogue>,
 }
 
 impl std::fmt::Debug for Db {
@@ -88,6 +91,11 @@ impl Db {
     /// Counters of statements executed through this handle's connections.
     pub fn stats(&self) -> &DbStats {
         &self.stats
+    }
+
+    /// Accounts' identifiers and models kept in memory (see [`catalogue`]).
+    pub fn catalogue(&self) -> &catalogue::Catalogue {
+        &self.catalogue
     }
 
     /// The URL this handle was opened with (print it with [`DatabaseUrl::redacted`]).
