@@ -1,0 +1,1 @@
+DROP INDEX job_daily_day_idx;
