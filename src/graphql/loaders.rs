@@ -119,14 +119,21 @@ pub async fn inputs(ctx: &async_graphql::Context<'_>, id: i64) -> Result<Vec<Job
     Ok(found.unwrap_or_default())
 }
 
+/// `keys` without repetitions, in first-seen order.
+fn unique<K: Copy + Eq + std::hash::Hash>(keys: impl Iterator<Item = K>) -> Vec<K> {
+    let mut seen = std::collections::HashSet::new();
+    keys.filter(|k| seen.insert(*k)).collect()
+}
+
 /// The per-request loaders.
 pub struct Loaders;
 
 impl Loaders {
     /// Loads, in one batch each, the users and inputs of `jobs` when the selection below
-    /// `node` (a job) asks for them, so the resolvers find them cached. DataLoader's own
-    /// batching relies on a short delay, which a slow resolution can outlast and split into
-    /// several queries; prefetching makes the cost of a page exactly one query per loader.
+    /// `node` (a job) asks for them, and feeds them to the request's loaders, so the resolvers
+    /// find them cached. DataLoader's own batching waits 1 ms for more keys (and a slow
+    /// resolution can outlast that and split a page into several queries); here every key is
+    /// known, so the readers run at once: a page costs exactly one query per loader.
     pub async fn prefetch(
         ctx: &async_graphql::Context<'_>,
         node: &async_graphql::Lookahead<'_>,
@@ -134,17 +141,17 @@ impl Loaders {
     ) -> Result<(), ApiError> {
         let users = async {
             if node.field("user").exists() {
-                loader::<UserLoader>(ctx)?
-                    .load_many(jobs.iter().map(|j| UserId(j.user_id)))
-                    .await?;
+                let keys = unique(jobs.iter().map(|j| UserId(j.user_id)));
+                let loader = loader::<UserLoader>(ctx)?;
+                loader.feed_many(Loader::load(loader.loader(), &keys).await?).await;
             }
             Ok::<_, ApiError>(())
         };
         let inputs = async {
             if node.field("jobInputs").exists() {
-                loader::<InputsLoader>(ctx)?
-                    .load_many(jobs.iter().map(|j| JobId(j.id)))
-                    .await?;
+                let keys = unique(jobs.iter().map(|j| JobId(j.id)));
+                let loader = loader::<InputsLoader>(ctx)?;
+                loader.feed_many(Loader::load(loader.loader(), &keys).await?).await;
             }
             Ok::<_, ApiError>(())
         };
