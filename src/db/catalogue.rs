@@ -80,8 +80,8 @@ impl Catalogue {
                     return Err(DbError::Query(diesel::result::Error::NotFound));
                 };
                 Ok(JobRecord {
-                    account_identifier: account.to_string(),
-                    model: Model::clone(model),
+                    account_identifier: Arc::clone(account),
+                    model: Arc::clone(model),
                     job,
                 })
             })

@@ -27,9 +27,9 @@ pub struct JobRecord {
     /// The row.
     pub job: Job,
     /// `accounts.identifier` of the job's account.
-    pub account_identifier: String,
+    pub account_identifier: std::sync::Arc<str>,
     /// The catalogue entry the job ran against.
-    pub model: Model,
+    pub model: std::sync::Arc<Model>,
 }
 
 /// The keys the history can be sorted by; `id` always breaks ties.

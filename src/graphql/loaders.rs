@@ -143,7 +143,9 @@ impl Loaders {
             if node.field("user").exists() {
                 let keys = unique(jobs.iter().map(|j| UserId(j.user_id)));
                 let loader = loader::<UserLoader>(ctx)?;
-                loader.feed_many(Loader::load(loader.loader(), &keys).await?).await;
+                loader
+                    .feed_many(Loader::load(loader.loader(), &keys).await?)
+                    .await;
             }
             Ok::<_, ApiError>(())
         };
@@ -151,7 +153,9 @@ impl Loaders {
             if node.field("jobInputs").exists() {
                 let keys = unique(jobs.iter().map(|j| JobId(j.id)));
                 let loader = loader::<InputsLoader>(ctx)?;
-                loader.feed_many(Loader::load(loader.loader(), &keys).await?).await;
+                loader
+                    .feed_many(Loader::load(loader.loader(), &keys).await?)
+                    .await;
             }
             Ok::<_, ApiError>(())
         };

@@ -67,7 +67,7 @@ impl Job {
 
     /// The model (and version) the job runs.
     async fn model(&self) -> Model {
-        self.record.model.clone().into()
+        Model(std::sync::Arc::clone(&self.record.model))
     }
 
     /// Where the job is in its lifecycle. A pending job whose timeout has elapsed is TIMEDOUT.
