@@ -143,12 +143,19 @@ impl Params {
         Self::from_json(Value::Object(map))
     }
 
-    /// The operation of `doc` that would run: the one named by `operationName`, else the first.
+    /// The operation of `doc` that would run: the one named by `operationName`, else the only
+    /// one (a document with several and no name does not run: the executor says so).
     fn operation<'d>(&self, doc: &'d ExecutableDocument) -> Option<&'d OperationDefinition> {
         let mut operations = doc.operations.iter();
         let (_, operation) = match &self.operation_name {
             Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
-            None => operations.next()?,
+            None => {
+                let only = operations.next()?;
+                if operations.next().is_some() {
+                    return None;
+                }
+                only
+            }
         };
         Some(&operation.node)
     }
@@ -453,8 +460,12 @@ mod tests {
         .unwrap();
         let doc = async_graphql::parser::parse_query(&p.query).unwrap();
         assert_eq!(p.operation_type(&doc), Some(OperationType::Mutation));
+        // Several operations and no name: none runs.
         let p = Params::from_json(json!({ "query": "query A { a } mutation B { b }" })).unwrap();
-        assert_eq!(p.operation_type(&doc), Some(OperationType::Query));
+        assert_eq!(p.operation_type(&doc), None);
+        let p = Params::from_json(json!({ "query": "mutation { b }" })).unwrap();
+        let single = async_graphql::parser::parse_query(&p.query).unwrap();
+        assert_eq!(p.operation_type(&single), Some(OperationType::Mutation));
         let p = Params::from_json(
             json!({ "query": "query A { a } mutation B { b }", "operationName": "C" }),
         )
