@@ -233,8 +233,8 @@ def wrk(url, script, seconds, conns, server_pid=None):
 def instructions(url, keys, workloads, requests=50):
     """Instructions the server executes per request of each workload, counted by callgrind over
     `requests` sequential requests on one keep-alive connection after a warm-up. Unlike req/s
-    and CPU time, the count is the same for the same build whatever else the machine is doing,
-    so two builds compare on it exactly (BENCH_BIN=…). None without valgrind."""
+    and CPU time, the count repeats to ~0.1 % for the same build and data whatever else the
+    machine is doing, so two builds compare on it (BENCH_BIN=…). None without valgrind."""
     if not shutil.which("valgrind"):
         log("valgrind not found: no instruction counts")
         return None
@@ -475,7 +475,7 @@ def report(results, floors, statements, per_request, rss, sqlite_runs, counts):
         "first 50, every scalar field, user and inputs, pageInfo. CPU columns: CPU time per request of the server "
         "process and of all PostgreSQL processes together, measured from /proc over the same runs. "
         "SQL statements/request: median over 20 sequential requests. Server instructions: counted by "
-        "callgrind over 50 sequential requests on one connection; exact for a build, whatever the machine's noise.",
+        "callgrind over 50 sequential requests on one connection; repeatable to ~0.1 % for a build, whatever the machine's noise.",
         "",
         "| workload | req/s | p50 ms | p99 ms | p99/p50 | errors | SQL statements/request | server CPU ms/req | PostgreSQL CPU ms/req | server instructions/req |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
