@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::Request;
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::ExecutableDocument;
 
@@ -57,14 +56,6 @@ impl DocumentCache {
         Some(doc)
     }
 
-    /// Gives `request` a copy of its parsed document (see [`get`](Self::get)). Leaves a
-    /// request whose text does not parse as it is.
-    pub fn attach(&self, request: &mut Request) {
-        if let Some(doc) = self.get(&request.query) {
-            request.set_parsed_query(ExecutableDocument::clone(&doc));
-        }
-    }
-
     /// How many documents are kept.
     pub fn len(&self) -> usize {
         self.lock().docs.len()
@@ -93,41 +84,32 @@ mod tests {
 
     const QUERY: &str = "query Q($n: Int) { jobs(first: $n) { totalCount } }";
 
-    fn attached(cache: &DocumentCache, text: &str) -> Request {
-        let mut request = Request::new(text);
-        cache.attach(&mut request);
-        request
-    }
-
-    fn debug(request: &mut Request) -> String {
-        format!("{:?}", request.parsed_query().expect("parsed"))
+    fn debug(cache: &DocumentCache, text: &str) -> String {
+        format!("{:?}", cache.get(text).expect("parses"))
     }
 
     #[test]
     fn a_document_is_parsed_once_then_served_from_the_cache() {
         let cache = DocumentCache::default();
         let expected = format!("{:?}", parse_query(QUERY).unwrap());
-        assert_eq!(debug(&mut attached(&cache, QUERY)), expected);
+        assert_eq!(debug(&cache, QUERY), expected);
         assert_eq!(cache.len(), 1);
-        assert_eq!(debug(&mut attached(&cache, QUERY)), expected);
+        assert_eq!(debug(&cache, QUERY), expected);
         assert_eq!(cache.len(), 1);
 
         // What is served is the kept document, not a new parse of the text.
         let other = parse_query("{ viewer { id } }").unwrap();
         let other_debug = format!("{other:?}");
         cache.lock().docs.insert(QUERY.into(), Arc::new(other));
-        assert_eq!(debug(&mut attached(&cache, QUERY)), other_debug);
+        assert_eq!(debug(&cache, QUERY), other_debug);
     }
 
     #[test]
     fn syntax_errors_are_left_to_the_executor_and_not_kept() {
+        // The executor reports them (tests/http_graphql.rs: 400 for a syntax error).
         let cache = DocumentCache::default();
-        let mut request = attached(&cache, "{ jobs(first: ");
+        assert!(cache.get("{ jobs(first: ").is_none());
         assert!(cache.is_empty());
-        assert!(
-            request.parsed_query().is_err(),
-            "the error is still reported"
-        );
     }
 
     #[test]
@@ -137,18 +119,17 @@ mod tests {
         for i in 0..2_000 {
             let text = format!("{{ a{i}: viewer {{ id }} }}");
             texts += text.len() + ENTRY_COST;
-            attached(&cache, &text);
+            cache.get(&text).expect("parses");
             assert!(cache.bytes() <= BUDGET);
         }
         assert!(texts > BUDGET, "the test went past the budget");
         assert!(!cache.is_empty());
         let one = cache.bytes();
-        attached(&cache, &format!("{{ a{}: viewer {{ id }} }}", 1_999));
+        cache.get(&format!("{{ a{}: viewer {{ id }} }}", 1_999));
         assert_eq!(cache.bytes(), one, "a kept text is not counted twice");
         let before = cache.len();
         let long = format!("{{ viewer {{ id }} }}{}", " ".repeat(MAX_TEXT));
-        let mut request = attached(&cache, &long);
-        assert_eq!(cache.len(), before, "over-long texts are not kept");
-        assert!(request.parsed_query().is_ok(), "but still executed");
+        assert!(cache.get(&long).is_some(), "over-long texts are parsed");
+        assert_eq!(cache.len(), before, "but not kept");
     }
 }

@@ -5,12 +5,11 @@
 //! Not an async-graphql extension: with any extension registered, async-graphql sends every
 //! field of every response through the extension chain (a boxed future and a registry lookup
 //! per field, ~2 600 fields on a 50-job page). Instead [`Limits::check`] inspects the parsed
-//! document before execution (and leaves it parsed in the request, so it is parsed once),
-//! depth and complexity are async-graphql's own limits (they need the schema's complexity
+//! document before execution (parsed once, by [`super::documents`]), depth and complexity are async-graphql's own limits (they need the schema's complexity
 //! formulas), and [`Limits::explain`] gives their errors our codes and messages.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, Response, ServerError};
+use async_graphql::{Response, ServerError};
 
 /// The limits; every one configurable (see `serve --help`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,16 +46,8 @@ const TOO_DEEP: &str = "Query is nested too deep.";
 
 impl Limits {
     /// Refuses a document with too many aliases or root fields, or asking for introspection
-    /// when it is disabled. Parses the request's document (keeping it for execution); one
-    /// that does not parse is left to the executor, which reports the syntax error.
-    pub fn check(&self, request: &mut Request) -> Result<(), ServerError> {
-        match request.parsed_query() {
-            Ok(doc) => self.check_document(doc),
-            Err(_) => Ok(()),
-        }
-    }
-
-    fn check_document(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
+    /// when it is disabled.
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
         let mut aliases: usize = doc
             .fragments
             .values()

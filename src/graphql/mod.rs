@@ -17,6 +17,7 @@ pub mod types;
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Data, Executor, Request, Response, Schema};
 
 use crate::auth::Caller;
@@ -48,18 +49,19 @@ impl AppSchema {
     }
 
     /// The parsed document of `text`, shared with execution's cache (`None`: a syntax error).
-    pub fn document(
-        &self,
-        text: &str,
-    ) -> Option<Arc<async_graphql::parser::types::ExecutableDocument>> {
+    pub fn document(&self, text: &str) -> Option<Arc<ExecutableDocument>> {
         self.documents.get(text)
     }
 
-    /// Parses `request` (or copies its kept document) and applies the limits that need no
-    /// schema.
+    /// Gives `request` its parsed document (a copy of the kept one) once it passes the limits
+    /// that need no schema. A document that does not parse is left to the executor, which
+    /// reports the syntax error.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
-        self.documents.attach(request);
-        self.limits.check(request)
+        if let Some(doc) = self.documents.get(&request.query) {
+            self.limits.check(&doc)?;
+            request.set_parsed_query(ExecutableDocument::clone(&doc));
+        }
+        Ok(())
     }
 }
 
