@@ -83,11 +83,19 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        let timed_out = matches!(&e, DbError::Query(diesel::result::Error::DatabaseError(_, info))
-            if info.message().contains("statement timeout"));
+        let message = match &e {
+            DbError::Query(diesel::result::Error::DatabaseError(_, info)) => info.message(),
+            _ => "",
+        };
+        let timed_out = message.contains("statement timeout");
+        // PostgreSQL refuses U+0000 in text (SQLite stores it): the caller's text, not a fault.
+        let nul = message.contains("invalid byte sequence") && message.contains("0x00");
         match e {
             DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
             DbError::Query(_) if timed_out => Self::Timeout(Arc::new(e)),
+            DbError::Query(_) if nul => Self::BadUserInput(
+                "text arguments must not contain the NUL character (U+0000): remove it".into(),
+            ),
             DbError::Query(e) => Self::Internal(Arc::new(e.into())),
         }
     }
@@ -153,6 +161,18 @@ mod tests {
         assert_eq!(code_of(ApiError::Forbidden("x".into())).0, "\"FORBIDDEN\"");
         let (code, _) = code_of(DbError::Unavailable("pool".into()).into());
         assert_eq!(code, "\"SERVICE_UNAVAILABLE\"");
+    }
+
+    #[test]
+    fn nul_in_text_is_the_callers_error() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let refused = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(r#"invalid byte sequence for encoding "UTF8": 0x00"#.to_string()),
+        );
+        let (code, message) = code_of(refused.into());
+        assert_eq!(code, "\"BAD_USER_INPUT\"");
+        assert!(message.contains("U+0000"), "{message}");
     }
 
     #[test]

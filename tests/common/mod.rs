@@ -128,22 +128,25 @@ impl Drop for Guard {
     }
 }
 
-/// Expands each `async fn name(db: TestDb) { … }` into `name::sqlite` and `name::postgres`.
+/// Expands each `async fn name(db: TestDb) { … }` into `name::sqlite` and `name::postgres`;
+/// attributes written before `async fn` (e.g. `#[ignore = "…"]`) apply to both.
 #[macro_export]
 macro_rules! backend_tests {
-    ($(async fn $name:ident($db:ident: TestDb) $body:block)*) => {
+    ($($(#[$meta:meta])* async fn $name:ident($db:ident: TestDb) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$meta])*
                 async fn sqlite() {
                     let $db = $crate::common::TestDb::sqlite().await;
                     $body
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$meta])*
                 async fn postgres() {
                     let $db = $crate::common::TestDb::postgres().await;
                     $body
