@@ -3,10 +3,12 @@
 //! (and now and then cancel one); workers start them after a queue delay and report each
 //! input after a processing delay, some failing; some jobs are left alone until they time out.
 //! The pauses are the simulation itself: they stand for queues and model inference.
+//! [`run_observed`] reports every call's latency and error code (the soak driver's writes).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -36,29 +38,104 @@ pub struct SimulateOptions {
     pub pace: f64,
 }
 
-struct Api {
+/// What one API call came to, for callers that measure (the soak driver).
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Which call (`submit`, `start`, `report`, `cancel`, or the caller's own label).
+    pub operation: &'static str,
+    /// From sending the request to reading the whole answer.
+    pub elapsed: Duration,
+    /// `None` on success; else the first error's `extensions.code`, `HTTP_<status>` for an
+    /// answer that is not GraphQL, `UNREACHABLE` when no answer came.
+    pub code: Option<String>,
+}
+
+/// Receives the [`Outcome`] of every call.
+pub type Observer = Arc<dyn Fn(Outcome) + Send + Sync>;
+
+/// A GraphQL client of one server, reporting every call to an optional [`Observer`].
+pub struct Api {
     client: reqwest::Client,
     url: String,
+    observer: Option<Observer>,
 }
 
 impl Api {
-    async fn call(&self, key: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let response: Value = self
+    /// A client of the server at `base_url` (`http://127.0.0.1:8080`).
+    pub fn new(base_url: &str, observer: Option<Observer>) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            url: format!("{}/graphql", base_url.trim_end_matches('/')),
+            observer,
+        }
+    }
+
+    /// Runs `query` as `key`; `data` on success, the first error's message otherwise.
+    pub async fn call(
+        &self,
+        operation: &'static str,
+        key: &str,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let started = std::time::Instant::now();
+        let answer = self.send(key, query, variables).await;
+        if let Some(observe) = &self.observer {
+            let code = match &answer {
+                Ok(response) => response["errors"].get(0).map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("NO_CODE")
+                        .to_string()
+                }),
+                Err(e) => Some(e.code.clone()),
+            };
+            observe(Outcome {
+                operation,
+                elapsed: started.elapsed(),
+                code,
+            });
+        }
+        let response = answer.map_err(|e| e.error)?;
+        if let Some(error) = response["errors"].get(0) {
+            bail!("{}", error["message"].as_str().unwrap_or("GraphQL error"));
+        }
+        Ok(response["data"].clone())
+    }
+
+    async fn send(&self, key: &str, query: &str, variables: Value) -> Result<Value, Failure> {
+        let response = self
             .client
             .post(&self.url)
             .header("authorization", format!("ApiKey {key}"))
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
-            .with_context(|| format!("cannot reach {}", self.url))?
-            .json()
-            .await
-            .context("the server answered something that is not JSON")?;
-        if let Some(error) = response["errors"].get(0) {
-            bail!("{}", error["message"].as_str().unwrap_or("GraphQL error"));
-        }
-        Ok(response["data"].clone())
+            .map_err(|e| Failure {
+                code: "UNREACHABLE".into(),
+                error: anyhow::Error::new(e).context(format!("cannot reach {}", self.url)),
+            })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| Failure {
+            code: "UNREACHABLE".into(),
+            error: anyhow::Error::new(e).context("the answer broke off"),
+        })?;
+        serde_json::from_slice::<Value>(&body)
+            .ok()
+            .filter(|v| v.get("data").is_some() || v.get("errors").is_some())
+            .ok_or_else(|| Failure {
+                code: format!("HTTP_{}", status.as_u16()),
+                error: anyhow::anyhow!(
+                    "the server answered {status} with something that is not GraphQL"
+                ),
+            })
     }
+}
+
+/// A call that got no GraphQL answer.
+struct Failure {
+    code: String,
+    error: anyhow::Error,
 }
 
 const SUBMIT: &str =
@@ -75,12 +152,18 @@ fn pause(rng: &mut SmallRng, pace: f64, min_ms: u64, max_ms: u64) -> Duration {
 /// Runs the simulation until `duration` elapses (or forever); with a duration it returns once
 /// every job it works on is finished. Returns how many jobs it submitted.
 pub async fn run(opts: SimulateOptions) -> anyhow::Result<u64> {
-    let api = std::sync::Arc::new(Api {
-        client: reqwest::Client::new(),
-        url: format!("{}/graphql", opts.url.trim_end_matches('/')),
-    });
+    run_observed(opts, None).await
+}
+
+/// [`run`], reporting every call's outcome to `observer`.
+pub async fn run_observed(
+    opts: SimulateOptions,
+    observer: Option<Observer>,
+) -> anyhow::Result<u64> {
+    let api = Arc::new(Api::new(&opts.url, observer));
     let models = api
         .call(
+            "models",
             &opts.user_key,
             "{ models { identifier version } }",
             json!({}),
@@ -127,7 +210,7 @@ pub async fn run(opts: SimulateOptions) -> anyhow::Result<u64> {
         };
         let input = json!({ "model": { "identifier": identifier, "version": version }, "inputs": inputs, "timeout": timeout });
         let job = match api
-            .call(&opts.user_key, SUBMIT, json!({ "input": input }))
+            .call("submit", &opts.user_key, SUBMIT, json!({ "input": input }))
             .await
         {
             Ok(data) => data["submitJob"]["jobIdentifier"]
@@ -163,11 +246,11 @@ async fn work(
     let mut rng = SmallRng::seed_from_u64(seed);
     tokio::time::sleep(pause(&mut rng, opts.pace, 300, 3_000)).await;
     if rng.random_bool(opts.cancel_rate) {
-        api.call(&opts.user_key, CANCEL, json!({ "j": job }))
+        api.call("cancel", &opts.user_key, CANCEL, json!({ "j": job }))
             .await?;
         return Ok(());
     }
-    api.call(&opts.worker_key, START, json!({ "j": job }))
+    api.call("start", &opts.worker_key, START, json!({ "j": job }))
         .await?;
     for i in 0..inputs {
         tokio::time::sleep(pause(&mut rng, opts.pace, 200, 2_500)).await;
@@ -178,6 +261,7 @@ async fn work(
             ("COMPLETED", None)
         };
         api.call(
+            "report",
             &opts.worker_key,
             REPORT,
             json!({ "j": job, "i": format!("input-{i}"), "o": outcome, "e": error }),
