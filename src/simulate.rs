@@ -50,10 +50,20 @@ impl Api {
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
-            .with_context(|| format!("cannot reach {}", self.url))?
+            .with_context(|| {
+                format!(
+                    "cannot reach {} (is the server running there? give its address with --url)",
+                    self.url
+                )
+            })?
             .json()
             .await
-            .context("the server answered something that is not JSON")?;
+            .with_context(|| {
+                format!(
+                    "{} answered something that is not a GraphQL response: is --url the job-history server?",
+                    self.url
+                )
+            })?;
         if let Some(error) = response["errors"].get(0) {
             bail!("{}", error["message"].as_str().unwrap_or("GraphQL error"));
         }
@@ -79,6 +89,7 @@ pub async fn run(opts: SimulateOptions) -> anyhow::Result<u64> {
         client: reqwest::Client::new(),
         url: format!("{}/graphql", opts.url.trim_end_matches('/')),
     });
+    check_keys(&api, &opts).await?;
     let models = api
         .call(
             &opts.user_key,
@@ -150,6 +161,42 @@ pub async fn run(opts: SimulateOptions) -> anyhow::Result<u64> {
             }
         });
     }
+}
+
+const WHOAMI: &str = "{ viewer { role account { identifier } } }";
+
+/// Fails fast, with what to change, unless the user key may submit and cancel, the worker key
+/// may start and report, and the worker can see the user's jobs (same account, or an admin).
+async fn check_keys(api: &Api, opts: &SimulateOptions) -> anyhow::Result<()> {
+    let whoami = async |flag: &str, key: &str| -> anyhow::Result<(String, String)> {
+        let data = api
+            .call(key, WHOAMI, json!({}))
+            .await
+            .with_context(|| format!("{flag} does not work"))?;
+        let viewer = &data["viewer"];
+        Ok((
+            viewer["role"].as_str().unwrap_or_default().to_string(),
+            viewer["account"]["identifier"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    };
+    let (user_role, user_account) = whoami("--user-key", &opts.user_key).await?;
+    let (worker_role, worker_account) = whoami("--worker-key", &opts.worker_key).await?;
+    if user_role == "WORKER" && worker_role == "USER" {
+        bail!("the keys are swapped: --user-key is a worker key and --worker-key a user key");
+    }
+    if !matches!(user_role.as_str(), "USER" | "ADMIN") {
+        bail!("--user-key has role {user_role}: it needs role user (or admin) to submit jobs");
+    }
+    if !matches!(worker_role.as_str(), "WORKER" | "ADMIN") {
+        bail!("--worker-key has role {worker_role}: it needs role worker (or admin) to work jobs");
+    }
+    if worker_role != "ADMIN" && user_account != worker_account {
+        bail!("the keys belong to different accounts: the worker could not see the user's jobs");
+    }
+    Ok(())
 }
 
 /// One job's life after submission: maybe canceled, else started and processed input by input.
