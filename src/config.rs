@@ -1,16 +1,12 @@
-//! Command line and environment: every flag is also an environment variable.
+//! Command line and environment: every flag of `serve`, `seed`, `simulate` and the global
+//! ones is also an environment variable; `keys` flags are not (they choose one key's owner,
+//! role and prefix, and a variable left in the environment would silently apply to the next
+//! key).
 //!
-//! | flag | env | default |
-//! |---|---|---|
-//! | `--database-url` | `DATABASE_URL` | SQLite `job-history.db` |
-//! | `--pool-size` | `DATABASE_POOL_SIZE` | 16 |
-//! | `--pool-timeout-ms` | `DATABASE_POOL_TIMEOUT_MS` | 5000 |
-//! | `--statement-timeout-ms` | `DATABASE_STATEMENT_TIMEOUT_MS` | 30000 |
-//! | `--plan-cache-mode` | `DATABASE_PLAN_CACHE_MODE` | `auto` |
-//! | `--log-format` | `LOG_FORMAT` | `human` |
-//! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
-//!
-//! Subcommand flags are listed by `job-history <command> --help`.
+//! README.md's configuration table is generated from these definitions
+//! ([`crate::cli::reference`]); `tests/readme.rs` fails when the two drift. Boolean flags
+//! take [`parse_bool`] as their value parser, so their variables accept `1/0`, `true/false`,
+//! `yes/no`, `on/off` in any case.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -22,6 +18,17 @@ use crate::domain::Role;
 use crate::graphql::{Limits, SchemaConfig};
 use crate::http::HttpConfig;
 use crate::http::rate_limit::Rate;
+
+/// Parses a boolean flag's value (from the command line or its environment variable): `1`,
+/// `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in any case. Every boolean flag uses it
+/// (`value_parser = parse_bool`), so `DEMO=1` and `INTROSPECTION=off` mean what they say.
+pub fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected one of 1/0, true/false, yes/no, on/off (any case)".into()),
+    }
+}
 
 /// GraphQL service for monitoring machine-learning inference jobs and browsing their history.
 #[derive(Parser, Debug)]
@@ -138,7 +145,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
     /// Seed demo data into an empty database and print a ready API key.
-    #[arg(long, env = "DEMO")]
+    #[arg(long, env = "DEMO", value_parser = parse_bool)]
     pub demo: bool,
     /// Jobs the demo seeds into an empty database.
     #[arg(long, env = "DEMO_JOBS", default_value_t = 5_000)]
@@ -146,7 +153,8 @@ pub struct ServeArgs {
     /// Jobs per second the demo's simulator submits and works (0: no simulator).
     #[arg(long, env = "DEMO_RATE", default_value_t = 0.5)]
     pub demo_rate: f64,
-    /// Longest a request may take before it is answered 408, in milliseconds.
+    /// Longest a request may take (authentication included) before it is answered 504 with
+    /// code `TIMEOUT`, in milliseconds.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds.
@@ -186,7 +194,13 @@ pub struct LimitArgs {
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
     /// Answer introspection (`__schema`, `__type`); GraphiQL's docs need it.
-    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(
+        long,
+        env = "INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = parse_bool
+    )]
     pub introspection: bool,
     /// Origins allowed to call the API from browsers (CORS), comma-separated; `*` for any.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
@@ -248,19 +262,19 @@ pub struct SimulateArgs {
     #[arg(long, env = "SIMULATE_DURATION_SECS", default_value_t = 0)]
     pub duration_secs: u64,
     /// Share of inputs that fail (0–1).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, env = "SIMULATE_FAILURE_RATE", default_value_t = 0.1)]
     pub failure_rate: f64,
     /// Share of jobs left alone until their short timeout (0–1).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, env = "SIMULATE_TIMEOUT_RATE", default_value_t = 0.1)]
     pub timeout_rate: f64,
     /// Share of jobs canceled by their user (0–1).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, env = "SIMULATE_CANCEL_RATE", default_value_t = 0.05)]
     pub cancel_rate: f64,
     /// Random seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "SIMULATE_SEED", default_value_t = 1)]
     pub seed: u64,
     /// Multiplies every simulated delay (0.1: ten times faster).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, env = "SIMULATE_PACE", default_value_t = 1.0)]
     pub pace: f64,
 }
 
@@ -318,7 +332,7 @@ pub struct KeysListArgs {
     #[arg(long)]
     pub user: Option<String>,
     /// Include revoked keys.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_bool)]
     pub all: bool,
 }
 
@@ -341,9 +355,15 @@ pub struct KeysCreateArgs {
     /// Last name for a new user.
     #[arg(long, default_value = "")]
     pub last_name: String,
-    /// Account name for a new user (created when missing).
-    #[arg(long, default_value = "Default")]
-    pub account: String,
+    /// Account of a new user, by exact name (default: `Default`). A missing account is
+    /// created, unless an account with a similar name exists (then the command refuses and
+    /// names it; `--new-account` creates it anyway). An existing user keeps its account:
+    /// naming another one is refused.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Create the `--account` even when an account with a similar name exists.
+    #[arg(long, value_parser = parse_bool)]
+    pub new_account: bool,
     /// What the key may do.
     #[arg(long, value_enum, default_value_t = Role::User)]
     pub role: Role,

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -113,7 +113,10 @@ impl Api {
             .await
             .map_err(|e| Failure {
                 code: "UNREACHABLE".into(),
-                error: anyhow::Error::new(e).context(format!("cannot reach {}", self.url)),
+                error: anyhow::Error::new(e).context(format!(
+                    "cannot reach {} (is the server running there? give its address with --url)",
+                    self.url
+                )),
             })?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| Failure {
@@ -126,7 +129,8 @@ impl Api {
             .ok_or_else(|| Failure {
                 code: format!("HTTP_{}", status.as_u16()),
                 error: anyhow::anyhow!(
-                    "the server answered {status} with something that is not GraphQL"
+                    "{} answered {status} with something that is not a GraphQL response: is --url the job-history server?",
+                    self.url
                 ),
             })
     }
@@ -161,6 +165,7 @@ pub async fn run_observed(
     observer: Option<Observer>,
 ) -> anyhow::Result<u64> {
     let api = Arc::new(Api::new(&opts.url, observer));
+    check_keys(&api, &opts).await?;
     let models = api
         .call(
             "models",
@@ -267,6 +272,42 @@ async fn work(
             json!({ "j": job, "i": format!("input-{i}"), "o": outcome, "e": error }),
         )
         .await?;
+    }
+    Ok(())
+}
+
+const WHOAMI: &str = "{ viewer { role account { identifier } } }";
+
+/// Fails fast, with what to change, unless the user key may submit and cancel, the worker key
+/// may start and report, and the worker can see the user's jobs (same account, or an admin).
+async fn check_keys(api: &Api, opts: &SimulateOptions) -> anyhow::Result<()> {
+    let whoami = async |flag: &str, key: &str| -> anyhow::Result<(String, String)> {
+        let data = api
+            .call("whoami", key, WHOAMI, json!({}))
+            .await
+            .with_context(|| format!("{flag} does not work"))?;
+        let viewer = &data["viewer"];
+        Ok((
+            viewer["role"].as_str().unwrap_or_default().to_string(),
+            viewer["account"]["identifier"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    };
+    let (user_role, user_account) = whoami("--user-key", &opts.user_key).await?;
+    let (worker_role, worker_account) = whoami("--worker-key", &opts.worker_key).await?;
+    if user_role == "WORKER" && worker_role == "USER" {
+        bail!("the keys are swapped: --user-key is a worker key and --worker-key a user key");
+    }
+    if !matches!(user_role.as_str(), "USER" | "ADMIN") {
+        bail!("--user-key has role {user_role}: it needs role user (or admin) to submit jobs");
+    }
+    if !matches!(worker_role.as_str(), "WORKER" | "ADMIN") {
+        bail!("--worker-key has role {worker_role}: it needs role worker (or admin) to work jobs");
+    }
+    if worker_role != "ADMIN" && user_account != worker_account {
+        bail!("the keys belong to different accounts: the worker could not see the user's jobs");
     }
     Ok(())
 }

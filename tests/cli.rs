@@ -207,3 +207,288 @@ fn keys_list_and_revoke() {
     assert_eq!(stderr.trim().lines().count(), 1);
     assert!(stderr.contains("no active API key with prefix"), "{stderr}");
 }
+
+/// Runs the binary in `dir` and returns (success, stdout, stderr).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn keys_create_says_what_it_created_and_refuses_near_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| run_in(dir.path(), args);
+    let (ok, _, err) = run(&[
+        "keys",
+        "create",
+        "--user",
+        "root@example.com",
+        "--account",
+        "Acme Analytics",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("created account \"Acme Analytics\" and user root@example.com"),
+        "{err}"
+    );
+
+    // A near miss of an existing account name: refused, nothing created.
+    let (ok, out, err) = run(&[
+        "keys",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--account",
+        "Acme",
+    ]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("\"Acme Analytics\"") && err.contains("--new-account"),
+        "{err}"
+    );
+    let (_, list, _) = run(&["keys", "list"]);
+    assert!(!list.contains("ada@example.com"), "{list}");
+
+    // The exact name: a new user in the existing account.
+    let (ok, out, err) = run(&[
+        "keys",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--account",
+        "Acme Analytics",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("created user ada@example.com in account \"Acme Analytics\""),
+        "{err}"
+    );
+    assert_eq!(
+        out.trim().lines().count(),
+        1,
+        "stdout is the key alone: {out}"
+    );
+
+    // An existing user keeps its account: another one is refused, none is fine.
+    let (ok, _, err) = run(&[
+        "keys",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--account",
+        "Globex",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("already belongs to account \"Acme Analytics\""),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["keys", "create", "--user", "ada@example.com"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("existing user ada@example.com of account \"Acme Analytics\""),
+        "{err}"
+    );
+
+    // Asked for explicitly, the near miss is created and said so.
+    let (ok, _, err) = run(&[
+        "keys",
+        "create",
+        "--user",
+        "bob@example.com",
+        "--account",
+        "Acme",
+        "--new-account",
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("created account \"Acme\""), "{err}");
+    let (_, list, _) = run(&["keys", "list"]);
+    let account_of = |email: &str| {
+        list.lines()
+            .find(|l| l.contains(email))
+            .and_then(|l| l.split_once(email))
+            .map(|(_, account)| account.trim().to_string())
+    };
+    assert_eq!(
+        account_of("ada@example.com").as_deref(),
+        Some("Acme Analytics")
+    );
+    assert_eq!(account_of("bob@example.com").as_deref(), Some("Acme"));
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run_in(dir.path(), &["keys", "create", "--user", "a@example.com"]);
+    assert!(ok, "{err}");
+    for args in [
+        &["keys", "list"][..],
+        &["keys", "create", "--user", "b@example.com"],
+        &["schema"],
+        &["migrate"],
+    ] {
+        // A pipe whose reader is already gone: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = bin()
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{args:?}: {:?}, stderr: {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Every boolean flag, wherever it is defined, parses the usual spellings with its own value
+/// parser (the one its environment variable goes through too).
+#[test]
+fn every_boolean_flag_takes_the_usual_spellings() {
+    let booleans: Vec<_> = job_history::cli::reference::arguments()
+        .into_iter()
+        .filter(|(_, arg)| job_history::cli::reference::is_boolean(arg))
+        .collect();
+    assert!(booleans.len() >= 3, "demo, introspection, …: {booleans:?}");
+    for (path, arg) in &booleans {
+        let long = arg.get_long().expect("boolean flags are named");
+        // The same argument taking a value, so the value parser can be fed any spelling.
+        let parse = |spelling: &str| {
+            clap::Command::new("probe")
+                .arg(arg.clone().action(clap::ArgAction::Set).global(false))
+                .try_get_matches_from(["probe", &format!("--{long}={spelling}")])
+                .map(|m| m.get_one::<bool>(arg.get_id().as_str()).copied())
+        };
+        for (spellings, expected) in [
+            (["1", "true", "TRUE", "yes", "Yes", "on", "ON"], true),
+            (["0", "false", "False", "no", "NO", "off", "Off"], false),
+        ] {
+            for spelling in spellings {
+                let parsed = parse(spelling)
+                    .unwrap_or_else(|e| panic!("{path} --{long}: {spelling:?} rejected: {e}"));
+                assert_eq!(parsed, Some(expected), "{path} --{long}={spelling}");
+            }
+        }
+        assert!(parse("maybe").is_err(), "{path} --{long}=maybe");
+    }
+}
+
+#[test]
+fn every_flag_but_keys_has_an_environment_variable() {
+    let missing: Vec<String> = job_history::cli::reference::arguments()
+        .into_iter()
+        .filter(|(path, arg)| arg.get_env().is_none() && !path.starts_with("keys"))
+        .map(|(path, arg)| format!("{path} --{}", arg.get_id()))
+        .collect();
+    assert!(missing.is_empty(), "flags without env: {missing:?}");
+}
+
+/// `simulate` against a demo server on a port that is not 8080: it runs with the right keys
+/// and fails at once, non-zero and saying why, with a wrong, swapped or unreachable one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_works_on_any_port_and_fails_fast_on_bad_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .current_dir(dir.path())
+        .env("DEMO", "1") // the usual boolean spelling, through the environment
+        .args([
+            "serve",
+            "--demo-jobs",
+            "50",
+            "--demo-rate",
+            "0",
+            "--port",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let serving = lines.next().unwrap().unwrap();
+    let url = serving
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("URL")
+        .to_string();
+    assert!(lines.next().unwrap().unwrap().contains("demo API key"));
+    let user_key = lines.next().unwrap().unwrap();
+    let viewer = common::post_graphql(
+        &format!("{url}/graphql"),
+        &user_key,
+        "{ viewer { user { email } } }",
+        serde_json::json!({}),
+    )
+    .await;
+    let email = viewer["data"]["viewer"]["user"]["email"]
+        .as_str()
+        .expect("viewer")
+        .to_string();
+    let (ok, worker_key, err) = run_in(
+        dir.path(),
+        &["keys", "create", "--user", &email, "--role", "worker"],
+    );
+    assert!(ok, "{err}");
+    let worker_key = worker_key.trim().to_string();
+
+    let simulate = |url: &str, user: &str, worker: &str, extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--url",
+            url,
+            "--user-key",
+            user,
+            "--worker-key",
+            worker,
+        ];
+        args.extend_from_slice(extra);
+        run_in(dir.path(), &args)
+    };
+    let fails_with = |(ok, _, err): (bool, String, String), expect: &str| {
+        assert!(!ok, "must fail: {expect}");
+        assert!(err.contains(expect), "expected {expect:?} in: {err}");
+    };
+    fails_with(
+        simulate(&url, "NoSuchKey0000000000.secret", &worker_key, &[]),
+        "--user-key does not work",
+    );
+    fails_with(
+        simulate(&url, &worker_key, &user_key, &[]),
+        "the keys are swapped",
+    );
+    fails_with(
+        simulate(&url, &user_key, &user_key, &[]),
+        "--worker-key has role USER",
+    );
+    fails_with(
+        simulate("http://127.0.0.1:1", &user_key, &worker_key, &[]),
+        "cannot reach http://127.0.0.1:1/graphql",
+    );
+
+    let (ok, out, err) = simulate(
+        &url,
+        &user_key,
+        &worker_key,
+        &["--rate", "20", "--duration-secs", "1", "--pace", "0.01"],
+    );
+    assert!(ok, "{err}");
+    let submitted: u64 = out
+        .trim()
+        .strip_prefix("submitted ")
+        .and_then(|s| s.strip_suffix(" jobs"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(submitted >= 1, "{out}");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

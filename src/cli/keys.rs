@@ -5,58 +5,109 @@ use diesel::prelude::*;
 use diesel::result::OptionalExtension;
 use diesel_async::RunQueryDsl;
 
+use super::outln;
 use crate::config::{KeysCreateArgs, KeysListArgs};
 use crate::db::models::{NewAccount, NewUser};
 use crate::db::schema::{accounts, api_keys, users};
 use crate::db::{Db, DbError};
 
 /// Creates a key for the user with `args.user` as email (creating user and account when
-/// missing) and prints it once.
+/// missing), says on stderr whose key it is and what was created, and prints the key once on
+/// stdout (so `KEY=$(job-history keys create …)` captures the key alone).
 pub async fn create(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<()> {
-    let (user_id, account_id) = find_or_create_user(db, args).await?;
+    let owner = find_or_create_user(db, args).await?;
     let expires_at = args
         .expires_in_days
         .map(|d| crate::db::now() + Duration::days(d.into()));
-    let key = crate::keys::create(db, user_id, account_id, args.role, expires_at).await?;
+    let key =
+        crate::keys::create(db, owner.user_id, owner.account_id, args.role, expires_at).await?;
+    let email = args.user.trim().to_lowercase();
+    let account = &owner.account;
+    match owner.created {
+        Created::Nothing => eprintln!("existing user {email} of account \"{account}\""),
+        Created::User => eprintln!("created user {email} in account \"{account}\""),
+        Created::UserAndAccount => {
+            eprintln!("created account \"{account}\" and user {email} in it")
+        }
+    }
     eprintln!(
-        "API key for {} ({}); it is shown only once:",
-        args.user,
+        "{} API key for {email}; it is shown only once:",
         args.role.as_str()
     );
-    println!("{}", key.full());
+    outln!("{}", key.full())?;
     Ok(())
 }
 
-async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> Result<(i64, i64), DbError> {
+/// The key's owner and what `keys create` had to create for it.
+struct Owner {
+    user_id: i64,
+    account_id: i64,
+    account: String,
+    created: Created,
+}
+
+enum Created {
+    Nothing,
+    User,
+    UserAndAccount,
+}
+
+/// The account a new user goes to when `--account` is not given.
+const DEFAULT_ACCOUNT: &str = "Default";
+
+async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<Owner> {
     let now = crate::db::now();
     let email = args.user.trim().to_lowercase();
+    let wanted = args.account.as_deref().map(str::trim);
     crate::with_conn!(db, conn => {
         use diesel_async::AsyncConnection;
-        conn.transaction::<_, DbError, _>(async |conn| {
-            if let Some(found) = users::table
+        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+            if let Some((user_id, account_id, account)) = users::table
+                .inner_join(accounts::table)
                 .filter(users::email.eq(&email))
-                .select((users::id, users::account_id))
-                .first::<(i64, i64)>(conn)
+                .select((users::id, users::account_id, accounts::name))
+                .first::<(i64, i64, String)>(conn)
                 .await
                 .optional()?
             {
-                return Ok(found);
+                if let Some(wanted) = wanted.filter(|w| *w != account) {
+                    anyhow::bail!(
+                        "{email} already belongs to account \"{account}\" (a user has one account): \
+                         omit --account to add a key for it, or use another email for a user of \"{wanted}\""
+                    );
+                }
+                return Ok(Owner { user_id, account_id, account, created: Created::Nothing });
             }
-            let account_id = match accounts::table
-                .filter(accounts::name.eq(&args.account))
-                .select(accounts::id)
-                .first::<i64>(conn)
-                .await
-                .optional()?
-            {
-                Some(id) => id,
+            let name = wanted.unwrap_or(DEFAULT_ACCOUNT).to_string();
+            anyhow::ensure!(!name.is_empty(), "--account needs a name");
+            let names: Vec<(i64, String)> = accounts::table
+                .select((accounts::id, accounts::name))
+                .order(accounts::id)
+                .load(conn)
+                .await?;
+            let (account_id, created) = match names.iter().find(|(_, n)| *n == name) {
+                Some((id, _)) => (*id, Created::User),
                 None => {
+                    let similar: Vec<&str> = names
+                        .iter()
+                        .map(|(_, n)| n.as_str())
+                        .filter(|n| similar(n, &name))
+                        .collect();
+                    if !similar.is_empty() && !args.new_account {
+                        anyhow::bail!(
+                            "no account is named \"{name}\", but {} {}: pass --account with the full name, \
+                             or add --new-account to create \"{name}\"",
+                            similar.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "),
+                            if similar.len() == 1 { "is" } else { "are" }
+                        );
+                    }
                     let row = NewAccount {
                         identifier: uuid::Uuid::new_v4().to_string(),
-                        name: args.account.clone(),
+                        name: name.clone(),
                         created_at: now,
                     };
-                    diesel::insert_into(accounts::table).values(&row).returning(accounts::id).get_result(conn).await?
+                    let id = diesel::insert_into(accounts::table).values(&row).returning(accounts::id).get_result(conn).await?;
+                    (id, Created::UserAndAccount)
                 }
             };
             let row = NewUser {
@@ -71,10 +122,17 @@ async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> Result<(i64, i64
                 created_at: now,
             };
             let user_id = diesel::insert_into(users::table).values(&row).returning(users::id).get_result(conn).await?;
-            Ok((user_id, account_id))
+            Ok(Owner { user_id, account_id, account: name, created })
         })
         .await
     })
+}
+
+/// Whether two account names could be meant for each other: equal but for case, or one
+/// containing the other (`Acme` and `Acme Analytics`).
+fn similar(existing: &str, wanted: &str) -> bool {
+    let (a, b) = (existing.to_lowercase(), wanted.to_lowercase());
+    a.contains(&b) || b.contains(&a)
 }
 
 /// Prints the keys (prefix, role, user, account, dates), newest first.
@@ -106,18 +164,23 @@ pub async fn list(db: &Db, args: &KeysListArgs) -> anyhow::Result<()> {
         q.load::<Row>(conn).await.map_err(DbError::from)?
     });
     let day = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%d").to_string();
-    println!(
+    outln!(
         "{:<20}  {:<6}  {:<10}  {:<10}  {:<10}  {:<28}  ACCOUNT",
-        "PREFIX", "ROLE", "CREATED", "EXPIRES", "REVOKED", "USER"
-    );
+        "PREFIX",
+        "ROLE",
+        "CREATED",
+        "EXPIRES",
+        "REVOKED",
+        "USER"
+    )?;
     for (prefix, role, email, account, created, expires, revoked) in rows {
         let or_dash = |t: Option<chrono::NaiveDateTime>| t.as_ref().map_or("-".to_string(), day);
-        println!(
+        outln!(
             "{prefix:<20}  {role:<6}  {:<10}  {:<10}  {:<10}  {email:<28}  {account}",
             day(&created),
             or_dash(expires),
             or_dash(revoked)
-        );
+        )?;
     }
     Ok(())
 }
@@ -134,6 +197,6 @@ pub async fn revoke(db: &Db, prefix: &str) -> anyhow::Result<()> {
             .map_err(DbError::from)?
     });
     anyhow::ensure!(changed == 1, "no active API key with prefix {prefix}");
-    println!("revoked {prefix}");
+    outln!("revoked {prefix}")?;
     Ok(())
 }

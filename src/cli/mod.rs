@@ -1,9 +1,14 @@
 //! The commands behind `job-history`: each parses nothing itself (see [`crate::config`]) and
 //! reports failure as one line on stderr with a non-zero exit code.
+//!
+//! Output goes through [`outln!`]: a reader that stops reading (`keys list | head`) ends the
+//! command quietly with success, as `head` intends, instead of a panic on the broken pipe.
 
 mod keys;
+pub mod reference;
 mod serve;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -29,6 +34,7 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -36,23 +42,56 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes one line to stdout and flushes it; fails with the `io::Error` when the reader has
+/// gone (`BrokenPipe`), which [`main`] turns into a quiet, successful exit.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// The body of [`outln!`].
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Writes `text` to stdout as it is (see [`write_line`]).
+fn write_raw(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// True when `e` is stdout's reader having gone away.
+fn is_closed_output(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Schema => {
-            print!("{}", crate::graphql::sdl());
+            write_raw(&crate::graphql::sdl())?;
             Ok(())
         }
         Command::Migrate => {
             let db = open(&cli.db).await?;
             let applied = db::migrate::run(&db).await?;
             if applied.is_empty() {
-                println!("database is up to date");
+                outln!("database is up to date")?;
             } else {
-                println!(
+                outln!(
                     "applied {} migration(s): {}",
                     applied.len(),
                     applied.join(", ")
-                );
+                )?;
             }
             Ok(())
         }
@@ -64,7 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             opts.seed = args.seed;
             opts.progress = true;
             let report = seed::seed(db.url(), opts).await?;
-            println!(
+            outln!(
                 "seeded {} jobs ({} inputs), {} accounts, {} users in {:.1} s ({:.0} jobs/s)",
                 report.jobs,
                 report.inputs,
@@ -72,7 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.users,
                 report.elapsed.as_secs_f64(),
                 report.jobs as f64 / report.elapsed.as_secs_f64().max(1e-9)
-            );
+            )?;
             Ok(())
         }
         Command::Keys(command) => {
@@ -86,7 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&cli.db, &args).await,
         Command::Simulate(args) => {
             let submitted = crate::simulate::run(args.options()).await?;
-            println!("submitted {submitted} jobs");
+            outln!("submitted {submitted} jobs")?;
             Ok(())
         }
     }

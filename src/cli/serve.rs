@@ -52,12 +52,13 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         addr.ip().to_string()
     };
-    println!(
+    // A closed stdout (`serve | head -1`) must not stop the server: what it says is a courtesy.
+    let _ = super::outln!(
         "job-history is serving on http://{host}:{} (GraphiQL at /)",
         addr.port()
     );
     if let Some(key) = demo_key {
-        println!("demo API key (send as `Authorization: ApiKey {key}`):\n{key}");
+        let _ = super::outln!("demo API key (send as `Authorization: ApiKey {key}`):\n{key}");
     }
     if let Some(demo) = demo.filter(|_| args.demo_rate > 0.0) {
         // Live movement for the demo: a simulator on the public API of this very server.
