@@ -1,6 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
+use futures_util::{FutureExt, StreamExt as _, stream::FuturesOrdered};
 use indexmap::IndexMap;
 
 use crate::{
@@ -174,37 +174,63 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     let mut fields = Fields(Vec::new());
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    do_resolve_container(ctx, parallel, fields.0).await
 }
 
 pub(crate) async fn do_resolve_container<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
     futures: Vec<BoxFieldFuture<'a>>,
-) -> Value {
-    let mut results = IndexMap::new();
-    let mut handle = |res| match res {
-        Ok((name, value)) => insert_value(&mut results, name, value),
-        Err(e) => ctx.add_error(e),
-    };
-
+) -> ServerResult<Value> {
+    // job-history patch: results are inserted in the order of the selection set (GraphQL spec,
+    // "Serialized Map Ordering"), not in the order the fields finish; a field future only
+    // fails when a non-null field failed (see `Fields::add_set`), and then this object is
+    // null in its parent (spec, "Handling Field Errors").
+    let mut results = IndexMap::with_capacity(futures.len());
+    let mut failed: Option<ServerError> = None;
     if parallel {
-        let mut set = FuturesUnordered::new();
-        set.extend(futures);
+        let mut set: FuturesOrdered<_> = futures.into_iter().collect();
         while let Some(field) = set.next().await {
-            handle(field);
+            match field {
+                Ok((name, value)) => insert_value(&mut results, name, value),
+                Err(e) if failed.is_none() => failed = Some(e),
+                Err(e) => ctx.add_error(e),
+            }
         }
     } else {
         for fut in futures {
-            handle(fut.await);
+            match fut.await {
+                Ok((name, value)) => insert_value(&mut results, name, value),
+                // Serial execution (mutations) stops here: the fields after this one would
+                // run for a result that is null anyway.
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
 
     if results.is_empty() {
-        Value::Null
+        Ok(Value::Null)
     } else {
-        Value::Object(results)
+        Ok(Value::Object(results))
     }
+}
+
+/// job-history patch: whether `field` of the container type `type_name` is nullable, so that
+/// its error makes it null rather than its parent. A field the registry does not know is
+/// treated as non-null (the error propagates).
+fn is_nullable_field(ctx: &ContextSelectionSet<'_>, type_name: &str, field: &str) -> bool {
+    ctx.schema_env
+        .registry
+        .types
+        .get(type_name)
+        .and_then(|ty| ty.field_by_name(field))
+        .is_some_and(|f| !f.ty.ends_with('!'))
 }
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
@@ -235,7 +261,7 @@ impl<'a> Fields<'a> {
                         continue;
                     }
 
-                    let resolve_fut = Box::pin({
+                    let resolve_fut = {
                         let ctx = ctx.clone();
                         async move {
                             let ctx_field = ctx.with_field(field);
@@ -332,6 +358,26 @@ impl<'a> Fields<'a> {
                                             .unwrap_or_default(),
                                     ))
                                 }
+                            }
+                        }
+                    };
+                    // job-history patch: a failed nullable field is null in this object and
+                    // its error is recorded; a failed non-null field fails the object.
+                    let resolve_fut = Box::pin({
+                        let ctx = ctx.clone();
+                        async move {
+                            match resolve_fut.await {
+                                Err(e)
+                                    if is_nullable_field(
+                                        &ctx,
+                                        &T::type_name(),
+                                        field.node.name.node.as_str(),
+                                    ) =>
+                                {
+                                    ctx.add_error(e);
+                                    Ok((field.node.response_key().node.clone(), Value::Null))
+                                }
+                                result => result,
                             }
                         }
                     });
