@@ -176,8 +176,10 @@ backend_tests! {
         // Type errors are caught by validation, with a message naming the argument.
         let response = gql::run(&t.db, "{ jobs(first: \"ten\") { totalCount } }", json!({})).await;
         assert!(response["errors"][0]["message"].as_str().unwrap().contains("first"), "{response}");
-        let response = gql::run(&t.db, "{ jobs(filter: { createdAt: { from: \"yesterday\" } }) { totalCount } }", json!({})).await;
-        assert!(response["errors"][0]["message"].as_str().unwrap().contains("not an ISO 8601 date-time"), "{response}");
+        // A DateTime in the wrong format names its argument path and what is expected.
+        let (code, message) = gql::error(&t.db, "{ jobs(filter: { createdAt: { from: \"yesterday\" } }) { totalCount } }", json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+        assert!(message.contains("\"filter.createdAt.from\"") && message.contains("ISO 8601 date-time with an offset"), "{message}");
     }
 }
 

@@ -11,6 +11,7 @@ pub mod mutation;
 pub mod node;
 pub mod query;
 pub mod scalars;
+pub mod shape;
 pub mod subscription;
 pub mod types;
 
@@ -45,7 +46,9 @@ impl AppSchema {
         if let Err(refusal) = self.prepare(&mut request) {
             return Response::from_errors(vec![refusal]);
         }
-        self.limits.explain(self.schema.execute(request).await)
+        let query = request.query.clone();
+        let response = self.limits.explain(self.schema.execute(request).await);
+        shape::response(response, || self.documents.get(&query))
     }
 
     /// The parsed document of `text`, shared with execution's cache (`None`: a syntax error).
@@ -79,8 +82,11 @@ impl Executor for AppSchema {
             return stream::once(async move { Response::from_errors(vec![refusal]) }).boxed();
         }
         let limits = self.limits;
+        let (documents, query) = (Arc::clone(&self.documents), request.query.clone());
         Executor::execute_stream(&self.schema, request, session_data)
-            .map(move |response| limits.explain(response))
+            .map(move |response| {
+                shape::response(limits.explain(response), || documents.get(&query))
+            })
             .boxed()
     }
 }

@@ -27,6 +27,11 @@ impl ScalarType for Long {
         }
     }
 
+    /// Checked during validation, so a bad value is reported with its argument path.
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn to_value(&self) -> Value {
         Value::Number(self.0.into())
     }
@@ -65,8 +70,23 @@ impl ScalarType for DateTime {
         }
     }
 
+    /// Checked during validation, so a bad value is reported with its argument path.
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if ChronoDateTime::parse_from_rfc3339(s).is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, false))
+    }
+}
+
+/// What a value of the custom scalar `type_name` must look like, for error messages (`None`
+/// for types that are not ours).
+pub fn expectation(type_name: &str) -> Option<&'static str> {
+    match type_name {
+        "DateTime" => Some("an ISO 8601 date-time with an offset, e.g. 2026-05-01T12:30:00Z"),
+        "Long" => Some("a 64-bit integer, as a JSON number or a decimal string"),
+        _ => None,
     }
 }
 

@@ -127,6 +127,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout + Duration::from_secs(1),
+        ))
+        // What the two layers above answer by themselves, /graphql answers as GraphQL.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&config),
+            graphql::shape_refusals,
         ));
     for (name, value) in SECURITY_HEADERS {
         app = app.layer(SetResponseHeaderLayer::if_not_present(
@@ -138,7 +143,7 @@ pub fn router(state: AppState) -> Router {
         app = app.layer(cors);
     }
     app.layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(graphql::panic_response))
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
