@@ -61,7 +61,10 @@ impl ApiError {
             | Self::Forbidden(m)
             | Self::Conflict(m)
             | Self::EventsMissed(m) => m.clone(),
-            Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::Unavailable(e) => match e.refusal() {
+                Some(refusal) => refusal.to_string(),
+                None => "the service is temporarily unavailable; retry shortly".into(),
+            },
             Self::Timeout(_) => {
                 "the query took too long and was canceled: narrow the filter or ask for fewer jobs"
                     .into()
@@ -85,9 +88,12 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         let timed_out = matches!(&e, DbError::Query(diesel::result::Error::DatabaseError(_, info))
             if info.message().contains("statement timeout"));
+        // The database's own state (busy, read-only, full, restarting) is the client's to
+        // retry or report, not a bug: SERVICE_UNAVAILABLE with a message saying which.
         match e {
+            _ if timed_out => Self::Timeout(Arc::new(e)),
+            _ if e.refusal().is_some() => Self::Unavailable(Arc::new(e)),
             DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
-            DbError::Query(_) if timed_out => Self::Timeout(Arc::new(e)),
             DbError::Query(e) => Self::Internal(Arc::new(e.into())),
         }
     }
@@ -153,6 +159,18 @@ mod tests {
         assert_eq!(code_of(ApiError::Forbidden("x".into())).0, "\"FORBIDDEN\"");
         let (code, _) = code_of(DbError::Unavailable("pool".into()).into());
         assert_eq!(code, "\"SERVICE_UNAVAILABLE\"");
+    }
+
+    #[test]
+    fn database_states_are_unavailable_with_their_reason() {
+        let locked = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("attempt to write a readonly database".to_string()),
+        );
+        let (code, message) = code_of(locked.into());
+        assert_eq!(code, "\"SERVICE_UNAVAILABLE\"");
+        assert!(message.contains("read-only"), "{message}");
+        assert!(!message.contains("readonly database"), "{message}");
     }
 
     #[test]
