@@ -261,7 +261,9 @@ async fn listen(url: String, sender: broadcast::Sender<Wire>, status: Arc<Listen
             Err(e) => tracing::warn!(error = %e, "job event listener cannot connect; retrying"),
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        // At most 1 s between attempts: subscribers hear events again within about a second
+        // of the database coming back.
+        backoff = (backoff * 2).min(Duration::from_secs(1));
     }
 }
 

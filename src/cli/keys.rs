@@ -59,9 +59,8 @@ async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<O
     let now = crate::db::now();
     let email = args.user.trim().to_lowercase();
     let wanted = args.account.as_deref().map(str::trim);
-    crate::with_conn!(db, conn => {
-        use diesel_async::AsyncConnection;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+    crate::write_transaction!(db, anyhow::Error, conn => {
+        {
             if let Some((user_id, account_id, account)) = users::table
                 .inner_join(accounts::table)
                 .filter(users::email.eq(&email))
@@ -123,8 +122,7 @@ async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<O
             };
             let user_id = diesel::insert_into(users::table).values(&row).returning(users::id).get_result(conn).await?;
             Ok(Owner { user_id, account_id, account: name, created })
-        })
-        .await
+        }
     })
 }
 

@@ -153,6 +153,7 @@ pub struct ConnectError {
 /// Opens the pool, checks the database answers, and returns the handle. Does not migrate.
 pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
     let stats = Arc::new(DbStats::default());
+    let health = Arc::new(super::health::Health::default());
     let fail = |reason: String| ConnectError {
         url: config.url.redacted(),
         reason,
@@ -161,10 +162,13 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
         () => {
             // No test query on checkout: it would cost a round trip per request (and show up in
             // statement counts); broken connections are detected and dropped on return.
+            // Failed connection attempts mark the database down, so checkouts fail fast
+            // (`health::checkout`) until a connection opens again.
             bb8::Pool::builder()
                 .max_size(config.pool_size.max(1))
                 .connection_timeout(config.pool_timeout)
                 .test_on_check_out(false)
+                .error_sink(Box::new(super::health::DownOnError(Arc::clone(&health))))
         };
     }
     let pools = match &config.url {
@@ -174,11 +178,14 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
             let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
             manager_config.recycling_method = RecyclingMethod::Fast;
             let setup_stats = Arc::clone(&stats);
+            let setup_health = Arc::clone(&health);
             manager_config.custom_setup = Box::new(move |url| {
                 let stats = Arc::clone(&setup_stats);
+                let health = Arc::clone(&setup_health);
                 let url = url.to_owned();
                 async move {
                     let mut conn = AsyncPgConnection::establish(&url).await?;
+                    health.set_down(false);
                     conn.batch_execute(&format!(
                         "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = {plan_cache_mode}; \
                          SET application_name = 'job-history'"
@@ -241,6 +248,7 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
         stats,
         url: config.url.clone(),
         catalogue: Arc::default(),
+        health,
     };
     db.ping()
         .await

@@ -1,13 +1,13 @@
 //! Job lifecycle writes: submit, cancel, start, report an input's result, and the timeout
-//! sweep. Each is one transaction whose first statement writes (so SQLite takes its write lock
-//! at once and concurrent writers queue on `busy_timeout` instead of failing), and whose
+//! sweep. Each is one transaction begun as a writer ([`crate::write_transaction!`]: on SQLite
+//! `BEGIN IMMEDIATE`, so concurrent writers queue for the lock instead of failing), and whose
 //! conditional `UPDATE … WHERE status …` makes the transition atomic under any concurrency:
 //! counters move by `pending = pending - 1` in the database, never by read-modify-write, and
 //! the table's CHECK keeps `total = pending + completed + failed`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
 use super::models::{Job, NewJob, NewJobInput};
 use super::schema::{job_inputs, jobs, models};
@@ -185,63 +185,64 @@ pub async fn submit(
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
     let total = i32::try_from(spec.inputs.len()).unwrap_or(i32::MAX);
-    let bytes: i64 = spec.inputs.iter().map(|(_, b)| *b).sum();
-    crate::with_conn!(db, conn => {
-        conn.transaction::<_, LifecycleError, _>(async |conn| {
-            let model_id = models::table
-                .filter(models::identifier.eq(&spec.model_identifier))
-                .filter(models::version.eq(&spec.model_version))
-                .select(models::id)
-                .first::<i64>(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| LifecycleError::UnknownModel {
-                    identifier: spec.model_identifier.clone(),
-                    version: spec.model_version.clone(),
-                })?;
-            let row = NewJob {
-                job_identifier: uuid::Uuid::new_v4().to_string(),
-                account_id: who.account_id,
-                user_id: who.user_id,
-                submitted_by: who.key_prefix.clone(),
-                model_id,
-                status: JobStatus::Submitted.code(),
-                explain: spec.explain,
-                image_classification_model: spec.image_classification_model,
-                timeout_ms: spec.timeout_ms,
-                deadline_at: spec.timeout_ms.map(|ms| now + chrono::Duration::milliseconds(ms)),
-                total,
-                pending: total,
-                completed: 0,
-                failed: 0,
-                input_byte_amount: bytes,
-                created_at: now,
-                updated_at: now,
-                submitted_at: now,
+    // Validated by the caller to fit; saturating rather than panicking or wrapping regardless.
+    let bytes = spec
+        .inputs
+        .iter()
+        .fold(0_i64, |sum, (_, b)| sum.saturating_add(*b));
+    crate::write_transaction!(db, LifecycleError, conn => {
+        let model_id = models::table
+            .filter(models::identifier.eq(&spec.model_identifier))
+            .filter(models::version.eq(&spec.model_version))
+            .select(models::id)
+            .first::<i64>(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| LifecycleError::UnknownModel {
+                identifier: spec.model_identifier.clone(),
+                version: spec.model_version.clone(),
+            })?;
+        let row = NewJob {
+            job_identifier: uuid::Uuid::new_v4().to_string(),
+            account_id: who.account_id,
+            user_id: who.user_id,
+            submitted_by: who.key_prefix.clone(),
+            model_id,
+            status: JobStatus::Submitted.code(),
+            explain: spec.explain,
+            image_classification_model: spec.image_classification_model,
+            timeout_ms: spec.timeout_ms,
+            deadline_at: spec.timeout_ms.map(|ms| now + chrono::Duration::milliseconds(ms)),
+            total,
+            pending: total,
+            completed: 0,
+            failed: 0,
+            input_byte_amount: bytes,
+            created_at: now,
+            updated_at: now,
+            submitted_at: now,
+            started_at: None,
+            finished_at: None,
+            queue_ms: None,
+            elapsed_ms: None,
+        };
+        let job: Job = diesel::insert_into(jobs::table).values(&row).returning(Job::as_returning()).get_result(conn).await?;
+        crate::add_daily!(job.account_id, super::daily::day_of(job.created_at), 1).execute(conn).await?;
+        // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
+        for (position, (name, byte_amount)) in spec.inputs.iter().enumerate() {
+            let input = NewJobInput {
+                job_id: job.id,
+                position: i32::try_from(position).unwrap_or(i32::MAX),
+                name: name.clone(),
+                status: InputStatus::Pending.code(),
+                byte_amount: *byte_amount,
                 started_at: None,
                 finished_at: None,
-                queue_ms: None,
-                elapsed_ms: None,
+                error_message: None,
             };
-            let job: Job = diesel::insert_into(jobs::table).values(&row).returning(Job::as_returning()).get_result(conn).await?;
-            crate::add_daily!(job.account_id, super::daily::day_of(job.created_at), 1).execute(conn).await?;
-            // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
-            for (position, (name, byte_amount)) in spec.inputs.iter().enumerate() {
-                let input = NewJobInput {
-                    job_id: job.id,
-                    position: i32::try_from(position).unwrap_or(i32::MAX),
-                    name: name.clone(),
-                    status: InputStatus::Pending.code(),
-                    byte_amount: *byte_amount,
-                    started_at: None,
-                    finished_at: None,
-                    error_message: None,
-                };
-                diesel::insert_into(job_inputs::table).values(&input).execute(conn).await?;
-            }
-            Ok(job)
-        })
-        .await
+            diesel::insert_into(job_inputs::table).values(&input).execute(conn).await?;
+        }
+        Ok(job)
     })
 }
 
@@ -253,22 +254,19 @@ pub async fn cancel(
     now: NaiveDateTime,
 ) -> Result<JobEvent, LifecycleError> {
     let (lo, hi) = accounts_in(scope);
-    crate::with_conn!(db, conn => {
-        conn.transaction::<_, LifecycleError, _>(async |conn| {
-            let set = (jobs::status.eq(JobStatus::Canceled.code()), jobs::finished_at.eq(Some(now)), jobs::updated_at.eq(now));
-            let pending = jobs::status.le(JobStatus::InProgress.code());
-            let Some(job) = transition!(conn, identifier, (lo, hi), now, pending, set) else {
-                refuse!(conn, scope, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS")
-            };
-            if let Some(started) = job.started_at {
-                diesel::update(jobs::table.find(job.id))
-                    .set(jobs::elapsed_ms.eq(Some((now - started).num_milliseconds())))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(event(&job))
-        })
-        .await
+    crate::write_transaction!(db, LifecycleError, conn => {
+        let set = (jobs::status.eq(JobStatus::Canceled.code()), jobs::finished_at.eq(Some(now)), jobs::updated_at.eq(now));
+        let pending = jobs::status.le(JobStatus::InProgress.code());
+        let Some(job) = transition!(conn, identifier, (lo, hi), now, pending, set) else {
+            refuse!(conn, scope, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS")
+        };
+        if let Some(started) = job.started_at {
+            diesel::update(jobs::table.find(job.id))
+                .set(jobs::elapsed_ms.eq(Some((now - started).num_milliseconds())))
+                .execute(conn)
+                .await?;
+        }
+        Ok(event(&job))
     })
 }
 
@@ -280,20 +278,17 @@ pub async fn start(
     now: NaiveDateTime,
 ) -> Result<JobEvent, LifecycleError> {
     let (lo, hi) = accounts_in(scope);
-    crate::with_conn!(db, conn => {
-        conn.transaction::<_, LifecycleError, _>(async |conn| {
-            let set = (jobs::status.eq(JobStatus::InProgress.code()), jobs::started_at.eq(Some(now)), jobs::updated_at.eq(now));
-            let submitted = jobs::status.eq(JobStatus::Submitted.code());
-            let Some(job) = transition!(conn, identifier, (lo, hi), now, submitted, set) else {
-                refuse!(conn, scope, identifier, now, "start", "SUBMITTED")
-            };
-            diesel::update(jobs::table.find(job.id))
-                .set(jobs::queue_ms.eq(Some((now - job.submitted_at).num_milliseconds())))
-                .execute(conn)
-                .await?;
-            Ok(event(&job))
-        })
-        .await
+    crate::write_transaction!(db, LifecycleError, conn => {
+        let set = (jobs::status.eq(JobStatus::InProgress.code()), jobs::started_at.eq(Some(now)), jobs::updated_at.eq(now));
+        let submitted = jobs::status.eq(JobStatus::Submitted.code());
+        let Some(job) = transition!(conn, identifier, (lo, hi), now, submitted, set) else {
+            refuse!(conn, scope, identifier, now, "start", "SUBMITTED")
+        };
+        diesel::update(jobs::table.find(job.id))
+            .set(jobs::queue_ms.eq(Some((now - job.submitted_at).num_milliseconds())))
+            .execute(conn)
+            .await?;
+        Ok(event(&job))
     })
 }
 
@@ -317,70 +312,67 @@ pub async fn report(
         Outcome::Completed => InputStatus::Completed,
         Outcome::Failed => InputStatus::Failed,
     };
-    crate::with_conn!(db, conn => {
-        conn.transaction::<_, LifecycleError, _>(async |conn| {
-            // First the counters, atomically in the database (this also locks the job row, so
-            // concurrent reports on one job queue here).
-            let set = (
-                jobs::pending.eq(jobs::pending - 1),
-                jobs::completed.eq(jobs::completed + done),
-                jobs::failed.eq(jobs::failed + failed),
-                jobs::updated_at.eq(now),
-            );
-            let running = jobs::status.eq(JobStatus::InProgress.code()).and(jobs::pending.gt(0));
-            let Some(job) = transition!(conn, identifier, (lo, hi), now, running, set) else {
-                refuse!(conn, scope, identifier, now, "report results for", "IN_PROGRESS")
-            };
-            let reported = diesel::update(
-                job_inputs::table
-                    .filter(job_inputs::job_id.eq(job.id))
-                    .filter(job_inputs::name.eq(input))
-                    .filter(job_inputs::status.eq(InputStatus::Pending.code())),
-            )
-            .set((
-                job_inputs::status.eq(input_status.code()),
-                job_inputs::started_at.eq(job.started_at.or(Some(now))),
-                job_inputs::finished_at.eq(Some(now)),
-                job_inputs::error_message.eq(error.filter(|_| outcome == Outcome::Failed)),
-            ))
-            .execute(conn)
-            .await?;
-            if reported == 0 {
-                // Rolled back with the counters: the error leaves the transaction.
-                let existing: Option<i32> = job_inputs::table
-                    .filter(job_inputs::job_id.eq(job.id))
-                    .filter(job_inputs::name.eq(input))
-                    .select(job_inputs::status)
-                    .first(conn)
-                    .await
-                    .optional()?;
-                return Err(match existing.and_then(InputStatus::from_code) {
-                    Some(status) => LifecycleError::AlreadyReported {
-                        job: identifier.to_string(),
-                        input: input.to_string(),
-                        status: match status {
-                            InputStatus::Completed => "COMPLETED",
-                            InputStatus::Failed => "FAILED",
-                            InputStatus::Pending => "PENDING",
-                        },
+    crate::write_transaction!(db, LifecycleError, conn => {
+        // First the counters, atomically in the database (this also locks the job row, so
+        // concurrent reports on one job queue here).
+        let set = (
+            jobs::pending.eq(jobs::pending - 1),
+            jobs::completed.eq(jobs::completed + done),
+            jobs::failed.eq(jobs::failed + failed),
+            jobs::updated_at.eq(now),
+        );
+        let running = jobs::status.eq(JobStatus::InProgress.code()).and(jobs::pending.gt(0));
+        let Some(job) = transition!(conn, identifier, (lo, hi), now, running, set) else {
+            refuse!(conn, scope, identifier, now, "report results for", "IN_PROGRESS")
+        };
+        let reported = diesel::update(
+            job_inputs::table
+                .filter(job_inputs::job_id.eq(job.id))
+                .filter(job_inputs::name.eq(input))
+                .filter(job_inputs::status.eq(InputStatus::Pending.code())),
+        )
+        .set((
+            job_inputs::status.eq(input_status.code()),
+            job_inputs::started_at.eq(job.started_at.or(Some(now))),
+            job_inputs::finished_at.eq(Some(now)),
+            job_inputs::error_message.eq(error.filter(|_| outcome == Outcome::Failed)),
+        ))
+        .execute(conn)
+        .await?;
+        if reported == 0 {
+            // Rolled back with the counters: the error leaves the transaction.
+            let existing: Option<i32> = job_inputs::table
+                .filter(job_inputs::job_id.eq(job.id))
+                .filter(job_inputs::name.eq(input))
+                .select(job_inputs::status)
+                .first(conn)
+                .await
+                .optional()?;
+            return Err(match existing.and_then(InputStatus::from_code) {
+                Some(status) => LifecycleError::AlreadyReported {
+                    job: identifier.to_string(),
+                    input: input.to_string(),
+                    status: match status {
+                        InputStatus::Completed => "COMPLETED",
+                        InputStatus::Failed => "FAILED",
+                        InputStatus::Pending => "PENDING",
                     },
-                    None => LifecycleError::InputNotFound { job: identifier.to_string(), input: input.to_string() },
-                });
-            }
-            if job.pending == 0 {
-                let status = if job.completed == 0 { JobStatus::Error } else { JobStatus::Completed };
-                diesel::update(jobs::table.find(job.id))
-                    .set((
-                        jobs::status.eq(status.code()),
-                        jobs::finished_at.eq(Some(now)),
-                        jobs::elapsed_ms.eq(job.started_at.map(|s| (now - s).num_milliseconds())),
-                    ))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(event(&job))
-        })
-        .await
+                },
+                None => LifecycleError::InputNotFound { job: identifier.to_string(), input: input.to_string() },
+            });
+        }
+        if job.pending == 0 {
+            let status = if job.completed == 0 { JobStatus::Error } else { JobStatus::Completed };
+            diesel::update(jobs::table.find(job.id))
+                .set((
+                    jobs::status.eq(status.code()),
+                    jobs::finished_at.eq(Some(now)),
+                    jobs::elapsed_ms.eq(job.started_at.map(|s| (now - s).num_milliseconds())),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        Ok(event(&job))
     })
 }
 

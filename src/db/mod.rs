@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod connect;
 pub mod daily;
 pub mod fixed_sql;
+pub mod health;
 pub mod jobs;
 pub mod lifecycle;
 pub mod migrate;
@@ -64,6 +65,7 @@ pub struct Db {
     stats: Arc<DbStats>,
     url: DatabaseUrl,
     catalogue: Arc<catalogue::Catalogue>,
+    health: Arc<health::Health>,
 }
 
 impl std::fmt::Debug for Db {
@@ -96,6 +98,11 @@ impl Db {
     /// Accounts' identifiers and models kept in memory (see [`catalogue`]).
     pub fn catalogue(&self) -> &catalogue::Catalogue {
         &self.catalogue
+    }
+
+    /// Whether the database was reachable at the last connection attempt (see [`health`]).
+    pub fn health(&self) -> &health::Health {
+        &self.health
     }
 
     /// The URL this handle was opened with (print it with [`DatabaseUrl::redacted`]).
@@ -151,6 +158,18 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
+impl DbError {
+    /// The database's state behind this failure when a client can act on it (retry, or ask an
+    /// operator), `None` when it is a bug or an unknown failure.
+    pub fn refusal(&self) -> Option<health::Refusal> {
+        match self {
+            // No connection in time: the pool is saturated or the database unreachable.
+            Self::Unavailable(_) => None,
+            Self::Query(e) => health::Refusal::of(e),
+        }
+    }
+}
+
 impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
     fn from(e: bb8::RunError<E>) -> Self {
         match e {
@@ -171,14 +190,48 @@ macro_rules! with_conn {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db.pools() {
             $crate::db::Pools::Postgres(pool) => {
-                let mut guard = pool.get().await.map_err($crate::db::DbError::from)?;
+                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
                 let $conn = &mut *guard;
                 $body
             }
             $crate::db::Pools::Sqlite(pool) => {
-                let mut guard = pool.get().await.map_err($crate::db::DbError::from)?;
+                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
                 let $conn = &mut *guard;
                 $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` as one write transaction on a pooled connection of whichever backend `$db`
+/// uses, committing when it returns `Ok` and rolling back on `Err` (of type `$err`, which must
+/// convert from [`DbError`] and `diesel::result::Error`). Every write transaction of the
+/// service goes through here, so the rule lives in one place:
+///
+/// - **SQLite** begins with `BEGIN IMMEDIATE`: the transaction takes the database's single
+///   write lock before its first statement, waiting up to `busy_timeout` for it. A deferred
+///   `BEGIN` that reads first and writes later would instead fail with `SQLITE_BUSY` the
+///   moment another writer committed in between (the lock upgrade cannot wait). Readers are
+///   not blocked (WAL). A write that cannot get the lock in time fails with
+///   [`health::Refusal::Busy`], which clients see as `SERVICE_UNAVAILABLE`.
+/// - **PostgreSQL** begins with a plain `BEGIN`: writers lock only the rows they change.
+#[macro_export]
+macro_rules! write_transaction {
+    ($db:expr, $err:ty, $conn:ident => $body:expr) => {
+        match $db.pools() {
+            $crate::db::Pools::Postgres(pool) => {
+                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
+                diesel_async::AsyncConnection::transaction::<_, $err, _>(
+                    &mut *guard,
+                    async |$conn| $body,
+                )
+                .await
+            }
+            $crate::db::Pools::Sqlite(pool) => {
+                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
+                guard
+                    .immediate_transaction::<_, $err, _>(async |$conn| $body)
+                    .await
             }
         }
     };

@@ -61,7 +61,10 @@ impl ApiError {
             | Self::Forbidden(m)
             | Self::Conflict(m)
             | Self::EventsMissed(m) => m.clone(),
-            Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            Self::Unavailable(e) => match e.refusal() {
+                Some(refusal) => refusal.to_string(),
+                None => "the service is temporarily unavailable; retry shortly".into(),
+            },
             Self::Timeout(_) => {
                 "the query took too long and was canceled: narrow the filter or ask for fewer jobs"
                     .into()
@@ -90,9 +93,12 @@ impl From<DbError> for ApiError {
         let timed_out = message.contains("statement timeout");
         // PostgreSQL refuses U+0000 in text (SQLite stores it): the caller's text, not a fault.
         let nul = message.contains("invalid byte sequence") && message.contains("0x00");
+        // The database's own state (busy, read-only, full, restarting) is the client's to
+        // retry or report, not a bug: SERVICE_UNAVAILABLE with a message saying which.
         match e {
+            _ if timed_out => Self::Timeout(Arc::new(e)),
+            _ if e.refusal().is_some() => Self::Unavailable(Arc::new(e)),
             DbError::Unavailable(_) => Self::Unavailable(Arc::new(e)),
-            DbError::Query(_) if timed_out => Self::Timeout(Arc::new(e)),
             DbError::Query(_) if nul => Self::BadUserInput(
                 "text arguments must not contain the NUL character (U+0000): remove it".into(),
             ),
@@ -173,6 +179,18 @@ mod tests {
         let (code, message) = code_of(refused.into());
         assert_eq!(code, "\"BAD_USER_INPUT\"");
         assert!(message.contains("U+0000"), "{message}");
+    }
+
+    #[test]
+    fn database_states_are_unavailable_with_their_reason() {
+        let locked = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("attempt to write a readonly database".to_string()),
+        );
+        let (code, message) = code_of(locked.into());
+        assert_eq!(code, "\"SERVICE_UNAVAILABLE\"");
+        assert!(message.contains("read-only"), "{message}");
+        assert!(!message.contains("readonly database"), "{message}");
     }
 
     #[test]

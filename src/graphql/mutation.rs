@@ -90,6 +90,17 @@ impl SubmitJobInput {
             }
             inputs.push((name.to_string(), input.byte_amount.0));
         }
+        // The job's `inputByteAmount` is their sum, a 64-bit integer too.
+        if inputs
+            .iter()
+            .try_fold(0_i64, |sum, (_, bytes)| sum.checked_add(*bytes))
+            .is_none()
+        {
+            return bad(format!(
+                "input.inputs: the byteAmount values add up to more than {} bytes, the most a job can hold",
+                i64::MAX
+            ));
+        }
         if let Some(Long(t)) = self.timeout
             && !(1..=MAX_TIMEOUT_MS).contains(&t)
         {

@@ -150,7 +150,7 @@ pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, Se
 
 /// The loader, written once and compiled for each backend's synchronous connection type.
 macro_rules! loader {
-    ($module:ident, $conn:ty, $tuning:expr, job_rows: $job_rows:literal, input_rows: $input_rows:literal) => {
+    ($module:ident, $conn:ty, $tuning:expr, write_transaction: $write_tx:ident, job_rows: $job_rows:literal, input_rows: $input_rows:literal) => {
         mod $module {
             use super::*;
 
@@ -170,7 +170,7 @@ macro_rules! loader {
                     ^ ((existing_users as u64) << 20)
                     ^ existing_jobs as u64;
                 let mut generator = Generator::new(opts.seed, salt, opts.now);
-                let submitters = conn.transaction(|conn| {
+                let submitters = conn.$write_tx(|conn| {
                     create_people(
                         conn,
                         &mut generator,
@@ -183,7 +183,7 @@ macro_rules! loader {
                     // Loading at least as many jobs as there are: building the indexes once at
                     // the end beats maintaining them row by row (~3x on SQLite). One transaction,
                     // so an interrupted load leaves the database as it was, indexes included.
-                    conn.transaction(|conn| {
+                    conn.$write_tx(|conn| {
                         let indexes: Vec<IndexDef> =
                             diesel::sql_query(TUNING.index_catalog).load(conn)?;
                         for index in &indexes {
@@ -322,7 +322,7 @@ macro_rules! loader {
                     for batch in rx {
                         let len = batch.len() as u64;
                         inputs += if transaction_per_batch {
-                            conn.transaction(|conn| {
+                            conn.$write_tx(|conn| {
                                 let n = insert_batch(conn, batch, &mut daily)?;
                                 write_daily(conn, &mut daily)?;
                                 QueryResult::Ok(n)
@@ -396,8 +396,11 @@ macro_rules! loader {
     };
 }
 
-loader!(pg, AsyncConnectionWrapper<AsyncPgConnection>, PG_TUNING, job_rows: 1000, input_rows: 3000);
-loader!(sqlite, diesel::SqliteConnection, SQLITE_TUNING, job_rows: 100, input_rows: 300);
+// Write transactions on SQLite begin as writers (`BEGIN IMMEDIATE`), like the server's
+// (`crate::write_transaction!`): a seed next to a running server queues for the write lock
+// instead of failing when the server commits between the seed's first read and its first write.
+loader!(pg, AsyncConnectionWrapper<AsyncPgConnection>, PG_TUNING, write_transaction: transaction, job_rows: 1000, input_rows: 3000);
+loader!(sqlite, diesel::SqliteConnection, SQLITE_TUNING, write_transaction: immediate_transaction, job_rows: 100, input_rows: 300);
 fn progress_bar(opts: &SeedOptions) -> ProgressBar {
     if !opts.progress {
         return ProgressBar::hidden();

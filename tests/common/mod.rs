@@ -8,6 +8,7 @@
 
 pub mod fixtures;
 pub mod gql;
+pub mod invariants;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -12,6 +12,8 @@ use crate::graphql::scalars::DateTime;
 
 /// Most job identifiers one filter may list.
 pub const MAX_IDENTIFIERS: usize = 100;
+/// Most exact statuses one filter may list: each of the six at most once.
+pub const MAX_STATUSES: usize = 6;
 /// Longest text accepted by a search field.
 pub const MAX_TEXT: usize = 200;
 
@@ -83,7 +85,8 @@ impl DateRange {
 pub struct JobFilter {
     /// A group of statuses (default ALL).
     pub status: Option<JobStatusGroup>,
-    /// Exact statuses (any of them); combined with `status` when both are given.
+    /// Exact statuses (any of them; at most 6, each status once); combined with `status` when
+    /// both are given.
     pub statuses: Option<Vec<JobStatus>>,
     /// Case-insensitive part of the submitting user's first name, last name or email.
     pub user: Option<String>,
@@ -131,6 +134,14 @@ fn text(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError>
 impl JobFilter {
     /// The database conditions, validated, at instant `now`.
     pub fn conditions(&self, now: NaiveDateTime) -> Result<JobConditions, ApiError> {
+        if let Some(exact) = &self.statuses
+            && exact.len() > MAX_STATUSES
+        {
+            return Err(ApiError::bad_input(format!(
+                "filter.statuses lists {} statuses; at most {MAX_STATUSES} are allowed (each status once)",
+                exact.len()
+            )));
+        }
         let statuses = match (self.status.unwrap_or_default().statuses(), &self.statuses) {
             (None, None) => None,
             (Some(g), None) => Some(g),
@@ -181,6 +192,23 @@ mod tests {
         let e = filter.conditions(now).unwrap_err();
         assert_eq!(e.code(), "BAD_USER_INPUT");
         e.message()
+    }
+
+    #[test]
+    fn lists_are_capped() {
+        let now = Utc::now().naive_utc();
+        let statuses = |n| JobFilter {
+            statuses: Some(vec![JobStatus::Completed; n]),
+            ..Default::default()
+        };
+        assert!(statuses(MAX_STATUSES).conditions(now).is_ok());
+        assert!(err(statuses(MAX_STATUSES + 1), now).contains("filter.statuses lists 7"));
+        let ids = |n| JobFilter {
+            job_identifiers: Some(vec!["x".into(); n]),
+            ..Default::default()
+        };
+        assert!(ids(MAX_IDENTIFIERS).conditions(now).is_ok());
+        assert!(err(ids(MAX_IDENTIFIERS + 1), now).contains("at most 100"));
     }
 
     #[test]
