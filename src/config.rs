@@ -170,6 +170,17 @@ pub struct LimitArgs {
     /// Largest query complexity: 1 per field, list fields multiplied by their page size.
     #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 10_000)]
     pub max_complexity: usize,
+    /// Largest introspection complexity: 1 per field, introspection lists multiplied by the
+    /// schema's largest such list (GraphiQL's introspection query measures ~240 000).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_COMPLEXITY",
+        default_value_t = 1_000_000
+    )]
+    pub max_introspection_complexity: usize,
+    /// Most directives on one field, fragment spread or operation.
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 10)]
+    pub max_directives: usize,
     /// Most aliases in one document.
     #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
     pub max_aliases: usize,
@@ -220,6 +231,8 @@ impl ServeArgs {
                 limits: Limits {
                     depth: l.max_depth,
                     complexity: l.max_complexity,
+                    introspection_complexity: l.max_introspection_complexity,
+                    directives: l.max_directives,
                     aliases: l.max_aliases,
                     root_fields: l.max_root_fields,
                     introspection: l.introspection,

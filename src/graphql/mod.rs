@@ -4,6 +4,7 @@
 
 pub mod documents;
 pub mod error;
+pub mod figures;
 pub mod history;
 pub mod limits;
 pub mod loaders;
@@ -24,6 +25,7 @@ use crate::auth::Caller;
 use crate::db::Db;
 use documents::DocumentCache;
 use error::{ApiError, ApiResult};
+use figures::IntrospectionSizes;
 
 pub use limits::Limits;
 pub use loaders::Loaders;
@@ -37,6 +39,7 @@ pub use subscription::Subscriptions;
 pub struct AppSchema {
     schema: Schema<Query, Mutation, Subscriptions>,
     limits: Limits,
+    sizes: Arc<IntrospectionSizes>,
     documents: Arc<DocumentCache>,
 }
 
@@ -45,7 +48,7 @@ impl AppSchema {
         if let Err(refusal) = self.prepare(&mut request) {
             return Response::from_errors(vec![refusal]);
         }
-        self.limits.explain(self.schema.execute(request).await)
+        limits::cap_errors(self.schema.execute(request).await)
     }
 
     /// The parsed document of `text`, shared with execution's cache (`None`: a syntax error).
@@ -53,12 +56,12 @@ impl AppSchema {
         self.documents.get(text)
     }
 
-    /// Gives `request` its parsed document (a copy of the kept one) once it passes the limits
-    /// that need no schema. A document that does not parse is left to the executor, which
-    /// reports the syntax error.
+    /// Gives `request` its parsed document (a copy of the kept one) once it passes the
+    /// limits, judged before async-graphql's own checks (see [`limits`]). A document that does
+    /// not parse is left to the executor, which reports the syntax error.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
         if let Some(doc) = self.documents.get(&request.query) {
-            self.limits.check(&doc)?;
+            self.limits.check(&doc, &self.sizes, &request.variables)?;
             request.set_parsed_query(ExecutableDocument::clone(&doc));
         }
         Ok(())
@@ -78,9 +81,8 @@ impl Executor for AppSchema {
         if let Err(refusal) = self.prepare(&mut request) {
             return stream::once(async move { Response::from_errors(vec![refusal]) }).boxed();
         }
-        let limits = self.limits;
         Executor::execute_stream(&self.schema, request, session_data)
-            .map(move |response| limits.explain(response))
+            .map(limits::cap_errors)
             .boxed()
     }
 }
@@ -98,13 +100,17 @@ pub fn build_schema(db: Db, events: crate::events::EventBus, config: &SchemaConf
     let mut builder = schema_builder()
         .data(db)
         .data(events)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity);
+        // Depth and complexity are judged before execution (`limits`); this guard is
+        // async-graphql's own, for the directives its validation would otherwise report one
+        // error each.
+        .limit_directives(limits.directives);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
+    let schema = builder.finish();
     AppSchema {
-        schema: builder.finish(),
+        sizes: Arc::new(IntrospectionSizes::of_sdl(&schema.sdl())),
+        schema,
         limits,
         documents: Arc::default(),
     }
