@@ -129,11 +129,61 @@ pub async fn execute(
     caller: Option<Caller>,
     request: Request,
 ) -> Response {
-    let mut request = Loaders::attach(request, db);
+    schema.run(for_caller(request, db, caller, true)).await
+}
+
+/// Runs `request` for `caller` as a stream (an operation started on a websocket): the same
+/// preparation as [`execute`], except that a subscription gets no loaders (each of its events
+/// must read users and inputs anew, not from a cache filled by an earlier event).
+pub fn execute_stream(
+    schema: &AppSchema,
+    db: &Db,
+    caller: Option<Caller>,
+    request: Request,
+    session_data: Option<Arc<Data>>,
+) -> BoxStream<'static, Response> {
+    let subscription = schema.document(&request.query).is_some_and(|doc| {
+        operation(&doc, request.operation_name.as_deref())
+            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Subscription)
+    });
+    Executor::execute_stream(
+        schema,
+        for_caller(request, db, caller, !subscription),
+        session_data,
+    )
+}
+
+/// The operation of `doc` that would run: the one named `name`, else the only one (a document
+/// with several and no name does not run: the executor says so).
+pub fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d async_graphql::parser::types::OperationDefinition> {
+    let mut operations = doc.operations.iter();
+    let (_, operation) = match name {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
+        None => {
+            let only = operations.next()?;
+            if operations.next().is_some() {
+                return None;
+            }
+            only
+        }
+    };
+    Some(&operation.node)
+}
+
+/// `request` with `caller` and, when `loaders`, fresh per-request loaders over `db`.
+fn for_caller(request: Request, db: &Db, caller: Option<Caller>, loaders: bool) -> Request {
+    let mut request = if loaders {
+        Loaders::attach(request, db)
+    } else {
+        request
+    };
     if let Some(caller) = caller {
         request = request.data(caller);
     }
-    schema.run(request).await
+    request
 }
 
 /// The authenticated caller of this request.
