@@ -5,6 +5,8 @@
 //! with the stored one in constant time. Lookups are cached per prefix for a short TTL
 //! (`AUTH_CACHE_TTL_MS`, default 5 s) so an authenticated request costs no extra statement in
 //! steady state; a revoked key therefore stops working within that TTL on every replica.
+//! Prefixes that match no key are remembered apart, for the same TTL, in a bounded negative
+//! cache: random prefixes fill (and at worst reset) that one, never evicting good keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -109,6 +111,8 @@ pub struct Authenticator {
     db: Db,
     ttl: Duration,
     cache: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    /// Prefixes found to match no key, and when.
+    unknown: Mutex<HashMap<String, Instant>>,
 }
 
 /// A looked-up key (or its absence) and when it was read.
@@ -116,6 +120,14 @@ type Cached = (Instant, Option<ApiKey>);
 
 /// Most prefixes kept in the cache; beyond it the cache starts over.
 const CACHE_CAPACITY: usize = 10_000;
+/// Most unknown prefixes remembered; beyond it that cache starts over.
+const UNKNOWN_CAPACITY: usize = 10_000;
+
+/// Locks `m`, recovering the guard if a thread panicked while holding it: every critical
+/// section here is one call on a map, which a panic cannot leave half done.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 impl Authenticator {
     /// An authenticator over `db` caching lookups for `ttl` (zero disables the cache).
@@ -124,7 +136,25 @@ impl Authenticator {
             db,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `header` carries a key this authenticator has checked within its TTL (without
+    /// waiting or reading the database): such a request is not anonymous traffic.
+    pub fn trusts(&self, header: &str) -> bool {
+        let Ok((prefix, secret)) = parse_header(header) else {
+            return false;
+        };
+        let Some(slot) = lock(&self.cache).get(prefix).cloned() else {
+            return false;
+        };
+        let Ok(entry) = slot.try_lock() else {
+            return false;
+        };
+        matches!(entry.as_ref(), Some((at, Some(key)))
+            if at.elapsed() < self.ttl
+                && bool::from(hash_secret(secret).as_bytes().ct_eq(key.secret_hash.as_bytes())))
     }
 
     /// Authenticates an `Authorization` header value (or its absence) at instant `now`.
@@ -169,8 +199,14 @@ impl Authenticator {
         if self.ttl.is_zero() {
             return self.read(prefix).await;
         }
+        if lock(&self.unknown)
+            .get(prefix)
+            .is_some_and(|at| at.elapsed() < self.ttl)
+        {
+            return Ok(None);
+        }
         let slot = {
-            let mut cache = self.cache.lock().expect("auth cache");
+            let mut cache = lock(&self.cache);
             if cache.len() >= CACHE_CAPACITY && !cache.contains_key(prefix) {
                 cache.clear();
             }
@@ -183,6 +219,17 @@ impl Authenticator {
             return Ok(key.clone());
         }
         let key = self.read(prefix).await?;
+        if key.is_none() {
+            // Remembered apart, so unknown prefixes never crowd out good keys.
+            *entry = None;
+            lock(&self.cache).remove(prefix);
+            let mut unknown = lock(&self.unknown);
+            if unknown.len() >= UNKNOWN_CAPACITY {
+                unknown.clear();
+            }
+            unknown.insert(prefix.to_string(), Instant::now());
+            return Ok(None);
+        }
         *entry = Some((Instant::now(), key.clone()));
         Ok(key)
     }
@@ -236,6 +283,18 @@ mod tests {
             AuthError::Expired(t).message(),
             "this API key expired at 2026-01-02T03:04:05Z"
         );
+    }
+
+    #[test]
+    fn a_poisoned_lock_is_recovered() {
+        let m = Mutex::new(HashMap::<String, Instant>::new());
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = m.lock().unwrap();
+            panic!("a request panicked while holding the lock");
+        }));
+        assert!(m.is_poisoned());
+        lock(&m).insert("p".into(), Instant::now());
+        assert_eq!(lock(&m).len(), 1);
     }
 
     #[test]

@@ -16,8 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::db::{DatabaseUrl, DbConfig, PlanCacheMode};
 use crate::domain::Role;
 use crate::graphql::{Limits, SchemaConfig};
-use crate::http::HttpConfig;
 use crate::http::rate_limit::Rate;
+use crate::http::{HttpConfig, WsConfig};
 
 /// Parses a boolean flag's value (from the command line or its environment variable): `1`,
 /// `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in any case. Every boolean flag uses it
@@ -178,6 +178,17 @@ pub struct LimitArgs {
     /// Largest query complexity: 1 per field, list fields multiplied by their page size.
     #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 10_000)]
     pub max_complexity: usize,
+    /// Largest introspection complexity: 1 per field, introspection lists multiplied by the
+    /// schema's largest such list (GraphiQL's introspection query measures ~240 000).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_COMPLEXITY",
+        default_value_t = 1_000_000
+    )]
+    pub max_introspection_complexity: usize,
+    /// Most directives on one field, fragment spread or operation.
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 10)]
+    pub max_directives: usize,
     /// Most aliases in one document.
     #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
     pub max_aliases: usize,
@@ -193,6 +204,26 @@ pub struct LimitArgs {
     /// Requests per API key allowed in a burst.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
+    /// Sustained requests per second without a valid API key, per client address (0: no
+    /// limit). Behind a proxy every client shares the proxy's address: raise it there.
+    #[arg(long, env = "ANONYMOUS_RATE_PER_SECOND", default_value_t = 10)]
+    pub anonymous_rate_per_second: u32,
+    /// Requests without a valid API key allowed in a burst, per client address.
+    #[arg(long, env = "ANONYMOUS_RATE_BURST", default_value_t = 50)]
+    pub anonymous_rate_burst: u32,
+    /// Longest wait for a websocket's `connection_init`, in ms (then closed with 4408).
+    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_init_timeout_ms: u64,
+    /// Most operations running at once on one websocket.
+    #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = 100)]
+    pub ws_max_operations: usize,
+    /// Most open websockets per API key (per replica).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_KEY", default_value_t = 50)]
+    pub ws_max_connections_per_key: usize,
+    /// Longest a client may take to send a request's headers, and longest an idle
+    /// keep-alive connection is kept, in ms.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
     /// Answer introspection (`__schema`, `__type`); GraphiQL's docs need it.
     #[arg(
         long,
@@ -223,6 +254,18 @@ impl ServeArgs {
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             max_body_bytes: l.max_body_bytes,
             rate_limit: rate,
+            anonymous_rate_limit: NonZeroU32::new(l.anonymous_rate_per_second).map(|per_second| {
+                Rate {
+                    per_second,
+                    burst: NonZeroU32::new(l.anonymous_rate_burst).unwrap_or(per_second),
+                }
+            }),
+            ws: WsConfig {
+                init_timeout: Duration::from_millis(l.ws_init_timeout_ms),
+                max_operations: l.ws_max_operations,
+                max_connections_per_key: l.ws_max_connections_per_key,
+            },
+            header_read_timeout: Duration::from_millis(l.header_read_timeout_ms),
             cors_origins: l
                 .cors_origins
                 .iter()
@@ -234,6 +277,8 @@ impl ServeArgs {
                 limits: Limits {
                     depth: l.max_depth,
                     complexity: l.max_complexity,
+                    introspection_complexity: l.max_introspection_complexity,
+                    directives: l.max_directives,
                     aliases: l.max_aliases,
                     root_fields: l.max_root_fields,
                     introspection: l.introspection,

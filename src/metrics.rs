@@ -65,7 +65,9 @@ impl Metrics {
             .map(label)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "anonymous".into());
-        let mut ops = self.operations.lock().expect("metrics lock");
+        // A panic elsewhere while holding the lock leaves at worst one count unrecorded: the
+        // map is still good to use, so a poisoned lock is recovered, not a panic for everyone.
+        let mut ops = self.operations.lock().unwrap_or_else(|p| p.into_inner());
         let key = if ops.contains_key(&name) || ops.len() < MAX_OPERATIONS {
             name
         } else {
@@ -86,7 +88,11 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, s: &Snapshot) -> String {
         let mut out = String::new();
-        let ops = self.operations.lock().expect("metrics lock").clone();
+        let ops = self
+            .operations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut names: Vec<_> = ops.keys().cloned().collect();
         names.sort();
         let _ = writeln!(

@@ -42,6 +42,27 @@ async fn call_with(
     )
 }
 
+/// POSTs `query` without an API key (introspection answers without one).
+async fn call_anonymous(db: &Db, query: &str) -> Value {
+    let app = http::router(AppState::new(db.clone(), HttpConfig::default()));
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "query": query }).to_string()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// Bounds a call that would run for minutes before documents were judged first.
+async fn bounded<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("answered within 60 s (before the fix this took minutes)")
+}
+
 async fn call(db: &Db, key: &str, query: &str) -> Value {
     call_with(db, HttpConfig::default(), key, query).await.2
 }
@@ -112,6 +133,91 @@ backend_tests! {
         config.schema.limits.depth = 3;
         let (_, _, body) = call_with(&t.db, config, &key, "{ jobs { edges { node { jobIdentifier } } } }").await;
         assert_eq!(code(&body), "QUERY_TOO_DEEP");
+    }
+
+    async fn fragments_that_double_are_judged_without_expanding_them(t: TestDb) {
+        // 25 levels, each spreading the next twice: 2^25 expansions in async-graphql's checks
+        // (4.5 s before; each level doubles it). Sent with 40 levels, it would never answer.
+        let mut doc = String::from("{ __schema { queryType { ...F0 } } }");
+        for i in 0..40 {
+            doc.push_str(&format!(" fragment F{i} on __Type {{ ...F{} ...F{} }}", i + 1, i + 1));
+        }
+        doc.push_str(" fragment F40 on __Type { name }");
+        let body = bounded(call_anonymous(&t.db, &doc)).await;
+        assert_eq!(code(&body), "INTROSPECTION_TOO_LARGE", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("at most 1000000"), "{body}");
+
+        let cycle = "{ __schema { queryType { ...A } } } fragment A on __Type { ...B } fragment B on __Type { ...A }";
+        let body = bounded(call_anonymous(&t.db, cycle)).await;
+        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("cycle"), "{body}");
+        let unknown = "{ __schema { queryType { ...Nope } } }";
+        let body = bounded(call_anonymous(&t.db, unknown)).await;
+        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("`Nope`"), "{body}");
+    }
+
+    async fn directives_and_errors_are_capped(t: TestDb) {
+        let doc = format!("{{ __schema {} {{ queryType {{ name }} }} }}", "@aa ".repeat(40_000));
+        let body = bounded(call_anonymous(&t.db, &doc)).await;
+        assert_eq!(code(&body), "TOO_MANY_DIRECTIVES", "{body}");
+        assert_eq!(body["errors"].as_array().unwrap().len(), 1, "one error, not 40 000");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("40000 directives; at most 10"), "{body}");
+        // Within the cap per field, unknown directives on many fields: at most 100 errors.
+        let fields: String = (0..20).map(|i| format!("n{i}: name @aa @bb @cc @dd @ee @ff @gg ")).collect();
+        let mut config = HttpConfig::default();
+        config.schema.limits.aliases = 100;
+        let app = http::router(AppState::new(t.db.clone(), config));
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "query": format!("{{ __schema {{ queryType {{ {fields} }} }} }}") }).to_string()))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        let errors = body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 101, "{body}");
+        assert_eq!(errors[100]["extensions"]["code"], "TOO_MANY_ERRORS");
+        assert!(errors[100]["message"].as_str().unwrap().contains("40 more errors were dropped"), "{body}");
+    }
+
+    async fn limits_see_through_fragments(t: TestDb) {
+        let key = common::issue_key(&t.db, "Acme", "frag@example.com", Role::User).await;
+        // 8 aliases in a fragment spread 4 times: 32 aliases.
+        let aliases: String = (0..8).map(|i| format!("a{i}: keyPrefix ")).collect();
+        let doc = format!("{{ viewer {{ ...V ...V ...V ...V }} }} fragment V on Viewer {{ {aliases} }}");
+        let body = call(&t.db, &key, &doc).await;
+        assert_eq!(code(&body), "TOO_MANY_ALIASES", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("32 aliases"), "{body}");
+
+        // Depth through a chain of fragments.
+        let mut doc = String::from("{ __schema { types { ...T0 } } }");
+        for i in 0..14 {
+            doc.push_str(&format!(" fragment T{i} on __Type {{ ofType {{ ...T{} }} }}", i + 1));
+        }
+        doc.push_str(" fragment T14 on __Type { name }");
+        let body = call(&t.db, &key, &doc).await;
+        assert_eq!(code(&body), "QUERY_TOO_DEEP", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("17 levels deep; at most 15"), "{body}");
+
+        // Complexity through fragments: the largest page twice, hidden in a fragment.
+        let page = &LARGEST[2..LARGEST.len() - 1];
+        let doc = format!("{{ ...P ...P }} fragment P on Query {{ {page} }}");
+        let body = call(&t.db, &key, &doc).await;
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+
+        // Root fields through fragments.
+        let roots: String = (0..11).map(|i| format!("m{i}: models {{ name }} ")).collect();
+        let body = call(&t.db, &key, &format!("{{ ...R }} fragment R on Query {{ {roots} }}")).await;
+        assert_eq!(code(&body), "TOO_MANY_ROOT_FIELDS", "{body}");
+    }
+
+    async fn a_huge_introspection_answer_is_refused_before_it_is_built(t: TestDb) {
+        // Nested, aliased `fields` of every type: tens of millions of values if answered.
+        let level = |inner: &str| format!("a: fields {{ name type {{ {inner} }} }} b: fields {{ name type {{ {inner} }} }}");
+        let doc = format!("{{ __schema {{ types {{ {} }} }} }}", level(&level(&level("name"))));
+        let body = bounded(call_anonymous(&t.db, &doc)).await;
+        assert_eq!(code(&body), "INTROSPECTION_TOO_LARGE", "{body}");
     }
 
     async fn rate_timeout_body_size_and_introspection_settings(t: TestDb) {

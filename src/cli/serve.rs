@@ -80,11 +80,12 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    http::server::serve(
+    http::server::serve_with(
         listener,
         app,
         http::server::shutdown_signal(),
         Duration::from_millis(args.shutdown_grace_ms),
+        Duration::from_millis(args.limits.header_read_timeout_ms),
     )
     .await?;
     Ok(())

@@ -1,15 +1,25 @@
 //! Abuse limits on GraphQL documents, each with its own error code: query depth
-//! (`QUERY_TOO_DEEP`), introspection when disabled (`INTROSPECTION_DISABLED`), complexity (`QUERY_TOO_COMPLEX`, with list fields multiplied by their
-//! page sizes), aliases (`TOO_MANY_ALIASES`) and root fields (`TOO_MANY_ROOT_FIELDS`).
+//! (`QUERY_TOO_DEEP`), complexity (`QUERY_TOO_COMPLEX`, list fields multiplied by their
+//! sizes), introspection size (`INTROSPECTION_TOO_LARGE`), introspection when disabled
+//! (`INTROSPECTION_DISABLED`), aliases (`TOO_MANY_ALIASES`), root fields
+//! (`TOO_MANY_ROOT_FIELDS`), directives on one field (`TOO_MANY_DIRECTIVES`), and undefined or
+//! cyclic fragments (`GRAPHQL_VALIDATION_FAILED`).
 //!
-//! Not an async-graphql extension: with any extension registered, async-graphql sends every
-//! field of every response through the extension chain (a boxed future and a registry lookup
-//! per field, ~2 600 fields on a 50-job page). Instead [`Limits::check`] inspects the parsed
-//! document before execution (parsed once, by [`super::documents`]), depth and complexity are async-graphql's own limits (they need the schema's complexity
-//! formulas), and [`Limits::explain`] gives their errors our codes and messages.
+//! [`Limits::check`] judges the parsed document *before* async-graphql's own checks and
+//! validation (which expand fragments without memoizing), from the figures
+//! [`super::figures`] computes in time linear in the document's length. Not an async-graphql
+//! extension: with any extension registered, async-graphql sends every field of every
+//! response through the extension chain (a boxed future and a registry lookup per field).
+//! A response carries at most [`MAX_ERRORS`] errors ([`cap_errors`]).
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Response, ServerError, Variables};
+
+use super::figures::{Figures, IntrospectionSizes, Measure};
+
+/// Most errors in one response; the rest are replaced by one error saying how many were
+/// dropped (code `TOO_MANY_ERRORS`).
+pub const MAX_ERRORS: usize = 100;
 
 /// The limits; every one configurable (see `serve --help`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,69 +28,60 @@ pub struct Limits {
     pub depth: usize,
     /// Largest complexity (1 per field, list fields multiplied by their size).
     pub complexity: usize,
-    /// Most aliases in one document.
+    /// Largest introspection complexity (1 per field, introspection lists multiplied by the
+    /// schema's largest such list): bounds the size of an introspection answer.
+    pub introspection_complexity: usize,
+    /// Most aliases in one document (counted per use of a fragment).
     pub aliases: usize,
     /// Most fields at the root of an operation.
     pub root_fields: usize,
+    /// Most directives on one field, fragment spread or operation.
+    pub directives: usize,
     /// Whether `__schema`/`__type` may be asked (refused with `INTROSPECTION_DISABLED` if not).
     pub introspection: bool,
 }
 
 impl Default for Limits {
     /// Depth 15 (GraphiQL's introspection query needs 13), complexity 10 000 (a page of 100
-    /// jobs with every field, user and inputs is ~8 000), 30 aliases, 10 root fields.
+    /// jobs with every field, user and inputs is ~8 000), introspection complexity 1 000 000
+    /// (GraphiQL's introspection query measures ~240 000 here; its answer is ~100 KB), 30
+    /// aliases, 10 root fields, 10 directives per field.
     fn default() -> Self {
         Self {
             depth: 15,
             complexity: 10_000,
+            introspection_complexity: 1_000_000,
             aliases: 30,
             root_fields: 10,
+            directives: 10,
             introspection: true,
         }
     }
 }
 
-/// async-graphql's messages for its depth and complexity limits (`validation/mod.rs`, 7.x).
-const TOO_COMPLEX: &str = "Query is too complex.";
-const TOO_DEEP: &str = "Query is nested too deep.";
-
 impl Limits {
-    /// Refuses a document with too many aliases or root fields, or asking for introspection
-    /// when it is disabled.
-    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
-        let mut aliases: usize = doc
-            .fragments
-            .values()
-            .map(|f| count_aliases(&f.node.selection_set.node))
-            .sum();
-        for (_, op) in doc.operations.iter() {
-            let set = &op.node.selection_set.node;
-            aliases += count_aliases(set);
-            let introspects = set.items.iter().any(|item| {
-                matches!(&item.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "__schema" | "__type"))
-            });
-            if introspects && !self.introspection {
-                return Err(limit_error(
-                    "INTROSPECTION_DISABLED",
-                    "introspection is disabled on this server".into(),
-                ));
-            }
-            if set.items.len() > self.root_fields {
-                return Err(limit_error(
-                    "TOO_MANY_ROOT_FIELDS",
-                    format!(
-                        "an operation selects {} root fields; at most {} are allowed",
-                        set.items.len(),
-                        self.root_fields
-                    ),
-                ));
-            }
+    /// Refuses a document that breaks a limit, or cannot be measured (undefined or cyclic
+    /// fragments). Every operation of the document is judged: async-graphql validates them all.
+    pub fn check(
+        &self,
+        doc: &ExecutableDocument,
+        sizes: &IntrospectionSizes,
+        variables: &Variables,
+    ) -> Result<(), ServerError> {
+        let measure = Measure { sizes, variables };
+        let operations = measure
+            .operations(doc)
+            .map_err(|e| limit_error("GRAPHQL_VALIDATION_FAILED", e.message()))?;
+        let mut aliases: u64 = 0;
+        for (_, figures) in &operations {
+            self.check_operation(figures)?;
+            aliases = aliases.saturating_add(figures.aliases);
         }
-        if aliases > self.aliases {
+        if aliases > as_u64(self.aliases) {
             return Err(limit_error(
                 "TOO_MANY_ALIASES",
                 format!(
-                    "the document uses {aliases} aliases; at most {} are allowed",
+                    "the document uses {aliases} aliases (fragments counted once per use); at most {} are allowed",
                     self.aliases
                 ),
             ));
@@ -88,52 +89,95 @@ impl Limits {
         Ok(())
     }
 
-    /// Gives async-graphql's depth and complexity refusals in `response` our codes and
-    /// messages saying what the limit is and what to do.
-    pub fn explain(&self, mut response: Response) -> Response {
-        for error in &mut response.errors {
-            if error.extensions.is_some() {
-                continue;
-            }
-            if error.message == TOO_DEEP {
-                *error = limit_error(
-                    "QUERY_TOO_DEEP",
-                    format!(
-                        "the query is nested too deeply; at most {} levels are allowed",
-                        self.depth
-                    ),
-                );
-            } else if error.message == TOO_COMPLEX {
-                *error = limit_error(
-                    "QUERY_TOO_COMPLEX",
-                    format!(
-                        "the query is too complex (1 per field, list fields multiplied by their page size); at most {} is allowed: ask for fewer jobs per page or fewer fields",
-                        self.complexity
-                    ),
-                );
-            }
+    fn check_operation(&self, f: &Figures) -> Result<(), ServerError> {
+        if f.introspects && !self.introspection {
+            return Err(limit_error(
+                "INTROSPECTION_DISABLED",
+                "introspection is disabled on this server".into(),
+            ));
         }
-        response
+        if f.top_fields > as_u64(self.root_fields) {
+            return Err(limit_error(
+                "TOO_MANY_ROOT_FIELDS",
+                format!(
+                    "an operation selects {} root fields; at most {} are allowed",
+                    f.top_fields, self.root_fields
+                ),
+            ));
+        }
+        if f.directives > as_u64(self.directives) {
+            return Err(limit_error(
+                "TOO_MANY_DIRECTIVES",
+                format!(
+                    "a selection carries {} directives; at most {} are allowed",
+                    f.directives, self.directives
+                ),
+            ));
+        }
+        if f.depth > as_u64(self.depth) {
+            return Err(limit_error(
+                "QUERY_TOO_DEEP",
+                format!(
+                    "the query is nested {} levels deep; at most {} levels are allowed",
+                    f.depth, self.depth
+                ),
+            ));
+        }
+        if f.complexity > as_u64(self.complexity) {
+            return Err(limit_error(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the query's complexity is {} (1 per field, list fields multiplied by their page size); at most {} is allowed: ask for fewer jobs per page or fewer fields",
+                    shown(f.complexity),
+                    self.complexity
+                ),
+            ));
+        }
+        if f.introspection > as_u64(self.introspection_complexity) {
+            return Err(limit_error(
+                "INTROSPECTION_TOO_LARGE",
+                format!(
+                    "the introspection's complexity is {} (1 per field, its lists multiplied by the schema's largest); at most {} is allowed: ask for each list once, without nesting `fields` in `fields`",
+                    shown(f.introspection),
+                    self.introspection_complexity
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
-fn limit_error(code: &'static str, message: String) -> ServerError {
+/// Keeps the first [`MAX_ERRORS`] errors of `response` and says how many more there were.
+pub fn cap_errors(mut response: Response) -> Response {
+    if response.errors.len() > MAX_ERRORS {
+        let dropped = response.errors.len() - MAX_ERRORS;
+        response.errors.truncate(MAX_ERRORS);
+        response.errors.push(limit_error(
+            "TOO_MANY_ERRORS",
+            format!("{dropped} more errors were dropped; at most {MAX_ERRORS} are reported"),
+        ));
+    }
+    response
+}
+
+fn as_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// A figure as shown to clients: a saturated one is "more than 2^64".
+fn shown(n: u64) -> String {
+    if n == u64::MAX {
+        "more than 18446744073709551615".into()
+    } else {
+        n.to_string()
+    }
+}
+
+/// An error with code `code`.
+pub fn limit_error(code: &'static str, message: String) -> ServerError {
     let mut e = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);
     e.extensions = Some(ext);
     e
-}
-
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0, // each fragment definition is counted once
-        })
-        .sum()
 }

@@ -4,6 +4,7 @@
 
 pub mod documents;
 pub mod error;
+pub mod figures;
 pub mod history;
 pub mod limits;
 pub mod loaders;
@@ -25,6 +26,7 @@ use crate::auth::Caller;
 use crate::db::Db;
 use documents::DocumentCache;
 use error::{ApiError, ApiResult};
+use figures::IntrospectionSizes;
 
 pub use limits::Limits;
 pub use loaders::Loaders;
@@ -38,6 +40,7 @@ pub use subscription::Subscriptions;
 pub struct AppSchema {
     schema: Schema<Query, Mutation, Subscriptions>,
     limits: Limits,
+    sizes: Arc<IntrospectionSizes>,
     documents: Arc<DocumentCache>,
 }
 
@@ -47,8 +50,8 @@ impl AppSchema {
             return Response::from_errors(vec![refusal]);
         }
         let query = request.query.clone();
-        let response = self.limits.explain(self.schema.execute(request).await);
-        shape::response(response, || self.documents.get(&query))
+        let response = self.schema.execute(request).await;
+        limits::cap_errors(shape::response(response, || self.documents.get(&query)))
     }
 
     /// The parsed document of `text`, shared with execution's cache (`None`: a syntax error).
@@ -56,12 +59,12 @@ impl AppSchema {
         self.documents.get(text)
     }
 
-    /// Gives `request` its parsed document (a copy of the kept one) once it passes the limits
-    /// that need no schema. A document that does not parse is left to the executor, which
-    /// reports the syntax error.
+    /// Gives `request` its parsed document (a copy of the kept one) once it passes the
+    /// limits, judged before async-graphql's own checks (see [`limits`]). A document that does
+    /// not parse is left to the executor, which reports the syntax error.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
         if let Some(doc) = self.documents.get(&request.query) {
-            self.limits.check(&doc)?;
+            self.limits.check(&doc, &self.sizes, &request.variables)?;
             request.set_parsed_query(ExecutableDocument::clone(&doc));
         }
         Ok(())
@@ -81,11 +84,10 @@ impl Executor for AppSchema {
         if let Err(refusal) = self.prepare(&mut request) {
             return stream::once(async move { Response::from_errors(vec![refusal]) }).boxed();
         }
-        let limits = self.limits;
         let (documents, query) = (Arc::clone(&self.documents), request.query.clone());
         Executor::execute_stream(&self.schema, request, session_data)
             .map(move |response| {
-                shape::response(limits.explain(response), || documents.get(&query))
+                limits::cap_errors(shape::response(response, || documents.get(&query)))
             })
             .boxed()
     }
@@ -104,13 +106,17 @@ pub fn build_schema(db: Db, events: crate::events::EventBus, config: &SchemaConf
     let mut builder = schema_builder()
         .data(db)
         .data(events)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity);
+        // Depth and complexity are judged before execution (`limits`); this guard is
+        // async-graphql's own, for the directives its validation would otherwise report one
+        // error each.
+        .limit_directives(limits.directives);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
+    let schema = builder.finish();
     AppSchema {
-        schema: builder.finish(),
+        sizes: Arc::new(IntrospectionSizes::of_sdl(&schema.sdl())),
+        schema,
         limits,
         documents: Arc::default(),
     }
@@ -129,11 +135,61 @@ pub async fn execute(
     caller: Option<Caller>,
     request: Request,
 ) -> Response {
-    let mut request = Loaders::attach(request, db);
+    schema.run(for_caller(request, db, caller, true)).await
+}
+
+/// Runs `request` for `caller` as a stream (an operation started on a websocket): the same
+/// preparation as [`execute`], except that a subscription gets no loaders (each of its events
+/// must read users and inputs anew, not from a cache filled by an earlier event).
+pub fn execute_stream(
+    schema: &AppSchema,
+    db: &Db,
+    caller: Option<Caller>,
+    request: Request,
+    session_data: Option<Arc<Data>>,
+) -> BoxStream<'static, Response> {
+    let subscription = schema.document(&request.query).is_some_and(|doc| {
+        operation(&doc, request.operation_name.as_deref())
+            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Subscription)
+    });
+    Executor::execute_stream(
+        schema,
+        for_caller(request, db, caller, !subscription),
+        session_data,
+    )
+}
+
+/// The operation of `doc` that would run: the one named `name`, else the only one (a document
+/// with several and no name does not run: the executor says so).
+pub fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d async_graphql::parser::types::OperationDefinition> {
+    let mut operations = doc.operations.iter();
+    let (_, operation) = match name {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
+        None => {
+            let only = operations.next()?;
+            if operations.next().is_some() {
+                return None;
+            }
+            only
+        }
+    };
+    Some(&operation.node)
+}
+
+/// `request` with `caller` and, when `loaders`, fresh per-request loaders over `db`.
+fn for_caller(request: Request, db: &Db, caller: Option<Caller>, loaders: bool) -> Request {
+    let mut request = if loaders {
+        Loaders::attach(request, db)
+    } else {
+        request
+    };
     if let Some(caller) = caller {
         request = request.data(caller);
     }
-    schema.run(request).await
+    request
 }
 
 /// The authenticated caller of this request.

@@ -37,7 +37,6 @@ impl Query {
     /// The job history of the caller's account (every account for administrators), newest
     /// first unless `orderBy` says otherwise: a Relay connection paged with `first`/`after`
     /// or `last`/`before` (at most 100 per page, 20 by default).
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -99,7 +98,6 @@ impl Query {
     }
 
     /// Refetches objects by global id, in the order given; null for those that do not exist.
-    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,
@@ -142,15 +140,6 @@ impl Query {
         });
         Ok(rows.into_iter().map(Model::from).collect())
     }
-}
-
-/// Complexity of a page: its children once per row asked for (20 when unspecified).
-fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let rows = first
-        .or(last)
-        .unwrap_or(super::history::page::DEFAULT_PAGE_SIZE)
-        .max(1);
-    usize::try_from(rows).unwrap_or(1) * child_complexity
 }
 
 /// The jobs with these identifiers that the caller may see, read now. Another account's job

@@ -22,15 +22,18 @@ use std::sync::Arc;
 
 use async_graphql::{Request, ServerError, Variables};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::pipeline::Refusal;
 use super::{AppState, HttpConfig};
-use crate::auth::AuthError;
 use crate::graphql::error::ApiError;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -246,18 +249,7 @@ impl Params {
     /// The operation of `doc` that would run: the one named by `operationName`, else the only
     /// one (a document with several and no name does not run: the executor says so).
     fn operation<'d>(&self, doc: &'d ExecutableDocument) -> Option<&'d OperationDefinition> {
-        let mut operations = doc.operations.iter();
-        let (_, operation) = match &self.operation_name {
-            Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
-            None => {
-                let only = operations.next()?;
-                if operations.next().is_some() {
-                    return None;
-                }
-                only
-            }
-        };
-        Some(&operation.node)
+        crate::graphql::operation(doc, self.operation_name.as_deref())
     }
 
     /// The type of the operation that would run.
@@ -302,6 +294,7 @@ impl Params {
 /// Handles one GraphQL-over-HTTP request.
 pub async fn handle(
     State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
@@ -377,7 +370,13 @@ pub async fn handle(
     // The timeout covers everything that may wait on the database: authentication included.
     let Ok(outcome) = tokio::time::timeout(
         timeout,
-        authorize_and_execute(&state, media, authorization, params),
+        authorize_and_execute(
+            &state,
+            media,
+            authorization,
+            connect_info.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            params,
+        ),
     )
     .await
     else {
@@ -423,67 +422,48 @@ pub async fn handle(
     http
 }
 
-/// Authenticates, applies the key's rate limit and executes; `Err` is a refusal to send as is.
+/// Admits the request through the shared pipeline ([`super::pipeline`]) and executes; `Err`
+/// is a refusal to send as is.
 async fn authorize_and_execute(
     state: &AppState,
     media: MediaType,
     authorization: Option<&str>,
+    client: Option<std::net::IpAddr>,
     params: Params,
 ) -> Result<async_graphql::Response, Response> {
-    let caller = match state
-        .auth
-        .authenticate(authorization, crate::db::now())
-        .await
-    {
-        Ok(caller) => Some(caller),
-        Err(AuthError::Missing)
-            if state
+    let admitted = state
+        .admit(authorization, client, || {
+            state
                 .schema
                 .document(&params.query)
-                .is_some_and(|doc| params.is_introspection_only(&doc)) =>
-        {
-            None
-        }
-        Err(AuthError::Unavailable) => {
-            let message = AuthError::Unavailable.message();
-            return Err(refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                media,
-                "SERVICE_UNAVAILABLE",
-                &message,
-            ));
-        }
-        Err(e) => {
-            let mut response = refuse(
-                StatusCode::UNAUTHORIZED,
-                media,
-                "UNAUTHENTICATED",
-                &e.message(),
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("ApiKey realm=\"job-history\""),
-            );
+                .is_some_and(|doc| params.is_introspection_only(&doc))
+        })
+        .await;
+    let caller = match admitted {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            let status = match &refusal {
+                Refusal::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                Refusal::RateLimited(_) | Refusal::AddressLimited(_) => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+            };
+            let mut response = refuse(status, media, refusal.code(), &refusal.message());
+            if let Some(seconds) = refusal.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("ApiKey realm=\"job-history\""),
+                );
+            }
             return Err(response);
         }
     };
-    if let (Some(limiter), Some(caller)) = (&state.limiter, &caller)
-        && let Err(wait) = limiter.check(&caller.prefix)
-    {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let message = format!("rate limit exceeded for this API key: retry in {seconds} s");
-        let mut response = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            media,
-            "RATE_LIMITED",
-            &message,
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return Err(response);
-    }
-
     Ok(crate::graphql::execute(&state.schema, &state.db, caller, params.into_request()).await)
 }
 

@@ -1,6 +1,10 @@
 //! `GET /healthz` (the process answers), `GET /readyz` (the database answers and every
 //! migration is applied), for load balancers and orchestrators, and `GET /metrics`
-//! (Prometheus) for monitoring.
+//! (Prometheus) for monitoring. The readiness answer is kept for [`READINESS_TTL`]: probes
+//! from every load balancer (or anyone, it needs no key) cost at most one database check per
+//! second, and concurrent probes wait for that one check.
+
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -15,24 +19,60 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long a readiness answer is reused.
+pub const READINESS_TTL: Duration = Duration::from_secs(1);
+
+/// The last readiness answer (`Err`: why not ready) and when it was found.
+#[derive(Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), &'static str>)>>,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl Readiness {
+    /// How many times the database was checked.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Readiness: 200 when the database answers and is fully migrated, else 503 with the reason.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let not_ready = |reason: &str| {
-        (
+    let answer = {
+        let mut last = state.readiness.last.lock().await;
+        match *last {
+            Some((at, answer)) if at.elapsed() < READINESS_TTL => answer,
+            _ => {
+                state
+                    .readiness
+                    .checks
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let answer = check(&state).await;
+                *last = Some((Instant::now(), answer));
+                answer
+            }
+        }
+    };
+    match answer {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "reason": reason })),
-        )
-    };
+        ),
+    }
+}
+
+async fn check(state: &AppState) -> Result<(), &'static str> {
     if let Err(e) = state.db.ping().await {
         tracing::warn!(error = %e, "readiness: database unreachable");
-        return not_ready("database unreachable");
+        return Err("database unreachable");
     }
     match migrate::is_up_to_date(&state.db).await {
-        Ok(true) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
-        Ok(false) => not_ready("migrations pending"),
+        Ok(true) => Ok(()),
+        Ok(false) => Err("migrations pending"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: cannot read migrations");
-            not_ready("migrations pending")
+            Err("migrations pending")
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod pipeline;
 pub mod playground;
 pub mod rate_limit;
 pub mod server;
@@ -38,6 +39,14 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Requests per key (`RATE_LIMIT_PER_SECOND`, `RATE_LIMIT_BURST`); `None`: unlimited.
     pub rate_limit: Option<Rate>,
+    /// Requests without a valid key per client address (`ANONYMOUS_RATE_PER_SECOND`,
+    /// `ANONYMOUS_RATE_BURST`); `None`: unlimited.
+    pub anonymous_rate_limit: Option<Rate>,
+    /// Websocket limits.
+    pub ws: WsConfig,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection is kept (`HEADER_READ_TIMEOUT_MS`).
+    pub header_read_timeout: Duration,
     /// Origins allowed by CORS (`CORS_ORIGINS`); empty: no CORS headers; `*`: any.
     pub cors_origins: Vec<String>,
     /// How long an authenticated key is trusted before it is looked up again.
@@ -52,9 +61,34 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 256 * 1024,
             rate_limit: None,
+            anonymous_rate_limit: None,
+            ws: WsConfig::default(),
+            header_read_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             auth_cache_ttl: Duration::from_secs(5),
             schema: SchemaConfig::default(),
+        }
+    }
+}
+
+/// Websocket limits (each a `serve` flag and env var). The largest message is the HTTP
+/// body limit.
+#[derive(Clone, Debug)]
+pub struct WsConfig {
+    /// Longest wait for `connection_init` after the upgrade (`WS_INIT_TIMEOUT_MS`).
+    pub init_timeout: Duration,
+    /// Most operations running at once on one connection (`WS_MAX_OPERATIONS`).
+    pub max_operations: usize,
+    /// Most open connections per API key on this replica (`WS_MAX_CONNECTIONS_PER_KEY`).
+    pub max_connections_per_key: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(10),
+            max_operations: 100,
+            max_connections_per_key: 50,
         }
     }
 }
@@ -74,6 +108,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-key rate limiter, when enabled.
     pub limiter: Option<Arc<RateLimiter>>,
+    /// Per-address limiter of requests without a valid key, when enabled.
+    pub address_limiter: Option<Arc<RateLimiter>>,
+    /// Open websockets per key.
+    pub sockets: Arc<ws::SocketCounts>,
+    /// The last readiness answer.
+    pub readiness: Arc<health::Readiness>,
     /// The settings.
     pub config: Arc<HttpConfig>,
     /// An API key the playground prefills (`serve --demo` only).
@@ -90,6 +130,11 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth: Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl)),
             limiter: config.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
+            address_limiter: config
+                .anonymous_rate_limit
+                .map(|r| Arc::new(RateLimiter::new(r))),
+            sockets: Arc::default(),
+            readiness: Arc::default(),
             db,
             config: Arc::new(config),
             playground_key: None,

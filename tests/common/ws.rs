@@ -20,9 +20,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `url` (`ws://…/graphql/ws`) with `protocol` and sends `connection_init`
-    /// with `key`; returns the client and the server's first answer.
-    pub async fn connect(url: &str, protocol: &str, key: &str) -> (Self, Value) {
+    /// Opens a websocket to `url` with `protocol`, sending nothing.
+    pub async fn open(url: &str, protocol: &str) -> Self {
         let mut request = url.into_client_request().unwrap();
         request
             .headers_mut()
@@ -31,7 +30,13 @@ impl Client {
             .await
             .expect("connect in time")
             .expect("connect");
-        let mut client = Self { ws };
+        Self { ws }
+    }
+
+    /// Connects to `url` (`ws://…/graphql/ws`) with `protocol` and sends `connection_init`
+    /// with `key`; returns the client and the server's first answer.
+    pub async fn connect(url: &str, protocol: &str, key: &str) -> (Self, Value) {
+        let mut client = Self::open(url, protocol).await;
         client.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("ApiKey {key}") } })).await;
         let first = client.next().await;
         (client, first)

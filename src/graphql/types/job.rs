@@ -13,9 +13,6 @@ use crate::graphql::loaders;
 use crate::graphql::node::{self, NodeKind};
 use crate::graphql::scalars::{DateTime, Long};
 
-/// How many inputs a job is assumed to have when estimating query complexity.
-pub const INPUTS_PER_JOB: usize = 5;
-
 /// A job as read at one instant: `now` decides whether a pending job has timed out.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -161,7 +158,6 @@ impl Job {
     }
 
     /// The job's inputs, in submitted order.
-    #[graphql(complexity = "crate::graphql::types::job::INPUTS_PER_JOB * child_complexity")]
     async fn job_inputs(&self, ctx: &Context<'_>) -> ApiResult<Vec<JobInput>> {
         let inputs = Box::pin(loaders::inputs(ctx, self.record.job.id)).await?;
         Ok(inputs.into_iter().map(JobInput).collect())
