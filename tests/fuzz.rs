@@ -12,9 +12,8 @@
 //! the failing request are printed on failure; `FUZZ_KEEP_GOING=1` prints every failing case
 //! instead of stopping at the first.
 //!
-//! Cases that trip findings fixed on other branches (issue 11) are kept apart as `#[ignore]`d
-//! tests at the end, and the generator leaves those inputs out of the main pass until then
-//! (see [`KNOWN`]).
+//! The findings of its first runs (issue 11: NUL in text, async-graphql's own errors without a
+//! code, a plain-text 413, overflowing byte amounts) each keep a named test at the end.
 
 mod common;
 
@@ -44,11 +43,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// `FUZZ_STRICT=1`: no allowance for the [`KNOWN`] findings (for checking them after a merge).
-fn strict() -> bool {
-    std::env::var("FUZZ_STRICT").is_ok_and(|v| v == "1")
 }
 
 fn seed() -> u64 {
@@ -582,16 +576,7 @@ impl Gen<'_> {
             } else {
                 g.text()
             };
-            // Known: several inputs of `byteAmount` near i64::MAX overflow (see KNOWN).
-            let mut amount = g.long();
-            if !strict() && amount.as_i64().is_some_and(|a| a > i64::MAX / 128)
-                || amount.as_u64().is_some_and(|a| a > i64::MAX as u64 / 128)
-                || amount
-                    .as_str()
-                    .is_some_and(|s| s.parse::<u128>().is_ok_and(|a| a > i64::MAX as u128 / 128))
-            {
-                amount = json!(1);
-            }
+            let amount = g.long();
             json!({ "name": name, "byteAmount": amount })
         });
         let mut input = json!({ "model": model, "inputs": inputs });
@@ -1116,9 +1101,6 @@ fn check(case: &Case, status: StatusCode, body: &[u8], pool: &Pool) -> Result<()
         return Err(format!("the response reveals internal detail ({word:?})"));
     }
     let path = case.uri.split('?').next().unwrap_or("");
-    if path == "/graphql" && status == StatusCode::PAYLOAD_TOO_LARGE && !strict() {
-        return Ok(()); // KNOWN: the body limit answers in plain text
-    }
     if path != "/graphql"
         || case.method == "HEAD"
         || status == StatusCode::METHOD_NOT_ALLOWED && body.is_empty()
@@ -1137,9 +1119,6 @@ fn check(case: &Case, status: StatusCode, body: &[u8], pool: &Pool) -> Result<()
         }
         for e in errors {
             let code = e["extensions"]["code"].as_str().unwrap_or("");
-            if code.is_empty() && !strict() && is_async_graphql_own(e) {
-                continue; // KNOWN: async-graphql's own errors carry no code
-            }
             if code.is_empty() {
                 return Err(format!("an error without `extensions.code`: {e}"));
             }
@@ -1153,41 +1132,6 @@ fn check(case: &Case, status: StatusCode, body: &[u8], pool: &Pool) -> Result<()
     }
     Ok(())
 }
-
-/// An error async-graphql makes itself, before any resolver runs: parsing, validation, or
-/// coercing an argument or variable to its type.
-fn is_async_graphql_own(e: &Value) -> bool {
-    let message = e["message"].as_str().unwrap_or("");
-    e.get("path").is_none()
-        || [
-            "Failed to parse \"",
-            "Invalid value for argument",
-            "Expected input type",
-            "Variable ",
-        ]
-        .iter()
-        .any(|p| message.starts_with(p))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Findings kept for other branches
-// ---------------------------------------------------------------------------------------------
-
-/// Findings of this pass whose fixes belong to files other branches own (issue 11). Until they
-/// are merged the main pass allows for them (`FUZZ_STRICT=1` turns the allowances off), and
-/// each has an `#[ignore]`d test at the end of this file that fails until its fix lands:
-///
-/// - async-graphql's own errors (syntax, validation, argument and variable coercion) carry no
-///   `extensions.code` (`async_graphql_own_errors_carry_a_code`);
-/// - a body over `MAX_BODY_BYTES` is answered 413 in plain text, not as a GraphQL error
-///   (`an_oversized_body_is_a_graphql_error`);
-/// - inputs whose `byteAmount`s sum past i64::MAX make the submit an INTERNAL_SERVER_ERROR
-///   (`overflowing_byte_amounts_are_bad_user_input`); the generator leaves such sums out.
-pub const KNOWN: [&str; 3] = [
-    "async_graphql_own_errors_carry_a_code",
-    "an_oversized_body_is_a_graphql_error",
-    "overflowing_byte_amounts_are_bad_user_input",
-];
 
 // ---------------------------------------------------------------------------------------------
 // The pass
@@ -1478,7 +1422,6 @@ backend_tests! {
         }
     }
 
-    #[ignore = "issue 11: async-graphql's own errors (syntax, validation, coercion) need extensions.code, a fix in graphql/mod.rs (another branch's file)"]
     async fn async_graphql_own_errors_carry_a_code(t: TestDb) {
         let (app, key) = small(&t, false).await;
         for (query, variables) in [
@@ -1495,7 +1438,6 @@ backend_tests! {
         }
     }
 
-    #[ignore = "issue 11: a body over MAX_BODY_BYTES is a plain-text 413, fixed in another branch (http/)"]
     async fn an_oversized_body_is_a_graphql_error(t: TestDb) {
         let (app, key) = small(&t, false).await;
         let body = json!({ "query": "{ __typename }", "pad": "x".repeat(300 * 1024) });
@@ -1504,7 +1446,6 @@ backend_tests! {
         assert!(!codes(&response).is_empty() && codes(&response).iter().all(|c| !c.is_empty()), "{response}");
     }
 
-    #[ignore = "issue 11: byteAmounts summing past i64::MAX are an INTERNAL_SERVER_ERROR, fixed in another branch"]
     async fn overflowing_byte_amounts_are_bad_user_input(t: TestDb) {
         let (app, key) = small(&t, false).await;
         let models = ask(&app, &key, "{ models { identifier version } }", json!({})).await;

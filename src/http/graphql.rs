@@ -122,7 +122,7 @@ const INTERNAL_ERROR: &str = r#"{"errors":[{"message":"internal server error","e
 
 /// Turns what the layers around `/graphql` answer by themselves into GraphQL responses: the
 /// body limit's 413 (from tower-http, or from reading a body with no length announced) and
-/// the outer timeout's 408 are plain text or empty otherwise. Other routes are untouched.
+/// the outer timeout's 504 are plain text or empty otherwise. Other routes are untouched.
 pub async fn shape_refusals(
     State(config): State<Arc<HttpConfig>>,
     request: axum::extract::Request,
@@ -151,7 +151,7 @@ pub async fn shape_refusals(
                 config.max_body_bytes
             ),
         ),
-        StatusCode::REQUEST_TIMEOUT => (
+        StatusCode::GATEWAY_TIMEOUT => (
             "TIMEOUT",
             format!(
                 "the request took longer than {} ms and was abandoned",

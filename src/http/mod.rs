@@ -170,7 +170,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         // /graphql answers its own timeouts as GraphQL errors; this bounds everything else.
         .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout + Duration::from_secs(1),
         ))
         // What the two layers above answer by themselves, /graphql answers as GraphQL.
