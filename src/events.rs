@@ -224,6 +224,11 @@ impl Subscription {
 /// Keeps a `LISTEN` connection up for the life of the process.
 async fn listen(url: String, sender: broadcast::Sender<Wire>, status: Arc<ListenerStatus>) {
     let mut backoff = Duration::from_millis(100);
+    // Whether a connection was lost since the last `LISTEN`: subscribers are told so once
+    // listening again, so that a re-read prompted by `EVENTS_MISSED` is followed by every later
+    // event (told at the disconnect, a client re-reading at once could miss the events sent
+    // before the new `LISTEN` took effect).
+    let mut lost = false;
     loop {
         match AsyncPgConnection::establish(&url).await {
             Ok(mut conn) => {
@@ -236,6 +241,9 @@ async fn listen(url: String, sender: broadcast::Sender<Wire>, status: Arc<Listen
                     backoff = Duration::from_millis(100);
                     status.set(true);
                     tracing::info!("listening for job events");
+                    if std::mem::take(&mut lost) {
+                        let _ = sender.send(Wire::Gap);
+                    }
                     let mut stream = std::pin::pin!(conn.notifications_stream());
                     while let Some(item) = stream.next().await {
                         match item {
@@ -254,7 +262,7 @@ async fn listen(url: String, sender: broadcast::Sender<Wire>, status: Arc<Listen
                         }
                     }
                     status.set(false);
-                    let _ = sender.send(Wire::Gap);
+                    lost = true;
                     tracing::warn!("job event listener disconnected; reconnecting");
                 }
             }
