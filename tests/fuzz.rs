@@ -1070,7 +1070,7 @@ const INTERNAL: &[&str] = &[
     "update jobs",
     "delete from",
     "database is locked",
-    "syntax error at",
+    "syntax error at or near", // PostgreSQL's SQL parser (GraphQL's own says "at line")
     "violates",
     "constraint",
     "jh_test_",
