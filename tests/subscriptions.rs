@@ -7,43 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::TestDb;
-use common::ws::Client;
+use common::ws::{Client, Server};
 use job_history::domain::Role;
-use job_history::http::{self, AppState, HttpConfig};
+use job_history::http::HttpConfig;
 use serde_json::{Value, json};
 
-struct Server {
-    url: String,
-    http: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 async fn server(t: &TestDb) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = http::router(AppState::new(t.db.clone(), HttpConfig::default()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(http::server::serve(
-        listener,
-        app,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(1),
-    ));
-    Server {
-        url: format!("ws://{addr}/graphql/ws"),
-        http: format!("http://{addr}/graphql"),
-        stop: Some(stop),
-    }
+    Server::start(&t.db, HttpConfig::default()).await
 }
 
 /// Runs a GraphQL document over HTTP as `key`: changes go through the server, whose event bus

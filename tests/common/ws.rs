@@ -84,3 +84,44 @@ impl Client {
         }
     }
 }
+
+/// A real `serve` on a loopback port over a test database, stopped when dropped.
+pub struct Server {
+    /// The websocket endpoint (`ws://…/graphql/ws`).
+    pub url: String,
+    /// The HTTP endpoint (`http://…/graphql`).
+    pub http: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Server {
+    /// Serves `db` with `config` on a free loopback port (the real listener and router).
+    pub async fn start(db: &job_history::db::Db, config: job_history::http::HttpConfig) -> Self {
+        use job_history::http::{self, AppState};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = http::router(AppState::new(db.clone(), config));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(http::server::serve(
+            listener,
+            app,
+            async move {
+                let _ = stopped.await;
+            },
+            std::time::Duration::from_secs(1),
+        ));
+        Self {
+            url: format!("ws://{addr}/graphql/ws"),
+            http: format!("http://{addr}/graphql"),
+            stop: Some(stop),
+        }
+    }
+}
