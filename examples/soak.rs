@@ -333,9 +333,17 @@ async fn main() -> std::process::ExitCode {
     tokio::time::sleep(warmup).await;
     let rss_start = args.server_pid.and_then(rss_kib);
     let mut rss_peak = rss_start.unwrap_or(0);
+    let mut next_sample = Instant::now() + Duration::from_secs(60);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        rss_peak = rss_peak.max(args.server_pid.and_then(rss_kib).unwrap_or(0));
+        let rss = args.server_pid.and_then(rss_kib).unwrap_or(0);
+        rss_peak = rss_peak.max(rss);
+        if Instant::now() >= next_sample {
+            // The curve, not only its ends: a cache filling up flattens, a leak keeps climbing.
+            let secs = started.elapsed().as_secs();
+            println!("server RSS at {secs} s: {:.1} MiB", rss as f64 / 1024.0);
+            next_sample += Duration::from_secs(60);
+        }
     }
     let rss_end = args.server_pid.and_then(rss_kib);
     let _ = reads.await;
