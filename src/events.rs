@@ -172,7 +172,7 @@ impl EventBus {
                     let mut conn = pool.get().await.map_err(DbError::from)?;
                     for e in events {
                         diesel::select(pg_notify(CHANNEL, e.payload()))
-                            .execute(&mut *conn)
+                            .execute(&mut **conn)
                             .await?;
                     }
                     Ok(())

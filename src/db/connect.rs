@@ -177,10 +177,8 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
             let plan_cache_mode = config.plan_cache_mode.as_sql();
             let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
             manager_config.recycling_method = RecyclingMethod::Fast;
-            let setup_stats = Arc::clone(&stats);
             let setup_health = Arc::clone(&health);
             manager_config.custom_setup = Box::new(move |url| {
-                let stats = Arc::clone(&setup_stats);
                 let health = Arc::clone(&setup_health);
                 let url = url.to_owned();
                 async move {
@@ -192,12 +190,12 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
                     ))
                     .await
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                    conn.set_instrumentation(stats.instrumentation());
                     Ok(conn)
                 }
                 .boxed()
             });
             let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+            let manager = super::pool::Manager::new(manager, Arc::clone(&stats));
             Pools::Postgres(builder!().build_unchecked(manager))
         }
         DatabaseUrl::Sqlite(path) => {
@@ -212,21 +210,19 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
             }
             let mut manager_config = ManagerConfig::<SqliteConn>::default();
             manager_config.recycling_method = RecyclingMethod::Fast;
-            let setup_stats = Arc::clone(&stats);
             manager_config.custom_setup = Box::new(move |path| {
-                let stats = Arc::clone(&setup_stats);
                 let path = path.to_owned();
                 async move {
                     let mut conn = SqliteConn::establish(&path).await?;
                     conn.batch_execute(SQLITE_PRAGMAS)
                         .await
                         .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                    conn.set_instrumentation(stats.instrumentation());
                     Ok(conn)
                 }
                 .boxed()
             });
             let manager = AsyncDieselConnectionManager::new_with_config(path, manager_config);
+            let manager = super::pool::Manager::new(manager, Arc::clone(&stats));
             Pools::Sqlite(builder!().build_unchecked(manager))
         }
     };

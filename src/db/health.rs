@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error};
-use diesel_async::pooled_connection::PoolableConnection;
+use diesel_async::pooled_connection::{PoolError, PoolableConnection};
+
+use super::pool::{Counted, Manager};
 
 use super::DbError;
 
@@ -84,14 +86,13 @@ impl<E: std::fmt::Display> bb8::ErrorSink<E> for DownOnError {
 
 /// A pooled connection, or [`DbError::Unavailable`]: quickly while the database is down, after
 /// the pool's own timeout otherwise. Connections found broken are discarded, not handed out.
-pub async fn checkout<'p, M>(
+pub async fn checkout<'p, C>(
     health: &Health,
-    pool: &'p bb8::Pool<M>,
-) -> Result<bb8::PooledConnection<'p, M>, DbError>
+    pool: &'p bb8::Pool<Manager<C>>,
+) -> Result<bb8::PooledConnection<'p, Manager<C>>, DbError>
 where
-    M: bb8::ManageConnection,
-    M::Connection: PoolableConnection,
-    M::Error: std::fmt::Display,
+    C: PoolableConnection + 'static,
+    Manager<C>: bb8::ManageConnection<Connection = Counted<C>, Error = PoolError>,
 {
     // At most one pass over the pool's connections: each broken one is dropped on the way.
     for _ in 0..=pool.state().connections {
@@ -114,7 +115,7 @@ where
             }
             e => DbError::from(e),
         })?;
-        if !PoolableConnection::is_broken(&mut *conn) {
+        if !super::pool::is_broken(&mut conn) {
             return Ok(conn);
         }
         // Returned to the pool, which sees it broken and closes it.

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod migrate;
 pub mod models;
+pub mod pool;
 pub mod schema;
 pub mod stats;
 pub mod upkeep;
@@ -26,7 +27,6 @@ use std::sync::Arc;
 
 use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 pub use connect::{DatabaseUrl, DbConfig, PlanCacheMode};
@@ -35,9 +35,9 @@ pub use stats::DbStats;
 /// An embedded SQLite connection usable from async code.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 /// A pool of PostgreSQL connections.
-pub type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+pub type PgPool = bb8::Pool<pool::Manager<AsyncPgConnection>>;
 /// A pool of SQLite connections (all to the same file, WAL mode).
-pub type SqlitePool = bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>;
+pub type SqlitePool = bb8::Pool<pool::Manager<SqliteConn>>;
 
 /// Which backend a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,12 +191,12 @@ macro_rules! with_conn {
         match $db.pools() {
             $crate::db::Pools::Postgres(pool) => {
                 let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                let $conn = &mut *guard;
+                let $conn = &mut **guard;
                 $body
             }
             $crate::db::Pools::Sqlite(pool) => {
                 let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                let $conn = &mut *guard;
+                let $conn = &mut **guard;
                 $body
             }
         }
@@ -222,7 +222,7 @@ macro_rules! write_transaction {
             $crate::db::Pools::Postgres(pool) => {
                 let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
                 diesel_async::AsyncConnection::transaction::<_, $err, _>(
-                    &mut *guard,
+                    &mut **guard,
                     async |$conn| $body,
                 )
                 .await

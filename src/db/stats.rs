@@ -3,7 +3,7 @@
 //! `/metrics` exports them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 
@@ -12,6 +12,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 pub struct DbStats {
     statements: AtomicU64,
     cached: AtomicU64,
+    cached_live: AtomicU64,
 }
 
 impl DbStats {
@@ -27,8 +28,24 @@ impl DbStats {
         self.cached.load(Ordering::Relaxed)
     }
 
-    /// An instrumentation hook that counts into these stats; installed on each new connection.
-    pub(crate) fn instrumentation(self: &Arc<Self>) -> impl Instrumentation + use<> {
+    /// Statements held right now in the caches of open connections: bounded by the pool's size
+    /// times [`MAX_CACHED_STATEMENTS`](super::pool::MAX_CACHED_STATEMENTS), because a
+    /// connection whose cache is full is retired (`db::pool`).
+    pub fn cached_live(&self) -> u64 {
+        self.cached_live.load(Ordering::Relaxed)
+    }
+
+    /// A connection holding `n` cached statements was closed.
+    pub(crate) fn forget_cached(&self, n: usize) {
+        self.cached_live.fetch_sub(n as u64, Ordering::Relaxed);
+    }
+
+    /// An instrumentation hook that counts into these stats and into `own` (the connection's
+    /// cached statements); installed on each new connection.
+    pub(crate) fn instrumentation(
+        self: &Arc<Self>,
+        own: Arc<AtomicUsize>,
+    ) -> impl Instrumentation + use<> {
         let stats = Arc::clone(self);
         move |event: InstrumentationEvent<'_>| match event {
             InstrumentationEvent::StartQuery { query, .. } => {
@@ -39,6 +56,8 @@ impl DbStats {
             }
             InstrumentationEvent::CacheQuery { .. } => {
                 stats.cached.fetch_add(1, Ordering::Relaxed);
+                stats.cached_live.fetch_add(1, Ordering::Relaxed);
+                own.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
