@@ -64,7 +64,9 @@ impl AppSchema {
     /// not parse is left to the executor, which reports the syntax error.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
         if let Some(doc) = self.documents.get(&request.query) {
-            self.limits.check(&doc, &self.sizes, &request.variables)?;
+            self.limits
+                .check(&doc, &self.sizes, &request.variables)
+                .map_err(|e| e.to_server_error())?;
             request.set_parsed_query(ExecutableDocument::clone(&doc));
         }
         Ok(())

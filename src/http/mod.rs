@@ -3,9 +3,11 @@
 
 pub mod graphql;
 pub mod health;
+pub mod params;
 pub mod pipeline;
 pub mod playground;
 pub mod rate_limit;
+pub mod reply;
 pub mod server;
 pub mod ws;
 
@@ -176,7 +178,7 @@ pub fn router(state: AppState) -> Router {
         // What the two layers above answer by themselves, /graphql answers as GraphQL.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&config),
-            graphql::shape_refusals,
+            reply::shape_refusals,
         ));
     for (name, value) in SECURITY_HEADERS {
         app = app.layer(SetResponseHeaderLayer::if_not_present(
@@ -188,7 +190,7 @@ pub fn router(state: AppState) -> Router {
         app = app.layer(cors);
     }
     app.layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(CatchPanicLayer::custom(reply::panic_response))
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
