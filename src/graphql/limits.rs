@@ -42,21 +42,26 @@ pub struct Limits {
     pub introspection: bool,
 }
 
+impl Limits {
+    /// The defaults, written once (`serve`'s flags take theirs from here): depth 15
+    /// (GraphiQL's introspection query needs 13), complexity 10 000 (a page of 100 jobs with
+    /// every field, user and inputs is ~8 000), introspection complexity 1 000 000 (GraphiQL's
+    /// introspection query measures ~240 000 here; its answer is ~100 KB), 30 aliases, 10 root
+    /// fields, 10 directives per field, introspection on.
+    pub const DEFAULT: Self = Self {
+        depth: 15,
+        complexity: 10_000,
+        introspection_complexity: 1_000_000,
+        aliases: 30,
+        root_fields: 10,
+        directives: 10,
+        introspection: true,
+    };
+}
+
 impl Default for Limits {
-    /// Depth 15 (GraphiQL's introspection query needs 13), complexity 10 000 (a page of 100
-    /// jobs with every field, user and inputs is ~8 000), introspection complexity 1 000 000
-    /// (GraphiQL's introspection query measures ~240 000 here; its answer is ~100 KB), 30
-    /// aliases, 10 root fields, 10 directives per field.
     fn default() -> Self {
-        Self {
-            depth: 15,
-            complexity: 10_000,
-            introspection_complexity: 1_000_000,
-            aliases: 30,
-            root_fields: 10,
-            directives: 10,
-            introspection: true,
-        }
+        Self::DEFAULT
     }
 }
 

@@ -96,10 +96,23 @@ impl Executor for AppSchema {
 }
 
 /// Schema settings.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct SchemaConfig {
     /// Abuse limits, and whether `__schema`/`__type` are answered (GraphiQL needs them).
     pub limits: Limits,
+}
+
+impl SchemaConfig {
+    /// The defaults, written once (see [`Limits::DEFAULT`]).
+    pub const DEFAULT: Self = Self {
+        limits: Limits::DEFAULT,
+    };
+}
+
+impl Default for SchemaConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// Builds the schema over `db`, publishing and receiving job events through `events`.

@@ -57,19 +57,25 @@ pub struct HttpConfig {
     pub schema: SchemaConfig,
 }
 
+impl HttpConfig {
+    /// The defaults, written once: `serve`'s flags take theirs from here
+    /// (`crate::config`), and [`Default`] is this.
+    pub const DEFAULT: Self = Self {
+        request_timeout: Duration::from_secs(30),
+        max_body_bytes: 256 * 1024,
+        rate_limit: Some(Rate::new(50, 100)),
+        anonymous_rate_limit: Some(Rate::new(10, 50)),
+        ws: WsConfig::DEFAULT,
+        header_read_timeout: Duration::from_secs(10),
+        cors_origins: Vec::new(),
+        auth_cache_ttl: Duration::from_secs(5),
+        schema: SchemaConfig::DEFAULT,
+    };
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(30),
-            max_body_bytes: 256 * 1024,
-            rate_limit: None,
-            anonymous_rate_limit: None,
-            ws: WsConfig::default(),
-            header_read_timeout: Duration::from_secs(10),
-            cors_origins: Vec::new(),
-            auth_cache_ttl: Duration::from_secs(5),
-            schema: SchemaConfig::default(),
-        }
+        Self::DEFAULT
     }
 }
 
@@ -85,13 +91,18 @@ pub struct WsConfig {
     pub max_connections_per_key: usize,
 }
 
+impl WsConfig {
+    /// The defaults, written once (see [`HttpConfig::DEFAULT`]).
+    pub const DEFAULT: Self = Self {
+        init_timeout: Duration::from_secs(10),
+        max_operations: 100,
+        max_connections_per_key: 50,
+    };
+}
+
 impl Default for WsConfig {
     fn default() -> Self {
-        Self {
-            init_timeout: Duration::from_secs(10),
-            max_operations: 100,
-            max_connections_per_key: 50,
-        }
+        Self::DEFAULT
     }
 }
 
