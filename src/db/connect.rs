@@ -194,7 +194,8 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
                     let mut conn = AsyncPgConnection::establish(&url).await?;
                     health.set_down(false);
                     conn.batch_execute(&format!(
-                        "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = {plan_cache_mode}; \
+                        "SET statement_timeout = {timeout_ms}; \
+                         SET plan_cache_mode = {plan_cache_mode}; \
                          SET application_name = 'job-history'"
                     ))
                     .await

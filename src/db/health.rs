@@ -133,17 +133,20 @@ where
 pub enum Refusal {
     /// Another writer held the lock longer than the write could wait.
     #[error(
-        "the database is busy with other writes and this one could not start in time; retry shortly"
+        "the database is busy with other writes and this one could not start in time; retry \
+         shortly"
     )]
     Busy,
     /// The database file (or its directory) is read-only.
     #[error(
-        "the database is read-only, so changes are refused (reads still work); an operator must make the database file and its directory writable"
+        "the database is read-only, so changes are refused (reads still work); an operator \
+         must make the database file and its directory writable"
     )]
     ReadOnly,
     /// The disk is full, or failed a write (SQLite `SQLITE_FULL`, `SQLITE_IOERR`).
     #[error(
-        "the database's disk is full or failing, so changes are refused (reads still work); an operator must free space or check the disk"
+        "the database's disk is full or failing, so changes are refused (reads still work); \
+         an operator must free space or check the disk"
     )]
     Full,
     /// The connection was lost or refused (the database restarting or unreachable).

@@ -222,7 +222,8 @@ impl ApiError {
         match self {
             Self::Unavailable(_) | Self::Timeout(_) | Self::Internal(_) => {
                 let id = uuid::Uuid::new_v4();
-                tracing::error!(error_id = %id, code = self.code(), error = ?self, "request failed");
+                let code = self.code();
+                tracing::error!(error_id = %id, code, error = ?self, "request failed");
                 format!("{message} (error id {id})")
             }
             _ => message,

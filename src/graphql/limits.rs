@@ -87,7 +87,8 @@ impl Limits {
             return Err(ApiError::Limit(
                 Limit::Aliases,
                 format!(
-                    "the document uses {aliases} aliases (fragments counted once per use); at most {} are allowed",
+                    "the document uses {aliases} aliases (fragments counted once per use); \
+                     at most {} are allowed",
                     self.aliases
                 ),
             ));
@@ -133,7 +134,9 @@ impl Limits {
             return Err(ApiError::Limit(
                 Limit::Complexity,
                 format!(
-                    "the query's complexity is {} (1 per field, list fields multiplied by their page size); at most {} is allowed: ask for fewer jobs per page or fewer fields",
+                    "the query's complexity is {} (1 per field, list fields multiplied by their \
+                     page size); at most {} is allowed: ask for fewer jobs per page or fewer \
+                     fields",
                     shown(f.complexity),
                     self.complexity
                 ),
@@ -143,7 +146,9 @@ impl Limits {
             return Err(ApiError::Limit(
                 Limit::IntrospectionSize,
                 format!(
-                    "the introspection's complexity is {} (1 per field, its lists multiplied by the schema's largest); at most {} is allowed: ask for each list once, without nesting `fields` in `fields`",
+                    "the introspection's complexity is {} (1 per field, its lists multiplied by \
+                     the schema's largest); at most {} is allowed: ask for each list once, \
+                     without nesting `fields` in `fields`",
                     shown(f.introspection),
                     self.introspection_complexity
                 ),

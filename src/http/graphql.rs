@@ -15,7 +15,7 @@
 //!   (504 `TIMEOUT`).
 //!
 //! [`handle`] reads the parameters ([`super::params`]), runs them through the pipeline within
-//! the request timeout ([`execute`]), and writes the answer ([`super::reply`]).
+//! the request timeout (`execute`), and writes the answer ([`super::reply`]).
 
 use std::net::{IpAddr, SocketAddr};
 

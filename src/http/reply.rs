@@ -1,5 +1,5 @@
 //! How GraphQL answers are written over HTTP: the media type chosen from `Accept`
-//! ([`negotiate`]), the one JSON writer of response bodies ([`write_body`]), an executed
+//! ([`negotiate`]), the one JSON writer of response bodies (`write_body`), an executed
 //! response's status ([`executed`]), and every refusal — an [`ApiError`] with its status, code,
 //! message and headers ([`refusal`]). The refusals of the layers around `/graphql` (the body
 //! limit's 413, the outer timeout's 504, a panic's 500) are rewritten into the same form

@@ -14,8 +14,10 @@
 //!
 //! Close codes (graphql-transport-ws): 4403 Forbidden (bad, missing, revoked or expired key),
 //! 4400 (a message the protocol does not allow), 4408 (no `connection_init` in time), 4429
-//! (a second `connection_init`, or too many sockets for the key), 1009 (a message over the
-//! size limit).
+//! (a second `connection_init`, too many sockets for the key, or its rate exceeded at
+//! `connection_init`), 1011 (the key store cannot be read), 1009 (a message over the size
+//! limit). Refusals are [`ApiError`]s: their close code is [`ApiError::close_code`], their
+//! reason the error's message, and an operation refused sends the error with its code.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
