@@ -386,46 +386,54 @@ mod tests {
         ]
     }
 
-    /// What each variant must answer: (case number, code, status, close code, id sent).
-    /// The match is exhaustive, so a new variant does not compile without its case here; the
-    /// numbering then makes the test fail until [`examples`] has one of it.
-    fn expected(e: &ApiError) -> (usize, &'static str, u16, u16, bool) {
-        use close::*;
-        match e {
-            ApiError::BadUserInput(_) => (0, "BAD_USER_INPUT", 400, INTERNAL, false),
-            ApiError::NotFound(_) => (1, "NOT_FOUND", 404, INTERNAL, false),
-            ApiError::Unauthenticated(_) => (2, "UNAUTHENTICATED", 401, FORBIDDEN, false),
-            ApiError::Forbidden(_) => (3, "FORBIDDEN", 403, FORBIDDEN, false),
-            ApiError::Conflict(_) => (4, "CONFLICT", 409, INTERNAL, false),
-            ApiError::EventsMissed(_) => (5, "EVENTS_MISSED", 410, INTERNAL, false),
-            ApiError::Unavailable(_) => (6, "SERVICE_UNAVAILABLE", 503, INTERNAL, true),
-            ApiError::Timeout(_) => (7, "TIMEOUT", 504, INTERNAL, true),
-            ApiError::Internal(_) => (8, "INTERNAL_SERVER_ERROR", 500, INTERNAL, true),
-            ApiError::BadRequest { .. } => (9, "BAD_REQUEST", 406, INTERNAL, false),
-            ApiError::MethodNotAllowed { .. } => (10, "BAD_REQUEST", 405, INTERNAL, false),
-            ApiError::PayloadTooLarge(_) => (11, "PAYLOAD_TOO_LARGE", 413, INTERNAL, false),
-            ApiError::RequestTimeout(_) => (12, "TIMEOUT", 504, INTERNAL, false),
-            ApiError::RateLimited { .. } => (13, "RATE_LIMITED", 429, TOO_MANY, false),
-            ApiError::ServiceUnavailable(_) => (14, "SERVICE_UNAVAILABLE", 503, INTERNAL, false),
-            ApiError::Limit(..) => (15, "QUERY_TOO_DEEP", 400, TOO_MANY, false),
-        }
+    /// Writes `expected` (an exhaustive `match`: a new variant does not compile without its
+    /// case) and counts its arms into `CASES`, so the test below fails until [`examples`] has
+    /// one of the new variant too.
+    macro_rules! cases {
+        ($($pattern:pat => $expected:expr,)*) => {
+            const CASES: usize = [$(stringify!($pattern)),*].len();
+
+            /// What each variant must answer: (code, status, close code, error id sent).
+            fn expected(e: &ApiError) -> (&'static str, u16, u16, bool) {
+                use close::*;
+                match e {
+                    $($pattern => $expected,)*
+                }
+            }
+        };
+    }
+
+    cases! {
+        ApiError::BadUserInput(_) => ("BAD_USER_INPUT", 400, INTERNAL, false),
+        ApiError::NotFound(_) => ("NOT_FOUND", 404, INTERNAL, false),
+        ApiError::Unauthenticated(_) => ("UNAUTHENTICATED", 401, FORBIDDEN, false),
+        ApiError::Forbidden(_) => ("FORBIDDEN", 403, FORBIDDEN, false),
+        ApiError::Conflict(_) => ("CONFLICT", 409, INTERNAL, false),
+        ApiError::EventsMissed(_) => ("EVENTS_MISSED", 410, INTERNAL, false),
+        ApiError::Unavailable(_) => ("SERVICE_UNAVAILABLE", 503, INTERNAL, true),
+        ApiError::Timeout(_) => ("TIMEOUT", 504, INTERNAL, true),
+        ApiError::Internal(_) => ("INTERNAL_SERVER_ERROR", 500, INTERNAL, true),
+        ApiError::BadRequest { .. } => ("BAD_REQUEST", 406, INTERNAL, false),
+        ApiError::MethodNotAllowed { .. } => ("BAD_REQUEST", 405, INTERNAL, false),
+        ApiError::PayloadTooLarge(_) => ("PAYLOAD_TOO_LARGE", 413, INTERNAL, false),
+        ApiError::RequestTimeout(_) => ("TIMEOUT", 504, INTERNAL, false),
+        ApiError::RateLimited { .. } => ("RATE_LIMITED", 429, TOO_MANY, false),
+        ApiError::ServiceUnavailable(_) => ("SERVICE_UNAVAILABLE", 503, INTERNAL, false),
+        ApiError::Limit(..) => ("QUERY_TOO_DEEP", 400, TOO_MANY, false),
     }
 
     #[test]
     fn every_variant_has_its_code_status_and_message() {
         let examples = examples();
-        let cases: Vec<usize> = examples.iter().map(|e| expected(e).0).collect();
+        let variants: std::collections::HashSet<_> =
+            examples.iter().map(std::mem::discriminant).collect();
         assert_eq!(
-            cases,
-            (0..cases.len()).collect::<Vec<_>>(),
-            "one example per case"
-        );
-        assert_eq!(
-            expected(&examples[examples.len() - 1]).0 + 1,
-            examples.len()
+            (examples.len(), variants.len()),
+            (CASES, CASES),
+            "one example of every variant"
         );
         for e in examples {
-            let (_, code, status, close_code, with_id) = expected(&e);
+            let (code, status, close_code, with_id) = expected(&e);
             assert_eq!(
                 (e.code(), e.status(), e.close_code()),
                 (code, status, close_code)
