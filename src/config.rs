@@ -30,6 +30,26 @@ pub fn parse_bool(value: &str) -> Result<bool, String> {
     }
 }
 
+/// The HTTP defaults `serve`'s flags show and use ([`HttpConfig::DEFAULT`]).
+const HTTP: HttpConfig = HttpConfig::DEFAULT;
+/// The document limits' defaults ([`Limits::DEFAULT`]).
+const LIMITS: Limits = Limits::DEFAULT;
+
+/// A duration as a flag's milliseconds.
+const fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// A rate's flag: sustained requests per second (0: no limit).
+fn per_second(rate: Option<Rate>) -> u32 {
+    rate.map_or(0, |r| r.per_second.get())
+}
+
+/// A rate's burst flag.
+fn burst(rate: Option<Rate>) -> u32 {
+    rate.map_or(0, |r| r.burst.get())
+}
+
 /// GraphQL service for monitoring machine-learning inference jobs and browsing their history.
 #[derive(Parser, Debug)]
 #[command(name = "job-history", version, about, propagate_version = true)]
@@ -53,13 +73,18 @@ pub struct DbArgs {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Maximum pooled database connections.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_POOL_SIZE",
+        default_value_t = DbConfig::DEFAULT_POOL_SIZE,
+        global = true
+    )]
     pub pool_size: u32,
     /// How long a request may wait for a pooled connection, in milliseconds.
     #[arg(
         long,
         env = "DATABASE_POOL_TIMEOUT_MS",
-        default_value_t = 5_000,
+        default_value_t = millis(DbConfig::DEFAULT_POOL_TIMEOUT),
         global = true
     )]
     pub pool_timeout_ms: u64,
@@ -67,7 +92,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "DATABASE_STATEMENT_TIMEOUT_MS",
-        default_value_t = 30_000,
+        default_value_t = millis(DbConfig::DEFAULT_STATEMENT_TIMEOUT),
         global = true
     )]
     pub statement_timeout_ms: u64,
@@ -79,7 +104,7 @@ pub struct DbArgs {
         long,
         env = "DATABASE_PLAN_CACHE_MODE",
         value_enum,
-        default_value_t = PlanCacheMode::Auto,
+        default_value_t = PlanCacheMode::default(),
         global = true
     )]
     pub plan_cache_mode: PlanCacheMode,
@@ -155,7 +180,7 @@ pub struct ServeArgs {
     pub demo_rate: f64,
     /// Longest a request may take (authentication included) before it is answered 504 with
     /// code `TIMEOUT`, in milliseconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = millis(HTTP.request_timeout))]
     pub request_timeout_ms: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
@@ -173,62 +198,78 @@ pub struct ServeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
     /// Deepest selection nesting accepted (GraphiQL's introspection needs 13).
-    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 15)]
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = LIMITS.depth)]
     pub max_depth: usize,
     /// Largest query complexity: 1 per field, list fields multiplied by their page size.
-    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 10_000)]
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = LIMITS.complexity)]
     pub max_complexity: usize,
     /// Largest introspection complexity: 1 per field, introspection lists multiplied by the
     /// schema's largest such list (GraphiQL's introspection query measures ~240 000).
     #[arg(
         long,
         env = "MAX_INTROSPECTION_COMPLEXITY",
-        default_value_t = 1_000_000
+        default_value_t = LIMITS.introspection_complexity
     )]
     pub max_introspection_complexity: usize,
     /// Most directives on one field, fragment spread or operation.
-    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 10)]
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = LIMITS.directives)]
     pub max_directives: usize,
     /// Most aliases in one document.
-    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = LIMITS.aliases)]
     pub max_aliases: usize,
     /// Most root fields in one operation.
-    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 10)]
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = LIMITS.root_fields)]
     pub max_root_fields: usize,
     /// Largest request body in bytes.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = HTTP.max_body_bytes)]
     pub max_body_bytes: usize,
     /// Sustained requests per second per API key (0: no limit).
-    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = per_second(HTTP.rate_limit))]
     pub rate_limit_per_second: u32,
     /// Requests per API key allowed in a burst.
-    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = burst(HTTP.rate_limit))]
     pub rate_limit_burst: u32,
     /// Sustained requests per second without a valid API key, per client address (0: no
     /// limit). Behind a proxy every client shares the proxy's address: raise it there.
-    #[arg(long, env = "ANONYMOUS_RATE_PER_SECOND", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "ANONYMOUS_RATE_PER_SECOND",
+        default_value_t = per_second(HTTP.anonymous_rate_limit)
+    )]
     pub anonymous_rate_per_second: u32,
     /// Requests without a valid API key allowed in a burst, per client address.
-    #[arg(long, env = "ANONYMOUS_RATE_BURST", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "ANONYMOUS_RATE_BURST",
+        default_value_t = burst(HTTP.anonymous_rate_limit)
+    )]
     pub anonymous_rate_burst: u32,
     /// Longest wait for a websocket's `connection_init`, in ms (then closed with 4408).
-    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = millis(HTTP.ws.init_timeout))]
     pub ws_init_timeout_ms: u64,
     /// Most operations running at once on one websocket.
-    #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = 100)]
+    #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = HTTP.ws.max_operations)]
     pub ws_max_operations: usize,
     /// Most open websockets per API key (per replica).
-    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_KEY", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "WS_MAX_CONNECTIONS_PER_KEY",
+        default_value_t = HTTP.ws.max_connections_per_key
+    )]
     pub ws_max_connections_per_key: usize,
     /// Longest a client may take to send a request's headers, and longest an idle
     /// keep-alive connection is kept, in ms.
-    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_MS",
+        default_value_t = millis(HTTP.header_read_timeout)
+    )]
     pub header_read_timeout_ms: u64,
     /// Answer introspection (`__schema`, `__type`); GraphiQL's docs need it.
     #[arg(
         long,
         env = "INTROSPECTION",
-        default_value_t = true,
+        default_value_t = LIMITS.introspection,
         action = clap::ArgAction::Set,
         value_parser = parse_bool
     )]
@@ -238,7 +279,7 @@ pub struct LimitArgs {
     pub cors_origins: Vec<String>,
     /// How long an authenticated API key is trusted before it is checked again, in ms
     /// (a revoked key stops working within this time).
-    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = 5_000)]
+    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = millis(HTTP.auth_cache_ttl))]
     pub auth_cache_ttl_ms: u64,
 }
 
@@ -415,4 +456,35 @@ pub struct KeysCreateArgs {
     /// Expire the key after this many days (default: never).
     #[arg(long)]
     pub expires_in_days: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// The command line with no flags and no environment variables read.
+    fn bare(args: &[&str]) -> Cli {
+        let command = Cli::command()
+            .mut_args(|a| a.env(None))
+            .mut_subcommand("serve", |s| s.mut_args(|a| a.env(None)));
+        let matches = command.try_get_matches_from(args).unwrap();
+        Cli::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn flag_defaults_are_the_configuration_defaults() {
+        let cli = bare(&["job-history", "serve"]);
+        let Command::Serve(serve) = &cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(
+            format!("{:?}", serve.http_config()),
+            format!("{:?}", HttpConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cli.db.config().unwrap()),
+            format!("{:?}", DbConfig::new(DatabaseUrl::parse(None).unwrap()))
+        );
+    }
 }

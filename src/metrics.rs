@@ -2,11 +2,20 @@
 //! per operation name, SQL statements executed, pool state, active subscriptions, and the
 //! process's resident memory. Operators scrape it; the benchmark reads statements per request
 //! and peak memory from it.
+//!
+//! The `prometheus` crate (without its protobuf and process features: it adds no dependency
+//! the service does not already build) keeps the per-operation counters and histogram and
+//! writes the text exposition format. What is read at scrape time (the database's counters,
+//! the pool, subscriptions, memory) is handed to [`Metrics::render`] as a [`Snapshot`] and
+//! written as one sample per family. Operation names are sanitized and bounded here: the
+//! crate does not cap label cardinality.
 
-use std::collections::HashMap;
-use std::fmt::Write;
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus::proto::{self, MetricFamily, MetricType};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Latency bucket upper bounds, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -15,18 +24,63 @@ const BUCKETS: [f64; 12] = [
 /// Distinct operation names tracked; later ones are counted as `other` (bounded cardinality).
 const MAX_OPERATIONS: usize = 100;
 
-#[derive(Default, Clone)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-    errors: u64,
+/// Request metrics per GraphQL operation.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    errors: IntCounterVec,
+    latency: HistogramVec,
+    /// The operation names with their own label so far.
+    operations: Mutex<HashSet<String>>,
 }
 
-/// Request metrics per GraphQL operation.
-#[derive(Default)]
-pub struct Metrics {
-    operations: Mutex<HashMap<String, Histogram>>,
+impl Default for Metrics {
+    fn default() -> Self {
+        let label = &["operation"];
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "jh_graphql_requests_total",
+                "GraphQL requests by operation name.",
+            ),
+            label,
+        );
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "jh_graphql_errors_total",
+                "GraphQL requests that returned errors.",
+            ),
+            label,
+        );
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "jh_graphql_request_duration_seconds",
+                "GraphQL request latency.",
+            )
+            .buckets(BUCKETS.to_vec()),
+            label,
+        );
+        // Fixed names, help and buckets: these cannot fail.
+        let (requests, errors, latency) = (
+            requests.expect("valid counter"),
+            errors.expect("valid counter"),
+            latency.expect("valid histogram"),
+        );
+        let registry = Registry::new();
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(errors.clone()),
+            Box::new(latency.clone()),
+        ] {
+            registry.register(collector).expect("distinct metric names");
+        }
+        Self {
+            registry,
+            requests,
+            errors,
+            latency,
+            operations: Mutex::default(),
+        }
+    }
 }
 
 /// Gauges read at scrape time.
@@ -51,6 +105,7 @@ pub struct Snapshot {
     pub listener_connects: u64,
 }
 
+/// An operation name as a label value: word characters only, at most 64.
 fn label(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -61,164 +116,137 @@ fn label(name: &str) -> String {
 impl Metrics {
     /// Records one GraphQL request.
     pub fn observe(&self, operation: Option<&str>, elapsed: Duration, failed: bool) {
+        let name = self.bounded(operation);
+        let labels = &[name.as_str()];
+        self.requests.with_label_values(labels).inc();
+        self.errors
+            .with_label_values(labels)
+            .inc_by(u64::from(failed));
+        self.latency
+            .with_label_values(labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The label of `operation`: `anonymous` without a name, `other` once
+    /// [`MAX_OPERATIONS`] names have their own.
+    fn bounded(&self, operation: Option<&str>) -> String {
         let name = operation
             .map(label)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "anonymous".into());
-        // A panic elsewhere while holding the lock leaves at worst one count unrecorded: the
-        // map is still good to use, so a poisoned lock is recovered, not a panic for everyone.
-        let mut ops = self.operations.lock().unwrap_or_else(|p| p.into_inner());
-        let key = if ops.contains_key(&name) || ops.len() < MAX_OPERATIONS {
+        // A panic elsewhere while holding the lock leaves at worst one name unrecorded: the
+        // set is still good to use, so a poisoned lock is recovered, not a panic for everyone.
+        let mut names = self.operations.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(&name) || names.len() < MAX_OPERATIONS {
+            names.insert(name.clone());
             name
         } else {
             "other".into()
-        };
-        let h = ops.entry(key).or_default();
-        let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.buckets[i] += 1;
-            }
         }
-        h.count += 1;
-        h.sum += secs;
-        h.errors += u64::from(failed);
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self, s: &Snapshot) -> String {
-        let mut out = String::new();
-        let ops = self
-            .operations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let mut names: Vec<_> = ops.keys().cloned().collect();
-        names.sort();
-        let _ = writeln!(
-            out,
-            "# HELP jh_graphql_requests_total GraphQL requests by operation name."
-        );
-        let _ = writeln!(out, "# TYPE jh_graphql_requests_total counter");
-        for n in &names {
-            let _ = writeln!(
-                out,
-                "jh_graphql_requests_total{{operation=\"{n}\"}} {}",
-                ops[n].count
-            );
+        let mut families = self.registry.gather();
+        families.extend(scraped(s));
+        let mut out = Vec::new();
+        // Writing text into a `Vec` fails only on a malformed family, which these are not.
+        if let Err(e) = prometheus::TextEncoder::new().encode(&families, &mut out) {
+            tracing::error!(error = %e, "cannot render metrics");
         }
-        let _ = writeln!(
-            out,
-            "# HELP jh_graphql_errors_total GraphQL requests that returned errors."
-        );
-        let _ = writeln!(out, "# TYPE jh_graphql_errors_total counter");
-        for n in &names {
-            let _ = writeln!(
-                out,
-                "jh_graphql_errors_total{{operation=\"{n}\"}} {}",
-                ops[n].errors
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP jh_graphql_request_duration_seconds GraphQL request latency."
-        );
-        let _ = writeln!(out, "# TYPE jh_graphql_request_duration_seconds histogram");
-        for n in &names {
-            let h = &ops[n];
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "jh_graphql_request_duration_seconds_bucket{{operation=\"{n}\",le=\"{bound}\"}} {}",
-                    h.buckets[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "jh_graphql_request_duration_seconds_bucket{{operation=\"{n}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "jh_graphql_request_duration_seconds_sum{{operation=\"{n}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "jh_graphql_request_duration_seconds_count{{operation=\"{n}\"}} {}",
-                h.count
-            );
-        }
-        let gauges = [
-            (
-                "jh_sql_statements_total",
-                "counter",
-                "SQL statements executed.",
-                s.statements.to_string(),
-            ),
-            (
-                "jh_sql_statements_cached_total",
-                "counter",
-                "SQL statements prepared and cached by a connection (flat once each connection has met every query shape).",
-                s.statements_cached.to_string(),
-            ),
-            (
-                "jh_db_pool_connections",
-                "gauge",
-                "Open pooled connections.",
-                s.pool_connections.to_string(),
-            ),
-            (
-                "jh_db_pool_idle_connections",
-                "gauge",
-                "Idle pooled connections.",
-                s.pool_idle.to_string(),
-            ),
-            (
-                "jh_db_pool_waits_total",
-                "counter",
-                "Connection checkouts that waited.",
-                s.pool_waits.to_string(),
-            ),
-            (
-                "jh_db_pool_timeouts_total",
-                "counter",
-                "Connection checkouts that timed out.",
-                s.pool_timeouts.to_string(),
-            ),
-            (
-                "jh_subscriptions_active",
-                "gauge",
-                "Subscriptions attached to the event bus.",
-                s.subscriptions.to_string(),
-            ),
-            (
-                "jh_event_listener_connected",
-                "gauge",
-                "1 while the job event listener is connected.",
-                u8::from(s.listener_connected).to_string(),
-            ),
-            (
-                "jh_event_listener_connects_total",
-                "counter",
-                "Job event listener (re)connections.",
-                s.listener_connects.to_string(),
-            ),
-            (
-                "jh_process_resident_memory_bytes",
-                "gauge",
-                "Resident memory of the process.",
-                resident_bytes().to_string(),
-            ),
-        ];
-        for (name, kind, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
-        out
+        String::from_utf8(out).unwrap_or_default()
     }
+}
+
+/// The families read at scrape time, one sample each.
+fn scraped(s: &Snapshot) -> Vec<MetricFamily> {
+    use MetricType::{COUNTER, GAUGE};
+    [
+        (
+            "jh_sql_statements_total",
+            COUNTER,
+            "SQL statements executed.",
+            s.statements as f64,
+        ),
+        (
+            "jh_sql_statements_cached_total",
+            COUNTER,
+            "SQL statements prepared and cached by a connection (flat once each connection \
+             has met every query shape).",
+            s.statements_cached as f64,
+        ),
+        (
+            "jh_db_pool_connections",
+            GAUGE,
+            "Open pooled connections.",
+            f64::from(s.pool_connections),
+        ),
+        (
+            "jh_db_pool_idle_connections",
+            GAUGE,
+            "Idle pooled connections.",
+            f64::from(s.pool_idle),
+        ),
+        (
+            "jh_db_pool_waits_total",
+            COUNTER,
+            "Connection checkouts that waited.",
+            s.pool_waits as f64,
+        ),
+        (
+            "jh_db_pool_timeouts_total",
+            COUNTER,
+            "Connection checkouts that timed out.",
+            s.pool_timeouts as f64,
+        ),
+        (
+            "jh_subscriptions_active",
+            GAUGE,
+            "Subscriptions attached to the event bus.",
+            s.subscriptions as f64,
+        ),
+        (
+            "jh_event_listener_connected",
+            GAUGE,
+            "1 while the job event listener is connected.",
+            f64::from(u8::from(s.listener_connected)),
+        ),
+        (
+            "jh_event_listener_connects_total",
+            COUNTER,
+            "Job event listener (re)connections.",
+            s.listener_connects as f64,
+        ),
+        (
+            "jh_process_resident_memory_bytes",
+            GAUGE,
+            "Resident memory of the process.",
+            resident_bytes() as f64,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, kind, help, value)| family(name, kind, help, value))
+    .collect()
+}
+
+/// A family of one sample without labels.
+fn family(name: &str, kind: MetricType, help: &str, value: f64) -> MetricFamily {
+    let mut metric = proto::Metric::default();
+    if kind == MetricType::COUNTER {
+        let mut counter = proto::Counter::default();
+        counter.set_value(value);
+        metric.set_counter(counter);
+    } else {
+        let mut gauge = proto::Gauge::default();
+        gauge.set_value(value);
+        metric.set_gauge(gauge);
+    }
+    let mut family = MetricFamily::default();
+    family.set_name(name.into());
+    family.set_help(help.into());
+    family.set_field_type(kind);
+    family.set_metric(vec![metric]);
+    family
 }
 
 /// Resident set size from `/proc/self/statm` (0 where unavailable).
@@ -268,5 +296,50 @@ mod tests {
                 && text.contains("jh_sql_statements_cached_total 5")
                 && text.contains("jh_subscriptions_active 3")
         );
+        for name in [
+            "jh_graphql_requests_total",
+            "jh_graphql_errors_total",
+            "jh_graphql_request_duration_seconds",
+            "jh_sql_statements_total",
+            "jh_sql_statements_cached_total",
+            "jh_db_pool_connections",
+            "jh_db_pool_idle_connections",
+            "jh_db_pool_waits_total",
+            "jh_db_pool_timeouts_total",
+            "jh_subscriptions_active",
+            "jh_event_listener_connected",
+            "jh_event_listener_connects_total",
+            "jh_process_resident_memory_bytes",
+        ] {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name}");
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+        assert!(text.contains(
+            "jh_graphql_request_duration_seconds_bucket{operation=\"History\",le=\"+Inf\"} 2"
+        ));
+    }
+
+    #[test]
+    fn operation_names_are_bounded() {
+        let m = Metrics::default();
+        for i in 0..MAX_OPERATIONS + 5 {
+            m.observe(Some(&format!("Op{i}")), Duration::from_millis(1), false);
+        }
+        m.observe(None, Duration::from_millis(1), false);
+        m.observe(Some("Op0"), Duration::from_millis(1), false);
+        let text = m.render(&Snapshot {
+            statements: 0,
+            statements_cached: 0,
+            pool_connections: 0,
+            pool_idle: 0,
+            pool_waits: 0,
+            pool_timeouts: 0,
+            subscriptions: 0,
+            listener_connected: false,
+            listener_connects: 0,
+        });
+        assert!(text.contains("jh_graphql_requests_total{operation=\"Op0\"} 2"));
+        assert!(text.contains("jh_graphql_requests_total{operation=\"other\"} 6"));
+        assert!(!text.contains("operation=\"Op100\""));
     }
 }

@@ -129,14 +129,21 @@ impl PlanCacheMode {
 }
 
 impl DbConfig {
-    /// Defaults for `url`: 16 connections, 5 s pool wait, 30 s statement timeout,
-    /// PostgreSQL's own plan caching.
+    /// Default most pooled connections (`DATABASE_POOL_SIZE`).
+    pub const DEFAULT_POOL_SIZE: u32 = 16;
+    /// Default longest wait for a pooled connection (`DATABASE_POOL_TIMEOUT_MS`).
+    pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default PostgreSQL `statement_timeout` (`DATABASE_STATEMENT_TIMEOUT_MS`).
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The defaults for `url` (the CLI's flags take theirs from the same constants):
+    /// 16 connections, 5 s pool wait, 30 s statement timeout, PostgreSQL's own plan caching.
     pub fn new(url: DatabaseUrl) -> Self {
         Self {
             url,
-            pool_size: 16,
-            pool_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(30),
+            pool_size: Self::DEFAULT_POOL_SIZE,
+            pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
+            statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             plan_cache_mode: PlanCacheMode::default(),
         }
     }
@@ -185,7 +192,8 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ConnectError> {
                     let mut conn = AsyncPgConnection::establish(&url).await?;
                     health.set_down(false);
                     conn.batch_execute(&format!(
-                        "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = {plan_cache_mode}; \
+                        "SET statement_timeout = {timeout_ms}; \
+                         SET plan_cache_mode = {plan_cache_mode}; \
                          SET application_name = 'job-history'"
                     ))
                     .await

@@ -11,7 +11,9 @@
 //!   fails stops waiting too.
 //! - [`Refusal`] names the database errors a client can act on by retrying: the write lock
 //!   not granted in time (SQLite `database is locked`), a read-only, full or failing database
-//!   file, a connection lost or refused (PostgreSQL restarting).
+//!   file, a connection lost or refused (PostgreSQL restarting). [`classify`] also tells the
+//!   statement timeout and PostgreSQL's refusal of U+0000 apart: the one function that reads
+//!   a driver's message text.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,17 +134,20 @@ where
 pub enum Refusal {
     /// Another writer held the lock longer than the write could wait.
     #[error(
-        "the database is busy with other writes and this one could not start in time; retry shortly"
+        "the database is busy with other writes and this one could not start in time; retry \
+         shortly"
     )]
     Busy,
     /// The database file (or its directory) is read-only.
     #[error(
-        "the database is read-only, so changes are refused (reads still work); an operator must make the database file and its directory writable"
+        "the database is read-only, so changes are refused (reads still work); an operator \
+         must make the database file and its directory writable"
     )]
     ReadOnly,
     /// The disk is full, or failed a write (SQLite `SQLITE_FULL`, `SQLITE_IOERR`).
     #[error(
-        "the database's disk is full or failing, so changes are refused (reads still work); an operator must free space or check the disk"
+        "the database's disk is full or failing, so changes are refused (reads still work); \
+         an operator must free space or check the disk"
     )]
     Full,
     /// The connection was lost or refused (the database restarting or unreachable).
@@ -150,37 +155,69 @@ pub enum Refusal {
     Unreachable,
 }
 
+/// What a failed statement says about its cause, when it is not a bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The database's state: retrying later (or an operator) can help.
+    State(Refusal),
+    /// PostgreSQL canceled the statement at its `statement_timeout`.
+    StatementTimeout,
+    /// PostgreSQL refused U+0000 in a text value (SQLite stores it): the caller's text.
+    NulInText,
+}
+
+/// Classifies a statement's failure; `None` for errors that are a bug or unknown.
+///
+/// The only place that reads a database error's *text*, and why it must: Diesel's
+/// [`DatabaseErrorKind`] names constraint violations, serialization failures and lost
+/// connections, but everything else is `Unknown`, and neither it nor
+/// `DatabaseErrorInformation` carries the SQLSTATE (diesel-async maps tokio-postgres'
+/// code to a kind and drops it) or SQLite's result code. So the kinds are used where they
+/// exist; the rest is told by the drivers' messages, stable for decades: SQLite's
+/// `sqlite3_errstr` texts and PostgreSQL's for 57014 (statement timeout), 22021 (U+0000),
+/// 57P01-57P03 and 53100.
+pub fn classify(e: &Error) -> Option<Failure> {
+    let Error::DatabaseError(kind, info) = e else {
+        return None;
+    };
+    if matches!(
+        kind,
+        DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection
+    ) {
+        return Some(Failure::State(Refusal::Unreachable));
+    }
+    let m = info.message();
+    let state = if m.contains("statement timeout") {
+        return Some(Failure::StatementTimeout);
+    } else if m.contains("invalid byte sequence") && m.contains("0x00") {
+        return Some(Failure::NulInText);
+    } else if m.contains("database is locked") || m.contains("database table is locked") {
+        Refusal::Busy
+    } else if m.contains("readonly database") || m.contains("read-only") {
+        Refusal::ReadOnly
+    } else if m.contains("disk is full")
+        || m.contains("No space left on device")
+        || m.contains("disk I/O error")
+    {
+        Refusal::Full
+    } else if m.contains("terminating connection")
+        || m.contains("the database system is")
+        || m.contains("connection closed")
+    {
+        Refusal::Unreachable
+    } else {
+        return None;
+    };
+    Some(Failure::State(state))
+}
+
 impl Refusal {
-    /// Classifies a statement's failure; `None` for errors that are not the database's state.
+    /// The database's state behind a statement's failure; `None` for errors that are not
+    /// the database's state ([`classify`]).
     pub fn of(e: &Error) -> Option<Self> {
-        let Error::DatabaseError(kind, info) = e else {
-            return None;
-        };
-        if matches!(
-            kind,
-            DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection
-        ) {
-            return Some(Self::Unreachable);
-        }
-        let m = info.message();
-        // SQLite's texts (sqlite3_errstr) and PostgreSQL's (57P01-57P03, 53100), stable for
-        // decades; the driver gives no error code through Diesel.
-        if m.contains("database is locked") || m.contains("database table is locked") {
-            Some(Self::Busy)
-        } else if m.contains("readonly database") || m.contains("read-only") {
-            Some(Self::ReadOnly)
-        } else if m.contains("disk is full")
-            || m.contains("No space left on device")
-            || m.contains("disk I/O error")
-        {
-            Some(Self::Full)
-        } else if m.contains("terminating connection")
-            || m.contains("the database system is")
-            || m.contains("connection closed")
-        {
-            Some(Self::Unreachable)
-        } else {
-            None
+        match classify(e)? {
+            Failure::State(refusal) => Some(refusal),
+            Failure::StatementTimeout | Failure::NulInText => None,
         }
     }
 }
@@ -234,5 +271,31 @@ mod tests {
             None
         );
         assert_eq!(Refusal::of(&Error::NotFound), None);
+    }
+
+    #[test]
+    fn timeouts_and_nul_in_text_are_told_apart() {
+        let unknown = DatabaseErrorKind::Unknown;
+        let timeout = db_error(unknown, "canceling statement due to statement timeout");
+        assert_eq!(classify(&timeout), Some(Failure::StatementTimeout));
+        assert_eq!(Refusal::of(&timeout), None);
+        let nul = db_error(
+            unknown,
+            r#"invalid byte sequence for encoding "UTF8": 0x00"#,
+        );
+        assert_eq!(classify(&nul), Some(Failure::NulInText));
+        let other_encoding = db_error(
+            unknown,
+            r#"invalid byte sequence for encoding "UTF8": 0xc3"#,
+        );
+        assert_eq!(classify(&other_encoding), None);
+        assert_eq!(
+            classify(&db_error(unknown, "database is locked")),
+            Some(Failure::State(Refusal::Busy))
+        );
+        assert_eq!(
+            classify(&db_error(unknown, "syntax error at or near")),
+            None
+        );
     }
 }

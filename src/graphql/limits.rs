@@ -13,8 +13,9 @@
 //! A response carries at most [`MAX_ERRORS`] errors ([`cap_errors`]).
 
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, Variables};
+use async_graphql::{Response, Variables};
 
+use super::error::{ApiError, Limit};
 use super::figures::{Figures, IntrospectionSizes, Measure};
 
 /// Most errors in one response; the rest are replaced by one error saying how many were
@@ -41,21 +42,26 @@ pub struct Limits {
     pub introspection: bool,
 }
 
+impl Limits {
+    /// The defaults, written once (`serve`'s flags take theirs from here): depth 15
+    /// (GraphiQL's introspection query needs 13), complexity 10 000 (a page of 100 jobs with
+    /// every field, user and inputs is ~8 000), introspection complexity 1 000 000 (GraphiQL's
+    /// introspection query measures ~240 000 here; its answer is ~100 KB), 30 aliases, 10 root
+    /// fields, 10 directives per field, introspection on.
+    pub const DEFAULT: Self = Self {
+        depth: 15,
+        complexity: 10_000,
+        introspection_complexity: 1_000_000,
+        aliases: 30,
+        root_fields: 10,
+        directives: 10,
+        introspection: true,
+    };
+}
+
 impl Default for Limits {
-    /// Depth 15 (GraphiQL's introspection query needs 13), complexity 10 000 (a page of 100
-    /// jobs with every field, user and inputs is ~8 000), introspection complexity 1 000 000
-    /// (GraphiQL's introspection query measures ~240 000 here; its answer is ~100 KB), 30
-    /// aliases, 10 root fields, 10 directives per field.
     fn default() -> Self {
-        Self {
-            depth: 15,
-            complexity: 10_000,
-            introspection_complexity: 1_000_000,
-            aliases: 30,
-            root_fields: 10,
-            directives: 10,
-            introspection: true,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -67,21 +73,22 @@ impl Limits {
         doc: &ExecutableDocument,
         sizes: &IntrospectionSizes,
         variables: &Variables,
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), ApiError> {
         let measure = Measure { sizes, variables };
         let operations = measure
             .operations(doc)
-            .map_err(|e| limit_error("GRAPHQL_VALIDATION_FAILED", e.message()))?;
+            .map_err(|e| ApiError::Limit(Limit::Fragments, e.message()))?;
         let mut aliases: u64 = 0;
         for (_, figures) in &operations {
             self.check_operation(figures)?;
             aliases = aliases.saturating_add(figures.aliases);
         }
         if aliases > as_u64(self.aliases) {
-            return Err(limit_error(
-                "TOO_MANY_ALIASES",
+            return Err(ApiError::Limit(
+                Limit::Aliases,
                 format!(
-                    "the document uses {aliases} aliases (fragments counted once per use); at most {} are allowed",
+                    "the document uses {aliases} aliases (fragments counted once per use); \
+                     at most {} are allowed",
                     self.aliases
                 ),
             ));
@@ -89,16 +96,16 @@ impl Limits {
         Ok(())
     }
 
-    fn check_operation(&self, f: &Figures) -> Result<(), ServerError> {
+    fn check_operation(&self, f: &Figures) -> Result<(), ApiError> {
         if f.introspects && !self.introspection {
-            return Err(limit_error(
-                "INTROSPECTION_DISABLED",
+            return Err(ApiError::Limit(
+                Limit::IntrospectionDisabled,
                 "introspection is disabled on this server".into(),
             ));
         }
         if f.top_fields > as_u64(self.root_fields) {
-            return Err(limit_error(
-                "TOO_MANY_ROOT_FIELDS",
+            return Err(ApiError::Limit(
+                Limit::RootFields,
                 format!(
                     "an operation selects {} root fields; at most {} are allowed",
                     f.top_fields, self.root_fields
@@ -106,8 +113,8 @@ impl Limits {
             ));
         }
         if f.directives > as_u64(self.directives) {
-            return Err(limit_error(
-                "TOO_MANY_DIRECTIVES",
+            return Err(ApiError::Limit(
+                Limit::Directives,
                 format!(
                     "a selection carries {} directives; at most {} are allowed",
                     f.directives, self.directives
@@ -115,8 +122,8 @@ impl Limits {
             ));
         }
         if f.depth > as_u64(self.depth) {
-            return Err(limit_error(
-                "QUERY_TOO_DEEP",
+            return Err(ApiError::Limit(
+                Limit::Depth,
                 format!(
                     "the query is nested {} levels deep; at most {} levels are allowed",
                     f.depth, self.depth
@@ -124,20 +131,24 @@ impl Limits {
             ));
         }
         if f.complexity > as_u64(self.complexity) {
-            return Err(limit_error(
-                "QUERY_TOO_COMPLEX",
+            return Err(ApiError::Limit(
+                Limit::Complexity,
                 format!(
-                    "the query's complexity is {} (1 per field, list fields multiplied by their page size); at most {} is allowed: ask for fewer jobs per page or fewer fields",
+                    "the query's complexity is {} (1 per field, list fields multiplied by their \
+                     page size); at most {} is allowed: ask for fewer jobs per page or fewer \
+                     fields",
                     shown(f.complexity),
                     self.complexity
                 ),
             ));
         }
         if f.introspection > as_u64(self.introspection_complexity) {
-            return Err(limit_error(
-                "INTROSPECTION_TOO_LARGE",
+            return Err(ApiError::Limit(
+                Limit::IntrospectionSize,
                 format!(
-                    "the introspection's complexity is {} (1 per field, its lists multiplied by the schema's largest); at most {} is allowed: ask for each list once, without nesting `fields` in `fields`",
+                    "the introspection's complexity is {} (1 per field, its lists multiplied by \
+                     the schema's largest); at most {} is allowed: ask for each list once, \
+                     without nesting `fields` in `fields`",
                     shown(f.introspection),
                     self.introspection_complexity
                 ),
@@ -152,10 +163,11 @@ pub fn cap_errors(mut response: Response) -> Response {
     if response.errors.len() > MAX_ERRORS {
         let dropped = response.errors.len() - MAX_ERRORS;
         response.errors.truncate(MAX_ERRORS);
-        response.errors.push(limit_error(
-            "TOO_MANY_ERRORS",
-            format!("{dropped} more errors were dropped; at most {MAX_ERRORS} are reported"),
-        ));
+        let message =
+            format!("{dropped} more errors were dropped; at most {MAX_ERRORS} are reported");
+        response
+            .errors
+            .push(ApiError::Limit(Limit::Errors, message).to_server_error());
     }
     response
 }
@@ -171,13 +183,4 @@ fn shown(n: u64) -> String {
     } else {
         n.to_string()
     }
-}
-
-/// An error with code `code`.
-pub fn limit_error(code: &'static str, message: String) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code);
-    e.extensions = Some(ext);
-    e
 }

@@ -64,7 +64,9 @@ impl AppSchema {
     /// not parse is left to the executor, which reports the syntax error.
     fn prepare(&self, request: &mut Request) -> Result<(), async_graphql::ServerError> {
         if let Some(doc) = self.documents.get(&request.query) {
-            self.limits.check(&doc, &self.sizes, &request.variables)?;
+            self.limits
+                .check(&doc, &self.sizes, &request.variables)
+                .map_err(|e| e.to_server_error())?;
             request.set_parsed_query(ExecutableDocument::clone(&doc));
         }
         Ok(())
@@ -94,10 +96,23 @@ impl Executor for AppSchema {
 }
 
 /// Schema settings.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct SchemaConfig {
     /// Abuse limits, and whether `__schema`/`__type` are answered (GraphiQL needs them).
     pub limits: Limits,
+}
+
+impl SchemaConfig {
+    /// The defaults, written once (see [`Limits::DEFAULT`]).
+    pub const DEFAULT: Self = Self {
+        limits: Limits::DEFAULT,
+    };
+}
+
+impl Default for SchemaConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// Builds the schema over `db`, publishing and receiving job events through `events`.

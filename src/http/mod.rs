@@ -3,9 +3,11 @@
 
 pub mod graphql;
 pub mod health;
+pub mod params;
 pub mod pipeline;
 pub mod playground;
 pub mod rate_limit;
+pub mod reply;
 pub mod server;
 pub mod ws;
 
@@ -55,19 +57,25 @@ pub struct HttpConfig {
     pub schema: SchemaConfig,
 }
 
+impl HttpConfig {
+    /// The defaults, written once: `serve`'s flags take theirs from here
+    /// (`crate::config`), and [`Default`] is this.
+    pub const DEFAULT: Self = Self {
+        request_timeout: Duration::from_secs(30),
+        max_body_bytes: 256 * 1024,
+        rate_limit: Some(Rate::new(50, 100)),
+        anonymous_rate_limit: Some(Rate::new(10, 50)),
+        ws: WsConfig::DEFAULT,
+        header_read_timeout: Duration::from_secs(10),
+        cors_origins: Vec::new(),
+        auth_cache_ttl: Duration::from_secs(5),
+        schema: SchemaConfig::DEFAULT,
+    };
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(30),
-            max_body_bytes: 256 * 1024,
-            rate_limit: None,
-            anonymous_rate_limit: None,
-            ws: WsConfig::default(),
-            header_read_timeout: Duration::from_secs(10),
-            cors_origins: Vec::new(),
-            auth_cache_ttl: Duration::from_secs(5),
-            schema: SchemaConfig::default(),
-        }
+        Self::DEFAULT
     }
 }
 
@@ -83,13 +91,18 @@ pub struct WsConfig {
     pub max_connections_per_key: usize,
 }
 
+impl WsConfig {
+    /// The defaults, written once (see [`HttpConfig::DEFAULT`]).
+    pub const DEFAULT: Self = Self {
+        init_timeout: Duration::from_secs(10),
+        max_operations: 100,
+        max_connections_per_key: 50,
+    };
+}
+
 impl Default for WsConfig {
     fn default() -> Self {
-        Self {
-            init_timeout: Duration::from_secs(10),
-            max_operations: 100,
-            max_connections_per_key: 50,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -176,7 +189,7 @@ pub fn router(state: AppState) -> Router {
         // What the two layers above answer by themselves, /graphql answers as GraphQL.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&config),
-            graphql::shape_refusals,
+            reply::shape_refusals,
         ));
     for (name, value) in SECURITY_HEADERS {
         app = app.layer(SetResponseHeaderLayer::if_not_present(
@@ -188,7 +201,7 @@ pub fn router(state: AppState) -> Router {
         app = app.layer(cors);
     }
     app.layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(CatchPanicLayer::custom(reply::panic_response))
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

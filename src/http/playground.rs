@@ -49,8 +49,9 @@ fn script_literal(s: &str) -> String {
 
 /// The page's own script and GraphiQL's inline styles need `'unsafe-inline'`; everything else
 /// comes from this origin (subscriptions over ws/wss to it).
-const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'";
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+    connect-src 'self' ws: wss:; frame-ancestors 'none'";
 
 /// The playground page.
 pub async fn page(State(state): State<AppState>) -> impl IntoResponse {

@@ -18,6 +18,17 @@ pub struct Rate {
     pub burst: NonZeroU32,
 }
 
+impl Rate {
+    /// `per_second` sustained, bursts of `burst`; both must be positive (checked when
+    /// compiled, in a constant).
+    pub const fn new(per_second: u32, burst: u32) -> Self {
+        match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
+            (Some(per_second), Some(burst)) => Self { per_second, burst },
+            _ => panic!("a rate is positive"),
+        }
+    }
+}
+
 /// Keys tracked before idle entries are swept.
 const SWEEP_AT: usize = 100_000;
 

@@ -14,8 +14,10 @@
 //!
 //! Close codes (graphql-transport-ws): 4403 Forbidden (bad, missing, revoked or expired key),
 //! 4400 (a message the protocol does not allow), 4408 (no `connection_init` in time), 4429
-//! (a second `connection_init`, or too many sockets for the key), 1009 (a message over the
-//! size limit).
+//! (a second `connection_init`, too many sockets for the key, or its rate exceeded at
+//! `connection_init`), 1011 (the key store cannot be read), 1009 (a message over the size
+//! limit). Refusals are [`ApiError`]s: their close code is [`ApiError::close_code`], their
+//! reason the error's message, and an operation refused sends the error with its code.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,17 +35,15 @@ use futures_util::SinkExt;
 use serde_json::Value;
 
 use super::AppState;
-use super::pipeline::Refusal;
 use crate::auth::Caller;
+use crate::graphql::error::{ApiError, Limit};
 
-/// Forbidden: the key is bad, missing, revoked or expired.
-pub const FORBIDDEN: u16 = 4403;
+pub use crate::graphql::error::close::{FORBIDDEN, TOO_MANY};
+
 /// A message the protocol does not allow.
 pub const BAD_REQUEST: u16 = 4400;
 /// No `connection_init` within the deadline.
 pub const INIT_TIMEOUT: u16 = 4408;
-/// Too many initialisation requests, or too many sockets for the key.
-pub const TOO_MANY: u16 = 4429;
 /// A message over the size limit (RFC 6455).
 pub const TOO_BIG: u16 = 1009;
 
@@ -164,18 +164,19 @@ impl Executor for SocketExecutor {
         let max = this.state.config.ws.max_operations;
         if this.connection.running.fetch_add(1, Ordering::Relaxed) >= max {
             this.connection.running.fetch_sub(1, Ordering::Relaxed);
-            let error = crate::graphql::limits::limit_error(
-                "TOO_MANY_OPERATIONS",
+            let error = ApiError::Limit(
+                Limit::Operations,
                 format!(
-                    "{max} operations are already running on this connection; wait for one to complete"
+                    "{max} operations are already running on this connection; wait for one to \
+                     complete"
                 ),
             );
-            return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
+            return refused(&error);
         }
         let running = Running(Arc::clone(&this.connection));
         stream::once(async move {
             let authorization = this.connection.authorization();
-            let admitted: Result<Option<Caller>, Refusal> = this
+            let admitted: Result<Option<Caller>, ApiError> = this
                 .state
                 .admit(authorization.as_deref(), this.client, || false)
                 .await;
@@ -188,11 +189,13 @@ impl Executor for SocketExecutor {
                     session_data,
                 ),
                 Err(refusal) => {
-                    if let Refusal::Unauthenticated(e) = &refusal {
-                        this.connection.set_close(FORBIDDEN, e.message());
+                    // A key that stopped working ends the socket; a rate limit only the
+                    // operation.
+                    if let ApiError::Unauthenticated(message) = &refusal {
+                        this.connection
+                            .set_close(refusal.close_code(), message.clone());
                     }
-                    let error = refusal.to_server_error();
-                    stream::once(async move { Response::from_errors(vec![error]) }).boxed()
+                    refused(&refusal)
                 }
             }
         })
@@ -280,21 +283,13 @@ async fn serve(
             let caller = match state.admit(header.as_deref(), client, || false).await {
                 Ok(Some(caller)) => caller,
                 Ok(None) => unreachable!("anonymous sockets are not admitted"),
-                Err(refusal) => {
-                    let code = match refusal {
-                        Refusal::Unauthenticated(_) => FORBIDDEN,
-                        Refusal::RateLimited(_) | Refusal::AddressLimited(_) => TOO_MANY,
-                        Refusal::Unavailable => 1011,
-                    };
-                    connection.set_close(code, refusal.message());
-                    return Err(async_graphql::Error::new(refusal.message()));
-                }
+                Err(refusal) => return Err(refuse_init(&connection, refusal)),
             };
             let max = state.config.ws.max_connections_per_key;
             let Some(slot) = state.sockets.open(&caller.prefix, max) else {
                 let message = format!("this API key already has {max} open websockets");
-                connection.set_close(TOO_MANY, message.clone());
-                return Err(async_graphql::Error::new(message));
+                let refusal = ApiError::Limit(Limit::Connections, message);
+                return Err(refuse_init(&connection, refusal));
             };
             *connection.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(slot);
             *connection
@@ -337,10 +332,12 @@ async fn serve(
             () = connection.closing.notified() => break connection.take_close(),
             _ = recheck.tick(), if acknowledged => {
                 let header = connection.authorization();
-                if let Err(e) = state.auth.authenticate(header.as_deref(), crate::db::now()).await
+                let now = crate::db::now();
+                if let Err(e) = state.auth.authenticate(header.as_deref(), now).await
                     && e != crate::auth::AuthError::Unavailable
                 {
-                    break Some((FORBIDDEN, e.message()));
+                    let refusal = ApiError::from(e);
+                    break Some((refusal.close_code(), refusal.message()));
                 }
             }
         }
@@ -352,6 +349,19 @@ async fn serve(
         };
         let _ = sink.send(Message::Close(Some(frame))).await;
     }
+}
+
+/// An operation's only answer: `error`.
+fn refused(error: &ApiError) -> BoxStream<'static, Response> {
+    let error = error.to_server_error();
+    stream::once(async move { Response::from_errors(vec![error]) }).boxed()
+}
+
+/// Refuses a `connection_init`: the socket closes with the error's close code and message,
+/// and the legacy protocol's `connection_error` payload carries its code.
+fn refuse_init(connection: &Connection, refusal: ApiError) -> async_graphql::Error {
+    connection.set_close(refusal.close_code(), refusal.message());
+    refusal.into()
 }
 
 /// Whether a websocket error is a message over the size limit.

@@ -428,9 +428,11 @@ where
                     Err(err) => {
                         *this.close = true;
                         match this.protocol {
+                            // job-history patch: the payload keeps the error's extensions
+                            // (its `code`), not only its message.
                             Protocols::SubscriptionsTransportWS => Some(WsMessage::Text(
                                 serde_json::to_string(&ServerMessage::ConnectionError {
-                                    payload: Error::new(err.message),
+                                    payload: err,
                                 })
                                 .unwrap(),
                             )),
