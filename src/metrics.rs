@@ -89,6 +89,8 @@ pub struct Snapshot {
     pub statements: u64,
     /// Statements prepared into a connection's statement cache since start.
     pub statements_cached: u64,
+    /// Statements held right now in the caches of open connections (bounded, `db::pool`).
+    pub statements_cached_live: u64,
     /// Connections open in the pool.
     pub pool_connections: u32,
     /// Idle connections in the pool.
@@ -171,9 +173,16 @@ fn scraped(s: &Snapshot) -> Vec<MetricFamily> {
         (
             "jh_sql_statements_cached_total",
             COUNTER,
-            "SQL statements prepared and cached by a connection (flat once each connection \
-             has met every query shape).",
+            "SQL statements prepared and cached by a connection (grows with new query shapes; \
+             connections whose cache is full are retired).",
             s.statements_cached as f64,
+        ),
+        (
+            "jh_sql_statements_cached",
+            GAUGE,
+            "SQL statements held now in open connections' statement caches (at most the pool \
+             size times the per-connection bound).",
+            s.statements_cached_live as f64,
         ),
         (
             "jh_db_pool_connections",
@@ -274,6 +283,7 @@ mod tests {
         let text = m.render(&Snapshot {
             statements: 7,
             statements_cached: 5,
+            statements_cached_live: 4,
             pool_connections: 2,
             pool_idle: 1,
             pool_waits: 0,
@@ -294,6 +304,7 @@ mod tests {
         assert!(
             text.contains("jh_sql_statements_total 7")
                 && text.contains("jh_sql_statements_cached_total 5")
+                && text.contains("jh_sql_statements_cached 4")
                 && text.contains("jh_subscriptions_active 3")
         );
         for name in [
@@ -302,6 +313,7 @@ mod tests {
             "jh_graphql_request_duration_seconds",
             "jh_sql_statements_total",
             "jh_sql_statements_cached_total",
+            "jh_sql_statements_cached",
             "jh_db_pool_connections",
             "jh_db_pool_idle_connections",
             "jh_db_pool_waits_total",
@@ -330,6 +342,7 @@ mod tests {
         let text = m.render(&Snapshot {
             statements: 0,
             statements_cached: 0,
+            statements_cached_live: 0,
             pool_connections: 0,
             pool_idle: 0,
             pool_waits: 0,

@@ -83,6 +83,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
     let snapshot = crate::metrics::Snapshot {
         statements: state.db.stats().statements(),
         statements_cached: state.db.stats().cached(),
+        statements_cached_live: state.db.stats().cached_live(),
         pool_connections: connections,
         pool_idle: idle,
         pool_waits: waits,
