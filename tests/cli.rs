@@ -178,14 +178,13 @@ fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 fn keys_create_says_what_it_created_and_refuses_near_misses() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| run_in(dir.path(), args);
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "root@example.com",
-        "--account",
-        "Acme Analytics",
-    ]);
+    // `keys create --user USER` with `more` arguments.
+    let create = |user: &str, more: &[&str]| {
+        let mut args = vec!["keys", "create", "--user", user];
+        args.extend_from_slice(more);
+        run(&args)
+    };
+    let (ok, _, err) = create("root@example.com", &["--account", "Acme Analytics"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("created account \"Acme Analytics\" and user root@example.com"),
@@ -193,14 +192,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // A near miss of an existing account name: refused, nothing created.
-    let (ok, out, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Acme",
-    ]);
+    let (ok, out, err) = create("ada@example.com", &["--account", "Acme"]);
     assert!(!ok && out.is_empty(), "{out}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
@@ -211,14 +203,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     assert!(!list.contains("ada@example.com"), "{list}");
 
     // The exact name: a new user in the existing account.
-    let (ok, out, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Acme Analytics",
-    ]);
+    let (ok, out, err) = create("ada@example.com", &["--account", "Acme Analytics"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("created user ada@example.com in account \"Acme Analytics\""),
@@ -231,20 +216,13 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // An existing user keeps its account: another one is refused, none is fine.
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Globex",
-    ]);
+    let (ok, _, err) = create("ada@example.com", &["--account", "Globex"]);
     assert!(!ok);
     assert!(
         err.contains("already belongs to account \"Acme Analytics\""),
         "{err}"
     );
-    let (ok, _, err) = run(&["keys", "create", "--user", "ada@example.com"]);
+    let (ok, _, err) = create("ada@example.com", &[]);
     assert!(ok, "{err}");
     assert!(
         err.contains("existing user ada@example.com of account \"Acme Analytics\""),
@@ -252,15 +230,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // Asked for explicitly, the near miss is created and said so.
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "bob@example.com",
-        "--account",
-        "Acme",
-        "--new-account",
-    ]);
+    let (ok, _, err) = create("bob@example.com", &["--account", "Acme", "--new-account"]);
     assert!(ok, "{err}");
     assert!(err.contains("created account \"Acme\""), "{err}");
     let (_, list, _) = run(&["keys", "list"]);
