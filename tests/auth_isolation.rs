@@ -4,16 +4,15 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
+use common::http::api_key;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use job_history::db::schema::{api_keys, jobs};
 use job_history::db::{Db, DbError};
 use job_history::domain::Role;
-use job_history::http::{self, AppState, HttpConfig};
+use job_history::http::HttpConfig;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 async fn call(db: &Db, key: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
     // See revocations at once.
@@ -21,25 +20,8 @@ async fn call(db: &Db, key: Option<&str>, query: &str, variables: Value) -> (Sta
         auth_cache_ttl: std::time::Duration::ZERO,
         ..Default::default()
     };
-    let app = http::router(AppState::new(db.clone(), config));
-    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
-    if let Some(k) = key {
-        request = request.header(header::AUTHORIZATION, k);
-    }
-    let body = json!({ "query": query, "variables": variables }).to_string();
-    let response = app
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 8 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
-}
-
-fn bearer(key: &str) -> String {
-    format!("ApiKey {key}")
+    let reply = common::http::post_with(db, config, key, query, variables).await;
+    (reply.status, reply.json())
 }
 
 /// Two accounts with interleaved jobs; a user key in each, and an admin key.
@@ -142,23 +124,12 @@ backend_tests! {
             assert!(body.get("data").is_none());
         }
         // Revoked and expired keys.
-        let run = async {
-            job_history::with_conn!(&t.db, conn => {
-                let now = job_history::db::now();
-                diesel::update(api_keys::table.filter(api_keys::prefix.eq(prefix))).set(api_keys::revoked_at.eq(Some(now))).execute(conn).await?;
-                let b_prefix = w.b.split_once('.').unwrap().0;
-                diesel::update(api_keys::table.filter(api_keys::prefix.eq(b_prefix)))
-                    .set(api_keys::expires_at.eq(Some(now - chrono::Duration::hours(1))))
-                    .execute(conn)
-                    .await?;
-                Ok::<_, DbError>(())
-            })
-        };
-        run.await.unwrap();
-        let (status, body) = call(&t.db, Some(&bearer(&w.a)), q, json!({})).await;
+        common::revoke_key(&t.db, &w.a).await;
+        common::expire_key(&t.db, &w.b).await;
+        let (status, body) = call(&t.db, Some(&api_key(&w.a)), q, json!({})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("was revoked at"), "{body}");
-        let (status, body) = call(&t.db, Some(&bearer(&w.b)), q, json!({})).await;
+        let (status, body) = call(&t.db, Some(&api_key(&w.b)), q, json!({})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired at"), "{body}");
         // Introspection alone needs no key (GraphiQL loads its docs before headers are set).
@@ -168,7 +139,7 @@ backend_tests! {
 
     async fn no_route_reveals_another_accounts_jobs(t: TestDb) {
         let w = world(&t.db).await;
-        let (a, b) = (bearer(&w.a), bearer(&w.b));
+        let (a, b) = (api_key(&w.a), api_key(&w.b));
         // Every order, both directions, paged to the end: only own-account jobs, and the
         // count is the own account's.
         let mut seen_a = Vec::new();
@@ -225,14 +196,14 @@ backend_tests! {
 
     async fn admins_read_every_account_and_can_narrow_to_one(t: TestDb) {
         let w = world(&t.db).await;
-        let admin = bearer(&w.admin);
+        let admin = api_key(&w.admin);
         let (_, all) = call(&t.db, Some(&admin), "{ jobs(first: 1) { totalCount } }", json!({})).await;
         assert_eq!(all["data"]["jobs"]["totalCount"], 160);
-        let (_, viewer) = call(&t.db, Some(&bearer(&w.b)), "{ viewer { keyPrefix role account { identifier name } user { email } } }", json!({})).await;
+        let (_, viewer) = call(&t.db, Some(&api_key(&w.b)), "{ viewer { keyPrefix role account { identifier name } user { email } } }", json!({})).await;
         let b_account = viewer["data"]["viewer"]["account"]["identifier"].clone();
         assert_eq!(viewer["data"]["viewer"]["role"], "USER");
         assert_eq!(viewer["data"]["viewer"]["keyPrefix"], w.b.split_once('.').unwrap().0);
-        let (_, b_total) = call(&t.db, Some(&bearer(&w.b)), "{ jobs(first: 1) { totalCount } }", json!({})).await;
+        let (_, b_total) = call(&t.db, Some(&api_key(&w.b)), "{ jobs(first: 1) { totalCount } }", json!({})).await;
         let (_, narrowed) = call(&t.db, Some(&admin), "query($acc: String) { jobs(first: 100, filter: { accountIdentifier: $acc }) { totalCount nodes { accountIdentifier } } }", json!({ "acc": b_account })).await;
         assert_eq!(narrowed["data"]["jobs"]["totalCount"], b_total["data"]["jobs"]["totalCount"]);
         assert!(narrowed["data"]["jobs"]["nodes"].as_array().unwrap().iter().all(|n| n["accountIdentifier"] == b_account));
@@ -252,7 +223,7 @@ async fn concurrent_requests_share_one_key_lookup() {
     let before = t.db.stats().statements();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..32 {
-        let (auth, header) = (auth.clone(), bearer(&key));
+        let (auth, header) = (auth.clone(), api_key(&key));
         tasks.spawn(async move {
             auth.authenticate(Some(&header), job_history::db::now())
                 .await

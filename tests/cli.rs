@@ -2,14 +2,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_job-history"));
-    c.env_remove("DATABASE_URL").env("LOG_LEVEL", "warn");
-    c
-}
+use common::process::{Served, bin, output};
 
 #[test]
 fn every_command_has_help() {
@@ -70,24 +63,18 @@ fn bad_database_urls_fail_with_one_clear_line() {
 #[test]
 fn keys_create_prints_a_key_once() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .current_dir(dir.path())
-        .args([
+    let (ok, key, err) = run_in(
+        dir.path(),
+        &[
             "keys",
             "create",
             "--user",
             "ada@example.com",
             "--first-name",
             "Ada",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let key = String::from_utf8(out.stdout).unwrap();
+    assert!(ok, "{err}");
     let (prefix, secret) = key.trim().split_once('.').expect("PREFIX.SECRET");
     assert_eq!((prefix.len(), secret.len()), (20, 32));
     assert!(
@@ -109,21 +96,15 @@ fn schema_prints_the_sdl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_seeds_prints_a_key_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .current_dir(dir.path())
-        .args(["serve", "--demo", "--demo-jobs", "300", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let serving = lines.next().unwrap().unwrap();
-    let url = serving
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("URL")
-        .to_string();
-    assert!(lines.next().unwrap().unwrap().contains("demo API key"));
-    let key = lines.next().unwrap().unwrap();
+    let mut server = Served::spawn_demo(bin().current_dir(dir.path()).args([
+        "serve",
+        "--demo",
+        "--demo-jobs",
+        "300",
+        "--port",
+        "0",
+    ]));
+    let (url, key) = (server.base.clone(), server.demo_key.clone().unwrap());
     assert!(key.contains('.'), "{key}");
 
     let health = reqwest::get(format!("{url}/readyz")).await.unwrap();
@@ -146,23 +127,15 @@ async fn serve_demo_seeds_prints_a_key_and_stops_on_sigterm() {
         "{body}"
     );
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
+    let status = server.terminate();
     assert!(status.success(), "graceful exit, got {status}");
 }
 
 #[test]
 fn keys_list_and_revoke() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| bin().current_dir(dir.path()).args(args).output().unwrap();
-    let out = run(&[
+    let run = |args: &[&str]| run_in(dir.path(), args);
+    let (ok, key, err) = run(&[
         "keys",
         "create",
         "--user",
@@ -172,64 +145,46 @@ fn keys_list_and_revoke() {
         "--expires-in-days",
         "30",
     ]);
-    assert!(out.status.success());
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let (prefix, secret) = key.split_once('.').unwrap();
+    assert!(ok, "{err}");
+    let (prefix, secret) = key.trim().split_once('.').unwrap();
 
-    let list = String::from_utf8(run(&["keys", "list"]).stdout).unwrap();
+    let (_, list, _) = run(&["keys", "list"]);
     assert!(
         list.contains(prefix) && list.contains("admin") && list.contains("root@example.com"),
         "{list}"
     );
     assert!(!list.contains(secret), "secrets are never shown again");
 
-    let out = run(&["keys", "revoke", prefix]);
+    let (ok, _, err) = run(&["keys", "revoke", prefix]);
+    assert!(ok, "{err}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !String::from_utf8(run(&["keys", "list"]).stdout)
-            .unwrap()
-            .contains(prefix),
+        !run(&["keys", "list"]).1.contains(prefix),
         "revoked keys are hidden"
     );
-    assert!(
-        String::from_utf8(run(&["keys", "list", "--all"]).stdout)
-            .unwrap()
-            .contains(prefix)
-    );
+    assert!(run(&["keys", "list", "--all"]).1.contains(prefix));
 
-    let out = run(&["keys", "revoke", prefix]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, stderr) = run(&["keys", "revoke", prefix]);
+    assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1);
     assert!(stderr.contains("no active API key with prefix"), "{stderr}");
 }
 
 /// Runs the binary in `dir` and returns (success, stdout, stderr).
 fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = bin().current_dir(dir).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(bin().current_dir(dir).args(args))
 }
 
 #[test]
 fn keys_create_says_what_it_created_and_refuses_near_misses() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| run_in(dir.path(), args);
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "root@example.com",
-        "--account",
-        "Acme Analytics",
-    ]);
+    // `keys create --user USER` with `more` arguments.
+    let create = |user: &str, more: &[&str]| {
+        let mut args = vec!["keys", "create", "--user", user];
+        args.extend_from_slice(more);
+        run(&args)
+    };
+    let (ok, _, err) = create("root@example.com", &["--account", "Acme Analytics"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("created account \"Acme Analytics\" and user root@example.com"),
@@ -237,14 +192,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // A near miss of an existing account name: refused, nothing created.
-    let (ok, out, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Acme",
-    ]);
+    let (ok, out, err) = create("ada@example.com", &["--account", "Acme"]);
     assert!(!ok && out.is_empty(), "{out}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
@@ -255,14 +203,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     assert!(!list.contains("ada@example.com"), "{list}");
 
     // The exact name: a new user in the existing account.
-    let (ok, out, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Acme Analytics",
-    ]);
+    let (ok, out, err) = create("ada@example.com", &["--account", "Acme Analytics"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("created user ada@example.com in account \"Acme Analytics\""),
@@ -275,20 +216,13 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // An existing user keeps its account: another one is refused, none is fine.
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--account",
-        "Globex",
-    ]);
+    let (ok, _, err) = create("ada@example.com", &["--account", "Globex"]);
     assert!(!ok);
     assert!(
         err.contains("already belongs to account \"Acme Analytics\""),
         "{err}"
     );
-    let (ok, _, err) = run(&["keys", "create", "--user", "ada@example.com"]);
+    let (ok, _, err) = create("ada@example.com", &[]);
     assert!(ok, "{err}");
     assert!(
         err.contains("existing user ada@example.com of account \"Acme Analytics\""),
@@ -296,15 +230,7 @@ fn keys_create_says_what_it_created_and_refuses_near_misses() {
     );
 
     // Asked for explicitly, the near miss is created and said so.
-    let (ok, _, err) = run(&[
-        "keys",
-        "create",
-        "--user",
-        "bob@example.com",
-        "--account",
-        "Acme",
-        "--new-account",
-    ]);
+    let (ok, _, err) = create("bob@example.com", &["--account", "Acme", "--new-account"]);
     assert!(ok, "{err}");
     assert!(err.contains("created account \"Acme\""), "{err}");
     let (_, list, _) = run(&["keys", "list"]);
@@ -398,30 +324,21 @@ fn every_flag_but_keys_has_an_environment_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulate_works_on_any_port_and_fails_fast_on_bad_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .current_dir(dir.path())
-        .env("DEMO", "1") // the usual boolean spelling, through the environment
-        .args([
-            "serve",
-            "--demo-jobs",
-            "50",
-            "--demo-rate",
-            "0",
-            "--port",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let serving = lines.next().unwrap().unwrap();
-    let url = serving
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("URL")
-        .to_string();
-    assert!(lines.next().unwrap().unwrap().contains("demo API key"));
-    let user_key = lines.next().unwrap().unwrap();
+    let server = Served::spawn_demo(
+        bin()
+            .current_dir(dir.path())
+            .env("DEMO", "1") // the usual boolean spelling, through the environment
+            .args([
+                "serve",
+                "--demo-jobs",
+                "50",
+                "--demo-rate",
+                "0",
+                "--port",
+                "0",
+            ]),
+    );
+    let (url, user_key) = (server.base.clone(), server.demo_key.clone().unwrap());
     let viewer = common::post_graphql(
         &format!("{url}/graphql"),
         &user_key,
@@ -488,7 +405,4 @@ async fn simulate_works_on_any_port_and_fails_fast_on_bad_keys() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{out}"));
     assert!(submitted >= 1, "{out}");
-
-    child.kill().unwrap();
-    child.wait().unwrap();
 }

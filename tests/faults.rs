@@ -8,19 +8,20 @@
 //!   the shared server): requests during the gap answer `SERVICE_UNAVAILABLE` quickly, the
 //!   pool and the `LISTEN` connection recover on their own, normal answers come back within
 //!   5 s, subscribers get `EVENTS_MISSED` and then events again.
-//! - SQLite's disk full (a file-size limit on the server process): writes answer
+//! - SQLite's disk full (a file-size limit on the server process) and a read-only database
+//!   (a read-only bind mount in the server's own mount namespace): writes answer
 //!   `SERVICE_UNAVAILABLE` saying so, reads go on.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::TestDb;
+use common::process::{Served, bin, database_url};
 use common::ws::Client;
 use job_history::db::{self, DatabaseUrl, Db, DbConfig};
 use job_history::domain::Role;
@@ -36,75 +37,21 @@ const PAGE: &str = "{ jobs(first: 5) { totalCount nodes { jobIdentifier total pe
 const UPDATED: &str =
     "subscription($j: String!) { jobUpdated(jobIdentifier: $j) { status pending } }";
 
-/// A `job-history serve` process, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
+/// `serve` on a free port against `url`, with the rate limits out of the way, run by
+/// `command` (the binary itself, or a wrapper that ends up exec'ing it).
+fn serve(mut command: Command, url: &str) -> Served {
+    command
+        .args(["serve", "--port", "0", "--timeout-sweep-ms", "0"])
+        .env("DATABASE_URL", url)
+        .env("LOG_LEVEL", "warn")
+        .env("RATE_LIMIT_PER_SECOND", "100000")
+        .env("RATE_LIMIT_BURST", "100000");
+    Served::spawn(&mut command)
 }
 
-impl Server {
-    /// Starts `serve` on a free port against `url`.
-    fn start(url: &str) -> Self {
-        Self::spawn(Command::new(env!("CARGO_BIN_EXE_job-history")), url)
-    }
-
-    /// Runs `command` (which must end up exec'ing `job-history`) with `serve` arguments.
-    fn spawn(mut command: Command, url: &str) -> Self {
-        let mut child = command
-            .args(["serve", "--port", "0", "--timeout-sweep-ms", "0"])
-            .env("DATABASE_URL", url)
-            .env("LOG_LEVEL", "warn")
-            .env("RATE_LIMIT_PER_SECOND", "100000")
-            .env("RATE_LIMIT_BURST", "100000")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("the server prints its URL, got {line:?}"))
-            .to_string();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        Self { child, base, http }
-    }
-
-    fn ws(&self) -> String {
-        format!("{}/graphql/ws", self.base.replace("http://", "ws://"))
-    }
-
-    /// Posts a document; a transport failure (the process killed) is `None`.
-    async fn try_post(&self, key: &str, query: &str, variables: Value) -> Option<Value> {
-        let response = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .header("authorization", format!("ApiKey {key}"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .ok()?;
-        response.json().await.ok()
-    }
-
-    async fn post(&self, key: &str, query: &str, variables: Value) -> Value {
-        self.try_post(key, query, variables)
-            .await
-            .expect("the server answers")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `serve` against `url`.
+fn start(url: &str) -> Served {
+    serve(bin(), url)
 }
 
 fn code(r: &Value) -> &str {
@@ -122,18 +69,11 @@ async fn actors(db: &Db) -> (String, String) {
     )
 }
 
-fn url_of(db: &Db) -> String {
-    match db.url() {
-        DatabaseUrl::Postgres(u) => u.clone(),
-        DatabaseUrl::Sqlite(p) => format!("sqlite://{p}"),
-    }
-}
-
 backend_tests! {
     async fn a_server_killed_mid_write_leaves_consistent_data(t: TestDb) {
         let (user, worker) = actors(&t.db).await;
-        let url = url_of(&t.db);
-        let server = Server::start(&url);
+        let url = database_url(&t.db);
+        let server = start(&url);
         // Running jobs for the workers to report on while users submit.
         let mut running = Vec::new();
         for i in 0..8 {
@@ -142,7 +82,7 @@ backend_tests! {
             assert_eq!(server.post(&worker, START, json!({ "j": id })).await["data"]["startJob"]["status"], "IN_PROGRESS");
             running.push(id);
         }
-        let pid = server.child.id();
+        let pid = server.id();
         let server = Arc::new(server);
         let written = Arc::new(AtomicUsize::new(0));
         let mut tasks = tokio::task::JoinSet::new();
@@ -181,7 +121,7 @@ backend_tests! {
         assert!(report.jobs > 8, "some jobs were written before the kill");
 
         // A restarted server agrees and works.
-        let server = Server::start(&url);
+        let server = start(&url);
         let r = server.post(&user, PAGE, json!({})).await;
         assert_eq!(r["data"]["jobs"]["totalCount"], report.jobs, "{r}");
         let r = server.post(&user, SUBMIT, json!({ "n": "after" })).await;
@@ -206,10 +146,9 @@ backend_tests! {
         job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(20_000)).await.unwrap();
         let before = common::invariants::check(&t.db).await.jobs;
         assert_eq!(before, 20_000);
-        let mut seed = Command::new(env!("CARGO_BIN_EXE_job-history"))
+        let mut seed = bin()
             .args(["seed", "--jobs", "19999", "--seed", "7"])
-            .env("DATABASE_URL", url_of(&t.db))
-            .env("LOG_LEVEL", "warn")
+            .env("DATABASE_URL", database_url(&t.db))
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
@@ -261,7 +200,7 @@ async fn sqlite_disk_full_refuses_writes_clearly_and_reads_go_on() {
         &format!("trap '' XFSZ; ulimit -f {limit_kb}; exec \"$0\" \"$@\""),
         env!("CARGO_BIN_EXE_job-history"),
     ]);
-    let server = Server::spawn(command, &format!("sqlite://{path}"));
+    let server = serve(command, &format!("sqlite://{path}"));
     let mut refused = None;
     for i in 0..400 {
         let r = server
@@ -287,6 +226,63 @@ async fn sqlite_disk_full_refuses_writes_clearly_and_reads_go_on() {
     drop(server);
     let jobs = common::invariants::check(&t.db).await.jobs;
     assert_eq!(page["data"]["jobs"]["totalCount"], jobs);
+}
+
+/// A read-only SQLite database: the server runs in a mount namespace of its own where the
+/// database's directory is bind-mounted read-only (root ignores file modes; a read-only
+/// mount binds root too). Writes answer `SERVICE_UNAVAILABLE` saying the database is
+/// read-only, reads go on. Needs root (for `unshare -m`); skipped with a note otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_read_only_refuses_writes_clearly_and_reads_go_on() {
+    if !is_root() {
+        eprintln!("skipped: needs root for a read-only bind mount (unshare -m)");
+        return;
+    }
+    let t = TestDb::sqlite().await;
+    let (user, worker) = actors(&t.db).await;
+    let DatabaseUrl::Sqlite(path) = t.db.url().clone() else {
+        unreachable!()
+    };
+    let before = common::invariants::check(&t.db).await.jobs;
+    let dir = std::path::Path::new(&path)
+        .parent()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut command = Command::new("unshare");
+    command.args([
+        "-m",
+        "bash",
+        "-c",
+        r#"set -e; mount --bind "$1" "$1"; mount -o remount,ro,bind "$1"; shift; exec "$@""#,
+        "read-only",
+        &dir,
+        env!("CARGO_BIN_EXE_job-history"),
+    ]);
+    let server = serve(command, &format!("sqlite://{path}"));
+    let page = server.post(&user, PAGE, json!({})).await;
+    assert!(page["errors"].is_null(), "reads go on: {page}");
+    assert_eq!(page["data"]["jobs"]["totalCount"], before);
+    for (key, query, variables) in [
+        (&user, SUBMIT, json!({ "n": "a" })),
+        (
+            &worker,
+            START,
+            json!({ "j": "00000000-0000-0000-0000-000000000000" }),
+        ),
+    ] {
+        let r = server.post(key, query, variables).await;
+        assert_eq!(code(&r), "SERVICE_UNAVAILABLE", "{r}");
+        let message = r["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("read-only") && message.contains("reads still work"),
+            "{message}"
+        );
+    }
+    let page = server.post(&user, PAGE, json!({})).await;
+    assert!(page["errors"].is_null(), "reads still go on: {page}");
+    drop(server);
+    assert_eq!(common::invariants::check(&t.db).await.jobs, before);
 }
 
 /// A PostgreSQL cluster of this test's own (never the shared server): stopped on drop.
@@ -420,7 +416,7 @@ async fn postgres_restarted_under_load_fails_fast_then_recovers_by_itself() {
         .unwrap();
     db::migrate::run(&db).await.unwrap();
     let (user, worker) = actors(&db).await;
-    let server = Arc::new(Server::start(&url));
+    let server = Arc::new(start(&url));
     let r = server.post(&user, SUBMIT, json!({ "n": "a" })).await;
     let job = r["data"]["submitJob"]["jobIdentifier"]
         .as_str()

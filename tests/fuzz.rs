@@ -25,6 +25,7 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::TestDb;
+use common::fixtures;
 use job_history::db::DatabaseUrl;
 use job_history::domain::Role;
 use job_history::http::{self, AppState, HttpConfig};
@@ -86,16 +87,6 @@ struct Pool {
     models: Vec<(String, String)>,
 }
 
-const ORDER_FIELDS: &[&str] = &[
-    "CREATED_AT",
-    "SUBMITTED_AT",
-    "UPDATED_AT",
-    "STATUS",
-    "ELAPSED_TIME",
-    "QUEUE_TIME",
-    "INPUT_BYTE_AMOUNT",
-    "TOTAL",
-];
 const STATUSES: &[&str] = &[
     "SUBMITTED",
     "IN_PROGRESS",
@@ -378,7 +369,7 @@ impl Gen<'_> {
         }
         let mut m = serde_json::Map::new();
         if self.chance(0.95) {
-            m.insert("field".into(), self.enum_or_junk(ORDER_FIELDS));
+            m.insert("field".into(), self.enum_or_junk(&fixtures::ORDER_FIELDS));
         }
         if self.chance(0.7) {
             m.insert("direction".into(), self.enum_or_junk(&["ASC", "DESC"]));
@@ -401,7 +392,7 @@ impl Gen<'_> {
             9 => {
                 let o = format!(
                     "{} {}",
-                    self.pick(ORDER_FIELDS),
+                    self.pick(&fixtures::ORDER_FIELDS),
                     self.pick(&["ASC", "DESC"])
                 );
                 let k = *self.pick(&[i64::MAX, i64::MIN, -1, 0, 1 << 40]);
@@ -1188,7 +1179,7 @@ async fn harvest(t: &TestDb, app: &axum::Router) -> Pool {
         v["data"].clone()
     };
     let (mut cursors, mut ids, mut job_identifiers) = (Vec::new(), Vec::new(), Vec::new());
-    for field in ORDER_FIELDS {
+    for field in fixtures::ORDER_FIELDS {
         for direction in ["ASC", "DESC"] {
             let q = format!(
                 "{{ jobs(first: 4, orderBy: {{ field: {field}, direction: {direction} }}) {{ edges {{ cursor node {{ id jobIdentifier }} }} }} }}"

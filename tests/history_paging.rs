@@ -10,17 +10,6 @@ use common::gql;
 use job_history::db::Db;
 use serde_json::{Value, json};
 
-const FIELDS: [&str; 8] = [
-    "CREATED_AT",
-    "SUBMITTED_AT",
-    "UPDATED_AT",
-    "STATUS",
-    "ELAPSED_TIME",
-    "QUEUE_TIME",
-    "INPUT_BYTE_AMOUNT",
-    "TOTAL",
-];
-
 /// The expected order, computed without the API.
 fn expected(rows: &[Row], field: &str, descending: bool) -> Vec<String> {
     let key = |r: &Row| -> Option<i64> {
@@ -125,7 +114,7 @@ backend_tests! {
         fixtures::history(&t.db, 230).await;
         let rows = fixtures::truth(&t.db).await;
         assert_eq!(rows.len(), 230);
-        for field in FIELDS {
+        for field in fixtures::ORDER_FIELDS {
             for (direction, descending) in [("ASC", false), ("DESC", true)] {
                 let order = json!({ "field": field, "direction": direction });
                 let want = expected(&rows, field, descending);

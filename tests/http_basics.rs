@@ -5,25 +5,17 @@ mod common;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::TestDb;
-use job_history::http::{self, AppState, HttpConfig};
-use tower::ServiceExt;
+use job_history::http::{self, HttpConfig};
 
 fn app(db: &job_history::db::Db) -> axum::Router {
-    http::router(AppState::new(db.clone(), HttpConfig::default()))
+    common::http::app(db, HttpConfig::default())
 }
 
 async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
-    let response = app
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let reply = common::http::get(app, path).await;
+    (reply.status, reply.json())
 }
 
 backend_tests! {
@@ -36,15 +28,9 @@ backend_tests! {
 
     async fn graphql_answers_over_the_router(t: TestDb) {
         let key = common::issue_key(&t.db, "Acme", "basics@example.com", job_history::domain::Role::User).await;
-        let request = Request::post("/graphql")
-            .header("content-type", "application/json")
-            .header("authorization", format!("ApiKey {key}"))
-            .body(Body::from(r#"{"query":"{ models { identifier } }"}"#))
-            .unwrap();
-        let response = app(&t.db).oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let reply = common::http::post(&t.db, &key, "{ models { identifier } }", serde_json::json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let body = reply.json();
         assert!(body["data"]["models"].is_array(), "{body}");
     }
 }
@@ -61,6 +47,9 @@ async fn readyz_is_unavailable_before_migrations() {
     }
 }
 
+/// Draining, proven: a request is held in flight by the test, shutdown starts, new connections
+/// are refused while that request is still open, and only then is it released — and it
+/// completes. (Releasing it before shutdown started would prove nothing.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_in_flight_requests_finish() {
     use axum::routing::get as route_get;
@@ -95,8 +84,20 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let request = tokio::spawn(reqwest::get(format!("http://{addr}/slow")));
     entered.notified().await;
     stop_tx.send(()).unwrap();
+    // The server closes its listener when shutdown starts: wait for that (each try is a
+    // connection attempt, bounded in time), while the handler is still held.
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("new connections are refused once shutdown starts");
+    assert!(!request.is_finished(), "the request is still in flight");
+    assert!(!server.is_finished(), "the server waits for it");
     release.notify_one();
     let response = request.await.unwrap().expect("in-flight request completes");
+    assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "done");
     server.await.unwrap().expect("server stops cleanly");
     assert!(
@@ -115,33 +116,19 @@ async fn metrics_count_requests_statements_and_pool() {
         job_history::domain::Role::User,
     )
     .await;
-    let app = http::router(AppState::new(t.db.clone(), HttpConfig::default()));
-    let request = Request::post("/graphql")
-        .header("content-type", "application/json")
-        .header("authorization", format!("ApiKey {key}"))
-        .body(Body::from(r#"{"query":"query History { jobs(first: 5) { totalCount } }","operationName":"History"}"#))
+    let app = app(&t.db);
+    let body =
+        r#"{"query":"query History { jobs(first: 5) { totalCount } }","operationName":"History"}"#;
+    let request = common::http::graphql_post(Some(&common::http::api_key(&key)))
+        .body(Body::from(body))
         .unwrap();
     assert_eq!(
-        app.clone().oneshot(request).await.unwrap().status(),
+        common::http::send(app.clone(), request).await.status,
         StatusCode::OK
     );
-    let response = app
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    let text = String::from_utf8(
-        axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let reply = common::http::get(app, "/metrics").await;
+    assert!(reply.content_type().starts_with("text/plain"));
+    let text = reply.text();
     assert!(
         text.contains("jh_graphql_requests_total{operation=\"History\"} 1"),
         "{text}"

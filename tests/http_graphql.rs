@@ -6,57 +6,22 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
+use common::http::{GQL, Reply, api_key, graphql_post};
 use job_history::http::{self, AppState, HttpConfig};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
+use serde_json::json;
 
 async fn send(db: &job_history::db::Db, request: Request<Body>) -> Reply {
-    let app = http::router(AppState::new(db.clone(), HttpConfig::default()));
-    let response = app.oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        content_type,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    common::http::send(common::http::app(db, HttpConfig::default()), request).await
 }
 
 fn post(body: &str, accept: Option<&str>) -> Request<Body> {
-    let mut r = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::AUTHORIZATION,
-            KEY.get().map(|k| format!("ApiKey {k}")).unwrap_or_default(),
-        );
+    let key = KEY.get().map(|k| api_key(&k)).unwrap_or_default();
+    let mut r = graphql_post(Some(&key));
     if let Some(a) = accept {
         r = r.header(header::ACCEPT, a);
     }
     r.body(Body::from(body.to_string())).unwrap()
 }
-
-const GQL: &str = "application/graphql-response+json";
 
 tokio::task_local! {
     static KEY_SLOT: String;
@@ -95,12 +60,12 @@ backend_tests! {
         KEY_SLOT.scope(key, async {
         let q = json!({ "query": "{ jobs(first: 1) { totalCount } }" }).to_string();
         let r = send(&t.db, post(&q, Some(GQL))).await;
-        assert_eq!((r.status, r.content_type.starts_with(GQL)), (StatusCode::OK, true));
+        assert_eq!((r.status, r.content_type().starts_with(GQL)), (StatusCode::OK, true));
         assert_eq!(r.json()["data"]["jobs"]["totalCount"], 0);
         let r = send(&t.db, post(&q, Some("application/json"))).await;
-        assert!(r.content_type.starts_with("application/json"), "{}", r.content_type);
+        assert!(r.content_type().starts_with("application/json"), "{}", r.content_type());
         let r = send(&t.db, post(&q, None)).await;
-        assert!(r.content_type.starts_with("application/json"), "no Accept means application/json");
+        assert!(r.content_type().starts_with("application/json"), "no Accept means application/json");
         let r = send(&t.db, post(&q, Some("text/html"))).await;
         assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
 
@@ -118,7 +83,7 @@ backend_tests! {
         assert!(r.json()["errors"][0]["message"].as_str().unwrap().contains("not valid JSON"));
         let r = send(&t.db, post(r#"{"variables":{}}"#, Some(GQL))).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
-        assert!(r.body.contains("no `query`"));
+        assert!(r.text().contains("no `query`"));
         let r = send(&t.db, post(r#"{"query":"{ models { name } }","variables":"x"}"#, Some(GQL))).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
@@ -158,13 +123,13 @@ backend_tests! {
     async fn the_playground_is_served_from_the_binary(t: TestDb) {
         let r = send(&t.db, Request::get("/").body(Body::empty()).unwrap()).await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.content_type.starts_with("text/html"));
-        assert!(r.body.contains("query RecentJobs") && !r.body.contains("__DEFAULT_QUERY_JSON__"));
-        assert!(!r.body.contains("https://"), "no external resources");
+        assert!(r.content_type().starts_with("text/html"));
+        assert!(r.text().contains("query RecentJobs") && !r.text().contains("__DEFAULT_QUERY_JSON__"));
+        assert!(!r.text().contains("https://"), "no external resources");
         for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
             let r = send(&t.db, Request::get(format!("/assets/graphiql/{asset}")).body(Body::empty()).unwrap()).await;
             assert_eq!(r.status, StatusCode::OK, "{asset}");
-            assert!(r.content_type.starts_with(if asset.ends_with(".css") { "text/css" } else { "text/javascript" }));
+            assert!(r.content_type().starts_with(if asset.ends_with(".css") { "text/css" } else { "text/javascript" }));
         }
         let r = send(&t.db, Request::get("/assets/graphiql/nope.js").body(Body::empty()).unwrap()).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -176,13 +141,6 @@ async fn the_demo_key_is_prefilled_in_the_playground() {
     let t = TestDb::sqlite().await;
     let mut state = AppState::new(t.db.clone(), HttpConfig::default());
     state.playground_key = Some("ABC.def".into());
-    let app = http::router(state);
-    let response = app
-        .oneshot(Request::get("/").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let body = common::http::get(http::router(state), "/").await.bytes;
     assert!(String::from_utf8_lossy(&body).contains(r#"\"Authorization\": \"ApiKey ABC.def\""#));
 }

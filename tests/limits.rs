@@ -8,14 +8,14 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use common::TestDb;
+use common::http::{api_key, app, code, graphql_post, send};
 use job_history::db::Db;
 use job_history::domain::Role;
 use job_history::http::rate_limit::Rate;
 use job_history::http::{self, AppState, HttpConfig};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 async fn call_with(
     db: &Db,
@@ -23,37 +23,27 @@ async fn call_with(
     key: &str,
     query: &str,
 ) -> (StatusCode, HeaderMap, Value) {
-    let app = http::router(AppState::new(db.clone(), config));
-    let request = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("ApiKey {key}"))
+    let request = graphql_post(Some(&api_key(key)))
         .header(header::ORIGIN, "https://dashboard.example.com")
         .body(Body::from(json!({ "query": query }).to_string()))
         .unwrap();
-    let response = app.oneshot(request).await.unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let reply = send(app(db, config), request).await;
+    let body = serde_json::from_slice(&reply.bytes).unwrap_or(Value::Null);
+    (reply.status, reply.headers, body)
 }
 
 /// POSTs `query` without an API key (introspection answers without one).
 async fn call_anonymous(db: &Db, query: &str) -> Value {
-    let app = http::router(AppState::new(db.clone(), HttpConfig::default()));
-    let request = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
+    call_anonymous_with(db, HttpConfig::default(), query).await
+}
+
+/// POSTs `query` without an API key, with `config`.
+async fn call_anonymous_with(db: &Db, config: HttpConfig, query: &str) -> Value {
+    let request = graphql_post(None)
         .body(Body::from(json!({ "query": query }).to_string()))
         .unwrap();
-    let response = app.oneshot(request).await.unwrap();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
-        .await
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    let reply = send(app(db, config), request).await;
+    serde_json::from_slice(&reply.bytes).unwrap_or(Value::Null)
 }
 
 /// Bounds a call that would run for minutes before documents were judged first.
@@ -65,12 +55,6 @@ async fn bounded<T>(call: impl std::future::Future<Output = T>) -> T {
 
 async fn call(db: &Db, key: &str, query: &str) -> Value {
     call_with(db, HttpConfig::default(), key, query).await.2
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
 }
 
 const LARGEST: &str = r#"{ jobs(first: 100) {
@@ -167,14 +151,7 @@ backend_tests! {
         let fields: String = (0..20).map(|i| format!("n{i}: name @aa @bb @cc @dd @ee @ff @gg ")).collect();
         let mut config = HttpConfig::default();
         config.schema.limits.aliases = 100;
-        let app = http::router(AppState::new(t.db.clone(), config));
-        let request = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "query": format!("{{ __schema {{ queryType {{ {fields} }} }} }}") }).to_string()))
-            .unwrap();
-        let response = app.oneshot(request).await.unwrap();
-        let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.unwrap();
-        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        let body = call_anonymous_with(&t.db, config, &format!("{{ __schema {{ queryType {{ {fields} }} }} }}")).await;
         let errors = body["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 101, "{body}");
         assert_eq!(errors[100]["extensions"]["code"], "TOO_MANY_ERRORS");
@@ -228,20 +205,17 @@ backend_tests! {
         let mut statuses = Vec::new();
         let mut last = None;
         for _ in 0..3 {
-            let request = Request::post("/graphql")
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("ApiKey {key}"))
+            let request = graphql_post(Some(&api_key(&key)))
                 .body(Body::from(r#"{"query":"{ viewer { keyPrefix } }"}"#))
                 .unwrap();
-            let response = http::router(state.clone()).oneshot(request).await.unwrap();
-            statuses.push(response.status());
-            last = Some(response);
+            let reply = send(http::router(state.clone()), request).await;
+            statuses.push(reply.status);
+            last = Some(reply);
         }
         assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
-        let response = last.unwrap();
-        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        assert_eq!(code(&serde_json::from_slice(&bytes).unwrap()), "RATE_LIMITED");
+        let reply = last.unwrap();
+        assert_eq!(reply.headers[header::RETRY_AFTER], "1");
+        assert_eq!(code(&reply.json()), "RATE_LIMITED");
 
         // A request that cannot get a database connection in time: a one-connection pool whose
         // connection the test holds.

@@ -5,13 +5,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use common::TestDb;
+use common::process::{Served, bin, database_url};
 use job_history::cli::reference;
-use job_history::db::DatabaseUrl;
 use serde_json::{Value, json};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
@@ -91,66 +88,28 @@ fn graphql_examples(text: &str) -> Vec<Example> {
     examples
 }
 
-/// `serve --demo` on `url`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    key: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn url_of(db: &TestDb) -> String {
-    match db.db.url() {
-        DatabaseUrl::Postgres(url) => url.clone(),
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
-    }
-}
-
-fn bin(database_url: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_job-history"));
-    c.env("DATABASE_URL", database_url).env("LOG_LEVEL", "warn");
-    c
-}
-
 /// Starts the demo exactly as the README says (`serve --demo`), on a free port and without
 /// the simulator (the examples must not depend on its timing).
-fn serve_demo(database_url: &str) -> Server {
-    let mut child = bin(database_url)
-        .args(["serve", "--demo", "--port", "0", "--demo-rate", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next = || lines.next().expect("serve prints").expect("utf-8");
-    let serving = next();
-    let url = serving
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("URL")
-        .to_string();
-    assert!(next().contains("demo API key"));
-    let key = next();
-    Server { child, url, key }
+fn serve_demo(database_url: &str) -> Served {
+    Served::spawn_demo(bin().env("DATABASE_URL", database_url).args([
+        "serve",
+        "--demo",
+        "--port",
+        "0",
+        "--demo-rate",
+        "0",
+    ]))
 }
 
 /// A worker key of the demo user, made with `keys create` as the README shows.
 fn worker_key(database_url: &str, email: &str) -> String {
-    let out = bin(database_url)
-        .args(["keys", "create", "--user", email, "--role", "worker"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, key, err) = common::process::output(
+        bin()
+            .env("DATABASE_URL", database_url)
+            .args(["keys", "create", "--user", email, "--role", "worker"]),
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    assert!(ok, "{err}");
+    key.trim().to_string()
 }
 
 /// True when `value` holds nothing: null, an empty list, or an object whose lists are all
@@ -191,17 +150,15 @@ fn variables(
     Value::Object(vars)
 }
 
-async fn post(url: &str, key: &str, query: &str, operation: Option<&str>, vars: Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{url}/graphql"))
-        .header("authorization", format!("ApiKey {key}"))
-        .json(&json!({ "query": query, "operationName": operation, "variables": vars }))
-        .send()
-        .await
-        .expect("the server answers")
-        .json()
-        .await
-        .expect("the answer is JSON")
+/// Runs one operation of a README example on the demo as `key`.
+async fn post(
+    server: &Served,
+    key: &str,
+    query: &str,
+    operation: Option<&str>,
+    vars: Value,
+) -> Value {
+    common::post_operation(&server.graphql(), key, query, operation, vars).await
 }
 
 /// Which key an operation's README line asks for: "worker key" in a comment on the line that
@@ -226,12 +183,13 @@ fn wants_worker(example: &str, operation: Option<&str>) -> bool {
 
 backend_tests! {
     async fn every_graphql_example_answers_on_the_demo(db: TestDb) {
-        let database_url = url_of(&db);
+        let database_url = database_url(&db.db);
         let server = serve_demo(&database_url);
-        let viewer = post(&server.url, &server.key, "{ viewer { user { email } } }", None, json!({})).await;
+        let demo_key = server.demo_key.clone().expect("the demo prints a key");
+        let viewer = post(&server, &demo_key, "{ viewer { user { email } } }", None, json!({})).await;
         let email = viewer["data"]["viewer"]["user"]["email"].as_str().expect("viewer").to_string();
         let worker = worker_key(&database_url, &email);
-        let first = post(&server.url, &server.key, "{ jobs(first: 1) { nodes { id jobIdentifier } } }", None, json!({})).await;
+        let first = post(&server, &demo_key, "{ jobs(first: 1) { nodes { id jobIdentifier } } }", None, json!({})).await;
         let job = &first["data"]["jobs"]["nodes"][0];
         let mut known: HashMap<String, Value> = HashMap::from([
             ("jobIdentifier".to_string(), job["jobIdentifier"].clone()),
@@ -261,8 +219,8 @@ backend_tests! {
                     subscriptions.push((where_, example.text.clone(), name, vars));
                     continue;
                 }
-                let key = if wants_worker(&example.text, name.as_deref()) { &worker } else { &server.key };
-                let response = post(&server.url, key, &example.text, name.as_deref(), vars).await;
+                let key = if wants_worker(&example.text, name.as_deref()) { &worker } else { &demo_key };
+                let response = post(&server, key, &example.text, name.as_deref(), vars).await;
                 assert!(response.get("errors").is_none(), "{where_}: the example fails: {response:#}");
                 let data = response["data"].as_object().unwrap_or_else(|| panic!("{where_}: no data: {response:#}"));
                 for (field, value) in data {
@@ -286,9 +244,9 @@ backend_tests! {
         // Subscriptions over the websocket: each must deliver an item once a job changes,
         // and the README's submit example is what changes one.
         let (submit_text, submit_name) = submit.expect("the README has a mutation example that submits a job");
-        let ws_url = format!("{}/graphql/ws", server.url.replacen("http://", "ws://", 1));
+        let ws_url = server.ws();
         for (where_, text, name, vars) in subscriptions {
-            let (mut client, ack) = common::ws::Client::connect(&ws_url, "graphql-transport-ws", &server.key).await;
+            let (mut client, ack) = common::ws::Client::connect(&ws_url, "graphql-transport-ws", &demo_key).await;
             assert_eq!(ack["type"], "connection_ack", "{where_}: {ack}");
             client
                 .send(json!({ "id": "example", "type": "subscribe", "payload": { "query": text, "operationName": name, "variables": vars } }))
@@ -308,7 +266,7 @@ backend_tests! {
             let item = match item {
                 Some(item) => item,
                 None => {
-                    let submitted = post(&server.url, &server.key, &submit_text, submit_name.as_deref(), json!({})).await;
+                    let submitted = post(&server, &demo_key, &submit_text, submit_name.as_deref(), json!({})).await;
                     assert!(submitted.get("errors").is_none(), "{submitted:#}");
                     loop {
                         let message = client.next().await;

@@ -4,56 +4,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use common::TestDb;
+use common::process::{Served, bin};
 use common::ws::Client;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use job_history::domain::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// A `job-history serve` process, killed on drop.
-struct Replica {
-    child: Child,
-    base: String,
-}
-
-impl Replica {
-    fn start(url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_job-history"))
+/// A `serve` replica against `url`.
+fn replica(url: &str) -> Served {
+    Served::spawn(
+        bin()
             .args(["serve", "--port", "0", "--timeout-sweep-ms", "0"])
-            .env("DATABASE_URL", url)
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("the server prints its URL")
-            .to_string();
-        Self { child, base }
-    }
-
-    fn ws(&self) -> String {
-        format!("{}/graphql/ws", self.base.replace("http://", "ws://"))
-    }
-
-    async fn post(&self, key: &str, query: &str, variables: Value) -> Value {
-        common::post_graphql(&format!("{}/graphql", self.base), key, query, variables).await
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            .env("DATABASE_URL", url),
+    )
 }
 
 const UPDATED: &str =
@@ -70,7 +34,7 @@ async fn changes_through_one_replica_reach_subscribers_of_another() {
     let job_history::db::DatabaseUrl::Postgres(url) = t.db.url().clone() else {
         unreachable!()
     };
-    let (a, b) = (Replica::start(&url), Replica::start(&url));
+    let (a, b) = (replica(&url), replica(&url));
 
     let submitted = b
         .post(&user, r#"mutation { submitJob(input: { model: { identifier: "ed542963de", version: "1.0.1" }, inputs: [{ name: "x", byteAmount: 1 }, { name: "y", byteAmount: 2 }] }) { jobIdentifier } }"#, json!({}))

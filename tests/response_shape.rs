@@ -11,11 +11,9 @@ use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, SimpleObje
 use axum::body::Body;
 use axum::http::{Request, header};
 use common::TestDb;
-use job_history::http::{self, AppState, HttpConfig};
+use common::http::{GQL, api_key, graphql_post};
+use job_history::http::HttpConfig;
 use serde::Serialize;
-use tower::ServiceExt;
-
-const GQL: &str = "application/graphql-response+json";
 
 /// What a snapshot holds: the status, the media type and the body with its keys in the order
 /// they were sent (`async_graphql::Value` keeps it; `serde_json::Value` would sort them).
@@ -27,31 +25,19 @@ struct Answer {
 }
 
 async fn send(db: &job_history::db::Db, request: Request<Body>) -> Answer {
-    let app = http::router(AppState::new(db.clone(), HttpConfig::default()));
-    let response = app.oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+    let reply = common::http::send(common::http::app(db, HttpConfig::default()), request).await;
+    let body = serde_json::from_slice(&reply.bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", reply.text()));
     Answer {
-        status,
-        content_type,
+        status: reply.status.as_u16(),
+        content_type: reply.content_type(),
         body,
     }
 }
 
 fn post(key: &str, body: String) -> Request<Body> {
-    Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
+    graphql_post(Some(&api_key(key)))
         .header(header::ACCEPT, GQL)
-        .header(header::AUTHORIZATION, format!("ApiKey {key}"))
         .body(Body::from(body))
         .unwrap()
 }

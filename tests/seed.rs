@@ -189,3 +189,75 @@ async fn sqlite_statistics_are_brought_up_to_date() {
     job_history::db::upkeep::optimize(&t.db).await.unwrap();
     assert_eq!(analyzed_jobs(&t.db).await, Some(40));
 }
+
+type Time = chrono::NaiveDateTime;
+/// A job's times, as `seeded_rows_are_pinned` reads them.
+type Times = (
+    String,
+    Time,
+    Time,
+    Time,
+    Option<Time>,
+    Option<Time>,
+    Option<Time>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+/// A job's owners, status and counters.
+type Counters = (i64, i64, i64, i32, bool, bool, i32, i32, i32, i32, i64);
+/// A job input.
+type Input = (
+    i64,
+    i32,
+    String,
+    i32,
+    i64,
+    Option<Time>,
+    Option<Time>,
+    Option<String>,
+);
+
+/// Everything the seeder draws, pinned by a digest of the rows it writes (keys and
+/// `submitted_by` are random by design and left out): the demo's names and numbers, which the
+/// README's examples and its readers rely on, stay the same from one version to the next. A
+/// deliberate change to the generated data updates `PINNED` in the same commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeded_rows_are_pinned() {
+    use sha2::{Digest, Sha256};
+    const PINNED: &str = "35ef629fd5b8ce3af5ae60651c3b94339e1be5321da5f1dc2cd76a46a9097bb8";
+    let t = common::TestDb::sqlite().await;
+    seed(t.db.url(), options(1_000)).await.unwrap();
+    let run = async {
+        Ok::<_, DbError>(job_history::with_conn!(&t.db, conn => {
+            let people: Vec<(String, String, String, String, String, String)> = users::table
+                .inner_join(accounts::table)
+                .order(users::id)
+                .select((accounts::identifier, accounts::name, users::identifier, users::email, users::first_name, users::title))
+                .load(conn)
+                .await?;
+            let times: Vec<Times> = jobs::table
+                .order(jobs::id)
+                .select((jobs::job_identifier, jobs::created_at, jobs::updated_at, jobs::submitted_at, jobs::started_at, jobs::finished_at, jobs::deadline_at, jobs::timeout_ms, jobs::queue_ms, jobs::elapsed_ms))
+                .load(conn)
+                .await?;
+            let counts: Vec<Counters> = jobs::table
+                .order(jobs::id)
+                .select((jobs::account_id, jobs::user_id, jobs::model_id, jobs::status, jobs::explain, jobs::image_classification_model, jobs::total, jobs::pending, jobs::completed, jobs::failed, jobs::input_byte_amount))
+                .load(conn)
+                .await?;
+            let inputs: Vec<Input> = job_inputs::table
+                .order(job_inputs::id)
+                .select((job_inputs::job_id, job_inputs::position, job_inputs::name, job_inputs::status, job_inputs::byte_amount, job_inputs::started_at, job_inputs::finished_at, job_inputs::error_message))
+                .load(conn)
+                .await?;
+            format!("{people:?}{times:?}{counts:?}{inputs:?}")
+        }))
+    };
+    let rows = run.await.unwrap();
+    let digest: String = Sha256::digest(rows.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, PINNED, "the seeded data changed");
+}

@@ -1,7 +1,7 @@
 //! The commands behind `job-history`: each parses nothing itself (see [`crate::config`]) and
 //! reports failure as one line on stderr with a non-zero exit code.
 //!
-//! Output goes through [`outln!`]: a reader that stops reading (`keys list | head`) ends the
+//! Output goes through `outln!`: a reader that stops reading (`keys list | head`) ends the
 //! command quietly with success, as `head` intends, instead of a panic on the broken pipe.
 
 mod keys;

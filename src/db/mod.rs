@@ -1,5 +1,5 @@
-//! The data layer: one [`Db`] handle over either backend, and the [`with_conn!`] macro that lets
-//! every query be written once.
+//! The data layer: one [`Db`] handle over either backend, and the
+//! [`with_conn!`](crate::with_conn) macro that lets every query be written once.
 //!
 //! `Db` holds a pool of either PostgreSQL ([`diesel_async::AsyncPgConnection`]) or embedded
 //! SQLite ([`SyncConnectionWrapper`] around [`diesel::SqliteConnection`]) connections.

@@ -103,7 +103,9 @@ impl Generator {
         }
     }
 
-    /// Job number `k` of `n`, spread evenly (with jitter) over the history window.
+    /// Job number `k` of `n`, spread evenly (with jitter) over the history window. The draws
+    /// happen in a fixed order (times, submitter, model, status, size, timeout, durations,
+    /// progress, inputs, identifier): the same seed gives the same rows.
     pub fn job(
         &mut self,
         k: u64,
@@ -111,19 +113,71 @@ impl Generator {
         submitters: &[Submitter],
         models: &[Model],
     ) -> GeneratedJob {
+        let (created_at, submitted_at) = self.times(k, n);
+        let who = &submitters[self.rng.random_range(0..submitters.len())];
+        let model = self.model(models);
+        let status = self.status((self.now - created_at).num_milliseconds());
+        let total = self.rng.random_range(1..=5);
+        let timeout_ms = self.timeout(status, submitted_at);
+        let deadline_at = deadline(submitted_at, timeout_ms);
+        let work = self.work(total);
+        let progress = self.progress(status, total, submitted_at, &work, deadline_at);
+        let (inputs, input_byte_amount) = self.inputs(total, &progress, work.work_ms);
+        let ms = |a: NaiveDateTime, b: NaiveDateTime| (a - b).num_milliseconds();
+        let Progress {
+            started_at,
+            finished_at,
+            completed,
+            failed,
+        } = progress;
+        GeneratedJob {
+            job: NewJob {
+                job_identifier: self.uuid(),
+                account_id: who.account_id,
+                user_id: who.user_id,
+                submitted_by: who.key_prefix.clone(),
+                model_id: model.id,
+                status: status.code(),
+                explain: self.rng.random_bool(0.1),
+                image_classification_model: catalogue::is_image_classifier(&model.name),
+                timeout_ms,
+                deadline_at,
+                total,
+                pending: total - completed - failed,
+                completed,
+                failed,
+                input_byte_amount,
+                created_at,
+                updated_at: finished_at.or(started_at).unwrap_or(submitted_at),
+                submitted_at,
+                started_at,
+                finished_at,
+                queue_ms: started_at.map(|s| ms(s, submitted_at)),
+                elapsed_ms: started_at.zip(finished_at).map(|(s, f)| ms(f, s)),
+            },
+            inputs,
+        }
+    }
+
+    /// When job `k` of `n` was created (its slot of the history, with jitter) and submitted.
+    fn times(&mut self, k: u64, n: u64) -> (NaiveDateTime, NaiveDateTime) {
         let span_ms = HISTORY_DAYS * 86_400_000;
         let slot = (span_ms as f64 / n.max(1) as f64).max(1.0);
         let offset = (k as f64 * slot) as i64 + self.rng.random_range(0..slot as i64);
         let created_at = self.now - Duration::milliseconds(span_ms - offset.min(span_ms - 1));
         let submitted_at = created_at + Duration::milliseconds(self.rng.random_range(0..40));
-        let age_ms = (self.now - created_at).num_milliseconds();
+        (created_at, submitted_at)
+    }
 
-        let who = &submitters[self.rng.random_range(0..submitters.len())];
-        // Popular models get most of the traffic (a rough power law).
+    /// A model: popular ones get most of the traffic (a rough power law).
+    fn model<'a>(&mut self, models: &'a [Model]) -> &'a Model {
         let model_ix = (self.rng.random::<f64>().powi(2) * models.len() as f64) as usize;
-        let model = &models[model_ix.min(models.len() - 1)];
+        &models[model_ix.min(models.len() - 1)]
+    }
 
-        let status = if age_ms < PENDING_WINDOW_MS && self.rng.random_bool(0.5) {
+    /// The status of a job `age_ms` old: only recent jobs may still be pending.
+    fn status(&mut self, age_ms: i64) -> JobStatus {
+        if age_ms < PENDING_WINDOW_MS && self.rng.random_bool(0.5) {
             if self.rng.random_bool(0.4) {
                 JobStatus::Submitted
             } else {
@@ -136,24 +190,42 @@ impl Generator {
                 91..96 => JobStatus::Canceled,
                 _ => JobStatus::Timedout,
             }
-        };
-        let total = self.rng.random_range(1..=5);
-        let mut timeout_ms = match status {
+        }
+    }
+
+    /// The job's timeout, if any; never one that a still pending job would be past.
+    fn timeout(&mut self, status: JobStatus, submitted_at: NaiveDateTime) -> Option<i64> {
+        let timeout_ms = match status {
             JobStatus::Timedout => Some(self.rng.random_range(60..=600) * 1000),
             _ if self.rng.random_bool(0.3) => Some(self.rng.random_range(300..=3600) * 1000),
             _ => None,
         };
-        let deadline = |t: Option<i64>| t.map(|ms| submitted_at + Duration::milliseconds(ms));
-        if status.is_pending() && deadline(timeout_ms).is_some_and(|d| d <= self.now) {
-            timeout_ms = None; // a pending job past its deadline would read as TIMEDOUT
-        }
+        let past = deadline(submitted_at, timeout_ms).is_some_and(|d| d <= self.now);
+        // A pending job past its deadline would read as TIMEDOUT.
+        timeout_ms.filter(|_| !(status.is_pending() && past))
+    }
+
+    /// How long the job queues and how long its `total` inputs take to run.
+    fn work(&mut self, total: i32) -> Work {
         let queue_ms = 20 + (self.rng.random::<f64>().powi(3) * 60_000.0) as i64;
-        let work_ms: i64 = (0..total)
+        let work_ms = (0..total)
             .map(|_| 50 + (self.rng.random::<f64>().powi(2) * 20_000.0) as i64)
             .sum();
+        Work { queue_ms, work_ms }
+    }
 
-        // (started, finished, completed, failed) per status; the rest of the inputs stay pending.
-        let started = submitted_at + Duration::milliseconds(queue_ms);
+    /// How far a job with `status` got: when it started and finished, and how many inputs
+    /// completed and failed (the rest stay pending).
+    fn progress(
+        &mut self,
+        status: JobStatus,
+        total: i32,
+        submitted_at: NaiveDateTime,
+        work: &Work,
+        deadline_at: Option<NaiveDateTime>,
+    ) -> Progress {
+        let started = submitted_at + Duration::milliseconds(work.queue_ms);
+        let after = |ms: i64| Some(started + Duration::milliseconds(ms));
         let (started_at, finished_at, completed, failed) = match status {
             JobStatus::Submitted => (None, None, 0, 0),
             JobStatus::InProgress => {
@@ -161,41 +233,20 @@ impl Generator {
                 (Some(started.min(self.now)), None, done, 0)
             }
             JobStatus::Completed => {
-                let failed = if total > 1 && self.rng.random_bool(0.1) {
-                    1
-                } else {
-                    0
-                };
-                (
-                    Some(started),
-                    Some(started + Duration::milliseconds(work_ms)),
-                    total - failed,
-                    failed,
-                )
+                let failed = i32::from(total > 1 && self.rng.random_bool(0.1));
+                (Some(started), after(work.work_ms), total - failed, failed)
             }
-            JobStatus::Error => (
-                Some(started),
-                Some(started + Duration::milliseconds(work_ms)),
-                0,
-                total,
-            ),
-            JobStatus::Canceled if self.rng.random_bool(0.5) => (
-                None,
-                Some(submitted_at + Duration::milliseconds(queue_ms / 2)),
-                0,
-                0,
-            ),
+            JobStatus::Error => (Some(started), after(work.work_ms), 0, total),
+            JobStatus::Canceled if self.rng.random_bool(0.5) => {
+                let canceled = submitted_at + Duration::milliseconds(work.queue_ms / 2);
+                (None, Some(canceled), 0, 0)
+            }
             JobStatus::Canceled => {
                 let done = self.rng.random_range(0..total);
-                (
-                    Some(started),
-                    Some(started + Duration::milliseconds(work_ms / 2)),
-                    done,
-                    0,
-                )
+                (Some(started), after(work.work_ms / 2), done, 0)
             }
             JobStatus::Timedout => {
-                let end = deadline(timeout_ms).expect("timed-out jobs have a timeout");
+                let end = deadline_at.expect("timed-out jobs have a timeout");
                 if started < end && self.rng.random_bool(0.7) {
                     (Some(started), Some(end), self.rng.random_range(0..total), 0)
                 } else {
@@ -203,25 +254,30 @@ impl Generator {
                 }
             }
         };
-        let pending = total - completed - failed;
-        let updated_at = finished_at.or(started_at).unwrap_or(submitted_at);
-        let ms = |a: NaiveDateTime, b: NaiveDateTime| (a - b).num_milliseconds();
+        Progress {
+            started_at,
+            finished_at,
+            completed,
+            failed,
+        }
+    }
 
-        let mut input_byte_amount = 0;
+    /// The job's `total` inputs (completed first, then failed, then pending), each running
+    /// an equal slice of `work_ms`, and their byte total.
+    fn inputs(&mut self, total: i32, progress: &Progress, work_ms: i64) -> (Vec<NewJobInput>, i64) {
         let slice = Duration::milliseconds(work_ms / i64::from(total));
-        let inputs = (0..total)
+        let inputs: Vec<NewJobInput> = (0..total)
             .map(|i| {
                 let byte_amount = (1024.0 * 20_000f64.powf(self.rng.random::<f64>())) as i64;
-                input_byte_amount += byte_amount;
-                let status = if i < completed {
+                let status = if i < progress.completed {
                     InputStatus::Completed
-                } else if i < completed + failed {
+                } else if i < progress.completed + progress.failed {
                     InputStatus::Failed
                 } else {
                     InputStatus::Pending
                 };
                 let done = status != InputStatus::Pending;
-                let begin = started_at.map(|s| s + slice * i);
+                let begin = progress.started_at.map(|s| s + slice * i);
                 NewJobInput {
                     job_id: 0,
                     position: i,
@@ -230,46 +286,40 @@ impl Generator {
                     byte_amount,
                     started_at: begin.filter(|_| done),
                     finished_at: begin.map(|b| b + slice).filter(|_| done),
-                    error_message: (status == InputStatus::Failed).then(|| {
-                        self.pick(&[
-                            "model raised: out of memory",
-                            "unsupported input format",
-                            "input is empty",
-                        ])
-                        .into()
-                    }),
+                    error_message: (status == InputStatus::Failed)
+                        .then(|| self.pick(INPUT_ERRORS).into()),
                 }
             })
             .collect();
-
-        GeneratedJob {
-            job: NewJob {
-                job_identifier: self.uuid(),
-                account_id: who.account_id,
-                user_id: who.user_id,
-                submitted_by: who.key_prefix.clone(),
-                model_id: model.id,
-                status: status.code(),
-                explain: self.rng.random_bool(0.1),
-                image_classification_model: catalogue::is_image_classifier(&model.name),
-                timeout_ms,
-                deadline_at: deadline(timeout_ms),
-                total,
-                pending,
-                completed,
-                failed,
-                input_byte_amount,
-                created_at,
-                updated_at,
-                submitted_at,
-                started_at,
-                finished_at,
-                queue_ms: started_at.map(|s| ms(s, submitted_at)),
-                elapsed_ms: started_at.zip(finished_at).map(|(s, f)| ms(f, s)),
-            },
-            inputs,
-        }
+        let bytes = inputs.iter().map(|i| i.byte_amount).sum();
+        (inputs, bytes)
     }
+}
+
+/// Why a failed input failed.
+const INPUT_ERRORS: &[&str] = &[
+    "model raised: out of memory",
+    "unsupported input format",
+    "input is empty",
+];
+
+/// How long a job queues and runs, in milliseconds.
+struct Work {
+    queue_ms: i64,
+    work_ms: i64,
+}
+
+/// How far a job got.
+struct Progress {
+    started_at: Option<NaiveDateTime>,
+    finished_at: Option<NaiveDateTime>,
+    completed: i32,
+    failed: i32,
+}
+
+/// The deadline of a job submitted at `submitted_at` with `timeout_ms`.
+fn deadline(submitted_at: NaiveDateTime, timeout_ms: Option<i64>) -> Option<NaiveDateTime> {
+    timeout_ms.map(|ms| submitted_at + Duration::milliseconds(ms))
 }
 
 #[cfg(test)]

@@ -12,6 +12,18 @@ use job_history::db::{Db, DbError};
 use job_history::domain::JobStatus;
 use job_history::seed::{SeedOptions, seed};
 
+/// Every `JobOrderField`.
+pub const ORDER_FIELDS: [&str; 8] = [
+    "CREATED_AT",
+    "SUBMITTED_AT",
+    "UPDATED_AT",
+    "STATUS",
+    "ELAPSED_TIME",
+    "QUEUE_TIME",
+    "INPUT_BYTE_AMOUNT",
+    "TOTAL",
+];
+
 /// One job as the tests see it.
 #[derive(Clone, Debug)]
 pub struct Row {

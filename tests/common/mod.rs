@@ -3,12 +3,15 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the test ends.
 //!
 //! [`backend_tests!`] expands one test body into a `sqlite` and a `postgres` test. PostgreSQL
-//! tests never skip: an unreachable server fails them with a message saying what to set.
+//! tests never skip: an unreachable server ends the test binary with one message saying how to
+//! run the tests (`./scripts/test`, or `TEST_DATABASE_URL`).
 #![allow(dead_code, missing_docs)]
 
 pub mod fixtures;
 pub mod gql;
+pub mod http;
 pub mod invariants;
+pub mod process;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -67,12 +70,9 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap()
         );
-        admin_execute(&admin_url, &format!("CREATE DATABASE {name}")).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL tests need a server: cannot create a database via {admin_url} ({e}). \
-                 Set TEST_DATABASE_URL or run ./scripts/test, which starts one."
-            )
-        });
+        if let Err(e) = admin_execute(&admin_url, &format!("CREATE DATABASE {name}")).await {
+            no_postgres(&admin_url, &e);
+        }
         let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&name);
         (
@@ -96,6 +96,22 @@ impl TestDb {
             .expect("connect");
         Self { db, guard }
     }
+}
+
+/// Ends the test process with one message saying how to run the tests: without a PostgreSQL
+/// server every PostgreSQL test would fail with the same connection error. Written to stderr
+/// directly (the test harness captures `eprintln!`), once however many tests get here.
+fn no_postgres(admin_url: &str, error: &str) -> ! {
+    use std::io::Write;
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = ONCE.lock();
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nPostgreSQL tests need a server, and none answers at {admin_url} ({error}).\n\
+         Run ./scripts/test (it uses 127.0.0.1:5432 or starts a throwaway cluster), or set \
+         TEST_DATABASE_URL to a server where tests may create databases.\n"
+    );
+    std::process::exit(2)
 }
 
 async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), String> {
@@ -229,14 +245,62 @@ pub async fn post_graphql(
     query: &str,
     variables: serde_json::Value,
 ) -> serde_json::Value {
+    post_operation(url, key, query, None, variables).await
+}
+
+/// Runs the operation `operation` (or the only one) of a GraphQL document over real HTTP
+/// against `url` (`http://…/graphql`) as `key`.
+pub async fn post_operation(
+    url: &str,
+    key: &str,
+    query: &str,
+    operation: Option<&str>,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({ "query": query, "variables": variables });
+    if let Some(name) = operation {
+        body["operationName"] = name.into();
+    }
     reqwest::Client::new()
         .post(url)
         .header("authorization", format!("ApiKey {key}"))
-        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .json(&body)
         .send()
         .await
         .expect("the server answers")
         .json()
         .await
         .expect("the answer is JSON")
+}
+
+/// Marks the key `key` (a full key) revoked now.
+pub async fn revoke_key(db: &Db, key: &str) {
+    date_key(db, key, true).await;
+}
+
+/// Marks the key `key` (a full key) expired an hour ago.
+pub async fn expire_key(db: &Db, key: &str) {
+    date_key(db, key, false).await;
+}
+
+/// Revokes (`revoke`) or expires the key `key`.
+async fn date_key(db: &Db, key: &str, revoke: bool) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use job_history::db::DbError;
+    use job_history::db::schema::api_keys;
+    let prefix = key.split_once('.').expect("a full key").0.to_string();
+    let now = job_history::db::now();
+    let run = async {
+        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+            let key = api_keys::table.filter(api_keys::prefix.eq(&prefix));
+            if revoke {
+                diesel::update(key).set(api_keys::revoked_at.eq(Some(now))).execute(conn).await?
+            } else {
+                let past = now - chrono::Duration::hours(1);
+                diesel::update(key).set(api_keys::expires_at.eq(Some(past))).execute(conn).await?
+            }
+        }))
+    };
+    assert_eq!(run.await.expect("date the key"), 1, "the key exists");
 }
