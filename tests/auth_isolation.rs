@@ -59,7 +59,7 @@ async fn world(db: &Db) -> World {
     // Keys for a user of each seeded account (accounts 1 and 2 by insertion order).
     let run = async {
         Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            let owners: Vec<(i64, i64)> = api_keys::table
+            let owners: Vec<(job_history::domain::UserId, job_history::domain::AccountId)> = api_keys::table
                 .order(api_keys::id)
                 .select((api_keys::user_id, api_keys::account_id))
                 .load(conn)
@@ -87,8 +87,8 @@ async fn world(db: &Db) -> World {
         a,
         b,
         admin,
-        a_account: aa,
-        b_account: ab,
+        a_account: aa.0,
+        b_account: ab.0,
     }
 }
 

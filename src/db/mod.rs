@@ -11,13 +11,18 @@
 
 pub mod catalogue;
 pub mod connect;
+pub mod count;
 pub mod daily;
+pub mod filter;
 pub mod fixed_sql;
 pub mod health;
+pub mod inputs;
 pub mod jobs;
+pub mod keys;
 pub mod lifecycle;
 pub mod migrate;
 pub mod models;
+pub mod people;
 pub mod schema;
 pub mod stats;
 pub mod upkeep;

@@ -173,7 +173,7 @@ pub async fn issue_key(
     let now = job_history::db::now();
     let run = async {
         Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<i64>(conn).await.optional()? {
+            let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<job_history::domain::AccountId>(conn).await.optional()? {
                 Some(id) => id,
                 None => diesel::insert_into(accounts::table)
                     .values(&NewAccount { identifier: uuid::Uuid::new_v4().to_string(), name: account.into(), created_at: now })
@@ -192,7 +192,7 @@ pub async fn issue_key(
                 title: "Tester".into(),
                 created_at: now,
             };
-            let user_id: i64 = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
+            let user_id: job_history::domain::UserId = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
             (user_id, account_id)
         }))
     };
@@ -206,10 +206,10 @@ pub async fn issue_key(
 /// The (synthetic) administrator used by tests that read every account without HTTP.
 pub fn admin() -> job_history::auth::Caller {
     job_history::auth::Caller {
-        key_id: 0,
+        key_id: job_history::domain::KeyId(0),
         prefix: "test-admin".into(),
-        user_id: 0,
-        account_id: 0,
+        user_id: job_history::domain::UserId(0),
+        account_id: job_history::domain::AccountId(0),
         role: job_history::domain::Role::Admin,
     }
 }
