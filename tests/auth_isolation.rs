@@ -58,14 +58,14 @@ async fn world(db: &Db) -> World {
     job_history::seed::seed(db.url(), opts).await.unwrap();
     // Keys for a user of each seeded account (accounts 1 and 2 by insertion order).
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+        job_history::with_conn!(db, conn => {
             let owners: Vec<(job_history::domain::UserId, job_history::domain::AccountId)> = api_keys::table
                 .order(api_keys::id)
                 .select((api_keys::user_id, api_keys::account_id))
                 .load(conn)
                 .await?;
-            owners
-        }))
+            Ok(owners)
+        })
     };
     let owners = run.await.unwrap();
     let (ua, aa) = owners[0];
@@ -95,9 +95,9 @@ async fn world(db: &Db) -> World {
 async fn account_of_jobs(db: &Db, identifiers: &[String]) -> Vec<i64> {
     let ids = identifiers.to_vec();
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            jobs::table.filter(jobs::job_identifier.eq_any(ids)).select(jobs::account_id).load::<i64>(conn).await?
-        }))
+        job_history::with_conn!(db, conn => {
+            Ok(jobs::table.filter(jobs::job_identifier.eq_any(ids)).select(jobs::account_id).load::<i64>(conn).await?)
+        })
     };
     run.await.unwrap()
 }

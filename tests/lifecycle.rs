@@ -192,9 +192,9 @@ backend_tests! {
         assert_eq!(job_history::sweeper::sweep_once(&t.db, &events).await, 0);
         let status: i32 = {
             let run = async {
-                Ok::<_, DbError>(job_history::with_conn!(&t.db, conn => {
-                    jobs::table.filter(jobs::job_identifier.eq(&id)).select(jobs::status).first::<i32>(conn).await?
-                }))
+                job_history::with_conn!(&t.db, conn => {
+                    Ok(jobs::table.filter(jobs::job_identifier.eq(&id)).select(jobs::status).first::<i32>(conn).await?)
+                })
             };
             run.await.unwrap()
         };

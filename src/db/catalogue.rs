@@ -57,24 +57,24 @@ impl Catalogue {
             jobs.iter().map(|j| j.account_id),
             async |ids| {
                 let rows: Vec<(AccountId, String)> = crate::with_conn!(db, conn => {
-                    accounts::table
+                    Ok(accounts::table
                         .filter(accounts::id.eq_any(ids))
                         .select((accounts::id, accounts::identifier))
                         .load(conn)
-                        .await?
-                });
+                        .await?)
+                })?;
                 Ok(rows.into_iter().map(|(id, i)| (id, Arc::from(i))).collect())
             },
         )
         .await?;
         let models = lookup(&self.models, jobs.iter().map(|j| j.model_id), async |ids| {
             let rows: Vec<Model> = crate::with_conn!(db, conn => {
-                models::table
+                Ok(models::table
                     .filter(models::id.eq_any(ids))
                     .select(Model::as_select())
                     .load(conn)
-                    .await?
-            });
+                    .await?)
+            })?;
             Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
         })
         .await?;

@@ -24,10 +24,10 @@ pub async fn count(db: &Db, scope: Scope, conditions: &JobConditions) -> Result<
 
 /// Counts by scanning the matching rows (the reference the daily path must agree with).
 pub async fn count_live(db: &Db, scope: Scope, conditions: &JobConditions) -> Result<i64, DbError> {
-    Ok(crate::with_conn!(db, conn => {
+    crate::with_conn!(db, conn => {
         let q = jobs::table.into_boxed();
-        filter_jobs!(q, scope, conditions).count().get_result::<i64>(conn).await?
-    }))
+        Ok(filter_jobs!(q, scope, conditions).count().get_result::<i64>(conn).await?)
+    })
 }
 
 /// Counts following `plan`: the whole days' sum, corrected by the live counts of its edges and
@@ -64,16 +64,16 @@ async fn count_by_days(
         if let Some(account) = scope.account() {
             sum = sum.filter(job_daily::account_id.eq(account));
         }
-        let (h, t, p) = (jobs::table.into_boxed(), jobs::table.into_boxed(), jobs::table.into_boxed());
-        diesel::select((
+        let [h, t, p] = [(); 3].map(|()| jobs::table.into_boxed());
+        Ok(diesel::select((
             sum.single_value(),
             filter_jobs!(h, scope, &head).count().single_value(),
             filter_jobs!(t, scope, &tail).count().single_value(),
             filter_jobs!(p, scope, &pending).count().single_value(),
         ))
         .get_result(conn)
-        .await?
-    });
+        .await?)
+    })?;
     let n = |v: Option<i64>| v.unwrap_or(0);
     Ok(n(whole) + plan.head.sign * n(head) + plan.tail.sign * n(tail) - n(pending))
 }

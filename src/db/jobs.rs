@@ -280,8 +280,8 @@ pub async fn page(db: &Db, scope: Scope, req: &PageRequest) -> Result<Vec<JobRec
             SortKey::ElapsedTime => keyset_nullable!(q, jobs::elapsed_ms, "jobs.elapsed_ms", req),
             SortKey::QueueTime => keyset_nullable!(q, jobs::queue_ms, "jobs.queue_ms", req),
         };
-        q.limit(req.limit).load::<Job>(conn).await?
-    });
+        Ok(q.limit(req.limit).load::<Job>(conn).await?)
+    })?;
     if req.from_end {
         rows.reverse();
     }
@@ -304,8 +304,8 @@ pub async fn by_identifiers(
     };
     let rows: Vec<Job> = crate::with_conn!(db, conn => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        filter_jobs!(q, scope, &conditions).load::<Job>(conn).await?
-    });
+        Ok(filter_jobs!(q, scope, &conditions).load::<Job>(conn).await?)
+    })?;
     db.catalogue().records(db, rows).await
 }
 
@@ -324,8 +324,8 @@ pub async fn matching(
     };
     let rows: Vec<Job> = crate::with_conn!(db, conn => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        filter_jobs!(q, scope, &conditions).limit(1).load::<Job>(conn).await?
-    });
+        Ok(filter_jobs!(q, scope, &conditions).limit(1).load::<Job>(conn).await?)
+    })?;
     Ok(db.catalogue().records(db, rows).await?.pop())
 }
 

@@ -129,8 +129,8 @@ pub async fn truth(db: &Db) -> Vec<Row> {
         (String, String, String),
     );
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            jobs::table
+        job_history::with_conn!(db, conn => {
+            Ok(jobs::table
                 .inner_join(users::table)
                 .inner_join(models::table)
                 .select((
@@ -140,8 +140,8 @@ pub async fn truth(db: &Db) -> Vec<Row> {
                     (models::name, models::identifier, models::version),
                 ))
                 .load::<Tuple>(conn)
-                .await?
-        }))
+                .await?)
+        })
     };
     run.await
         .expect("truth")

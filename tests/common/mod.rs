@@ -167,12 +167,11 @@ pub async fn issue_key(
 ) -> String {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use job_history::db::DbError;
     use job_history::db::models::{NewAccount, NewUser};
     use job_history::db::schema::{accounts, users};
     let now = job_history::db::now();
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+        job_history::with_conn!(db, conn => {
             let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<job_history::domain::AccountId>(conn).await.optional()? {
                 Some(id) => id,
                 None => diesel::insert_into(accounts::table)
@@ -193,8 +192,8 @@ pub async fn issue_key(
                 created_at: now,
             };
             let user_id: job_history::domain::UserId = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
-            (user_id, account_id)
-        }))
+            Ok((user_id, account_id))
+        })
     };
     let (user_id, account_id) = run.await.expect("create key owner");
     job_history::keys::create(db, user_id, account_id, role, None)
