@@ -13,37 +13,35 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use subtle::ConstantTimeEq;
 
 use crate::db::models::ApiKey;
-use crate::db::schema::api_keys;
 use crate::db::{Db, DbError};
-use crate::domain::Role;
+use crate::domain::{AccountId, KeyId, Role, Scope, UserId};
 use crate::keys::hash_secret;
 
 /// Who is calling: the authenticated key and what it may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     /// `api_keys.id`.
-    pub key_id: i64,
+    pub key_id: KeyId,
     /// The key's public prefix.
     pub prefix: String,
     /// The key's user.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The key's account.
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// What the key may do.
     pub role: Role,
 }
 
 impl Caller {
-    /// The account every read is confined to; `None` for administrators, who read every account.
-    pub fn scope(&self) -> Option<i64> {
+    /// The accounts this caller's reads and writes are confined to: its own, or every account
+    /// for administrators. The one place a scope is derived from a caller.
+    pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Admin => None,
-            Role::User | Role::Worker => Some(self.account_id),
+            Role::Admin => Scope::All,
+            Role::User | Role::Worker => Scope::Account(self.account_id),
         }
     }
 }
@@ -182,13 +180,12 @@ impl Authenticator {
         if let Some(t) = key.expires_at.filter(|t| *t <= now) {
             return Err(AuthError::Expired(t));
         }
-        let role = Role::parse(&key.role).ok_or(AuthError::Unknown)?;
         Ok(Caller {
             key_id: key.id,
             prefix: key.prefix,
             user_id: key.user_id,
             account_id: key.account_id,
-            role,
+            role: key.role,
         })
     }
 
@@ -235,15 +232,7 @@ impl Authenticator {
     }
 
     async fn read(&self, prefix: &str) -> Result<Option<ApiKey>, DbError> {
-        let db = &self.db;
-        Ok(crate::with_conn!(db, conn => {
-            api_keys::table
-                .filter(api_keys::prefix.eq(prefix))
-                .select(ApiKey::as_select())
-                .first(conn)
-                .await
-                .optional()?
-        }))
+        crate::db::keys::by_prefix(&self.db, prefix).await
     }
 }
 
@@ -298,20 +287,20 @@ mod tests {
     #[test]
     fn admins_are_not_confined_to_an_account() {
         let c = Caller {
-            key_id: 1,
+            key_id: KeyId(1),
             prefix: "p".into(),
-            user_id: 2,
-            account_id: 3,
+            user_id: UserId(2),
+            account_id: AccountId(3),
             role: Role::User,
         };
-        assert_eq!(c.scope(), Some(3));
+        assert_eq!(c.scope(), Scope::Account(AccountId(3)));
         assert_eq!(
             Caller {
                 role: Role::Admin,
                 ..c.clone()
             }
             .scope(),
-            None
+            Scope::All
         );
         assert_eq!(
             Caller {
@@ -319,7 +308,7 @@ mod tests {
                 ..c
             }
             .scope(),
-            Some(3)
+            Scope::Account(AccountId(3))
         );
     }
 }

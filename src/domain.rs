@@ -1,11 +1,26 @@
-//! The vocabulary of the Jobs API: job and input statuses, status groups and key roles, with
-//! their storage codes. Statuses are stored as small integers in lifecycle order, so the pending
-//! group is `status <= 1` and sorting by status sorts by progress.
+//! The vocabulary of the Jobs API: job and input statuses and key roles with their storage
+//! codes, the id newtypes ([`ids`]) and the caller's [`Scope`]. Statuses are stored as small
+//! integers in lifecycle order, so the pending group is `status <= 1` and sorting by status
+//! sorts by progress; [`sql`] maps each enum to its column type, so queries bind and read them
+//! typed. This module imports nothing of the project.
+
+pub mod ids;
+pub mod scope;
+pub mod sql;
 
 use async_graphql::Enum;
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
+use diesel::sql_types::{Integer, Text};
+
+pub use ids::{AccountId, JobId, KeyId, ModelId, UserId};
+pub use scope::Scope;
 
 /// Where a job is in its lifecycle.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Integer)]
 pub enum JobStatus {
     /// Accepted and waiting for a worker.
     Submitted,
@@ -61,7 +76,8 @@ impl JobStatus {
 }
 
 /// Where one input of a job is.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Integer)]
 pub enum InputStatus {
     /// Not processed yet.
     Pending,
@@ -86,7 +102,10 @@ impl InputStatus {
 }
 
 /// What an API key may do.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(
+    Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 pub enum Role {
     /// Reads and submits its own account's jobs.
     User,

@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 use crate::db::{DatabaseUrl, Db, DbError, Pools};
+use crate::domain::{AccountId, JobId};
 
 /// The PostgreSQL channel events travel on.
 pub const CHANNEL: &str = "job_events";
@@ -31,12 +32,20 @@ pub const BUFFER: usize = 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JobEvent {
     /// `accounts.id` of the job (subscriptions filter on it before reading anything).
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// `jobs.id`.
-    pub job_id: i64,
+    pub job_id: JobId,
 }
 
 impl JobEvent {
+    /// The event of a change to `job`.
+    pub fn of(job: &crate::db::models::Job) -> Self {
+        Self {
+            account_id: job.account_id,
+            job_id: job.id,
+        }
+    }
+
     fn payload(self) -> String {
         format!("{}:{}", self.account_id, self.job_id)
     }
@@ -44,8 +53,8 @@ impl JobEvent {
     fn parse(payload: &str) -> Option<Self> {
         let (a, j) = payload.split_once(':')?;
         Some(Self {
-            account_id: a.parse().ok()?,
-            job_id: j.parse().ok()?,
+            account_id: AccountId(a.parse().ok()?),
+            job_id: JobId(j.parse().ok()?),
         })
     }
 }
@@ -289,8 +298,8 @@ mod tests {
         for job_id in 0..5 {
             sender
                 .send(Wire::Event(JobEvent {
-                    account_id: 1,
-                    job_id,
+                    account_id: AccountId(1),
+                    job_id: JobId(job_id),
                 }))
                 .unwrap();
         }
@@ -300,8 +309,8 @@ mod tests {
         assert_eq!(
             sub.next().await,
             Some(Received::Event(JobEvent {
-                account_id: 1,
-                job_id: 4
+                account_id: AccountId(1),
+                job_id: JobId(4)
             }))
         );
         assert_eq!(sub.next().await, Some(Received::Missed(None)));
@@ -312,8 +321,8 @@ mod tests {
     #[test]
     fn payloads_round_trip() {
         let e = JobEvent {
-            account_id: 7,
-            job_id: 123_456,
+            account_id: AccountId(7),
+            job_id: JobId(123_456),
         };
         assert_eq!(JobEvent::parse(&e.payload()), Some(e));
         assert_eq!(JobEvent::parse("7"), None);

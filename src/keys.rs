@@ -5,15 +5,13 @@
 //! password-stretching needed) and lookups stay cheap per request.
 
 use chrono::NaiveDateTime;
-use diesel_async::RunQueryDsl;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 
 use crate::db::models::NewApiKey;
-use crate::db::schema::api_keys;
 use crate::db::{Db, DbError};
-use crate::domain::Role;
+use crate::domain::{AccountId, Role, UserId};
 
 /// Length of the public prefix.
 pub const PREFIX_LEN: usize = 20;
@@ -54,8 +52,8 @@ impl IssuedKey {
     /// The row to store for this key.
     pub fn to_row(
         &self,
-        user_id: i64,
-        account_id: i64,
+        user_id: UserId,
+        account_id: AccountId,
         role: Role,
         now: NaiveDateTime,
     ) -> NewApiKey {
@@ -64,7 +62,7 @@ impl IssuedKey {
             secret_hash: hash_secret(&self.secret),
             user_id,
             account_id,
-            role: role.as_str().into(),
+            role,
             created_at: now,
             expires_at: None,
         }
@@ -86,17 +84,15 @@ pub fn hash_secret(secret: &str) -> String {
 /// Stores a new key for `user_id` and returns it (the secret is never stored).
 pub async fn create(
     db: &Db,
-    user_id: i64,
-    account_id: i64,
+    user_id: UserId,
+    account_id: AccountId,
     role: Role,
     expires_at: Option<NaiveDateTime>,
 ) -> Result<IssuedKey, DbError> {
     let key = IssuedKey::generate();
     let mut row = key.to_row(user_id, account_id, role, crate::db::now());
     row.expires_at = expires_at;
-    crate::with_conn!(db, conn => {
-        diesel::insert_into(api_keys::table).values(&row).execute(conn).await?;
-    });
+    crate::db::keys::insert(db, &row).await?;
     Ok(key)
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::db::{Db, lifecycle};
-use crate::events::EventBus;
+use crate::events::{EventBus, JobEvent};
 
 /// Jobs recorded per statement batch.
 const BATCH: i64 = 500;
@@ -18,6 +18,13 @@ pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
         match lifecycle::sweep(db, crate::db::now(), BATCH).await {
             Ok(changed) => {
                 total += changed.len();
+                let changed: Vec<JobEvent> = changed
+                    .into_iter()
+                    .map(|t| JobEvent {
+                        account_id: t.account_id,
+                        job_id: t.job_id,
+                    })
+                    .collect();
                 events.publish(&changed).await;
                 if (changed.len() as i64) < BATCH {
                     return total;

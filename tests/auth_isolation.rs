@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use common::http::api_key;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use job_history::db::Db;
 use job_history::db::schema::{api_keys, jobs};
-use job_history::db::{Db, DbError};
 use job_history::domain::Role;
 use job_history::http::HttpConfig;
 use serde_json::{Value, json};
@@ -40,14 +40,14 @@ async fn world(db: &Db) -> World {
     job_history::seed::seed(db.url(), opts).await.unwrap();
     // Keys for a user of each seeded account (accounts 1 and 2 by insertion order).
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            let owners: Vec<(i64, i64)> = api_keys::table
+        job_history::with_conn!(db, conn => {
+            let owners: Vec<(job_history::domain::UserId, job_history::domain::AccountId)> = api_keys::table
                 .order(api_keys::id)
                 .select((api_keys::user_id, api_keys::account_id))
                 .load(conn)
                 .await?;
-            owners
-        }))
+            Ok(owners)
+        })
     };
     let owners = run.await.unwrap();
     let (ua, aa) = owners[0];
@@ -69,17 +69,17 @@ async fn world(db: &Db) -> World {
         a,
         b,
         admin,
-        a_account: aa,
-        b_account: ab,
+        a_account: aa.0,
+        b_account: ab.0,
     }
 }
 
 async fn account_of_jobs(db: &Db, identifiers: &[String]) -> Vec<i64> {
     let ids = identifiers.to_vec();
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            jobs::table.filter(jobs::job_identifier.eq_any(ids)).select(jobs::account_id).load::<i64>(conn).await?
-        }))
+        job_history::with_conn!(db, conn => {
+            Ok(jobs::table.filter(jobs::job_identifier.eq_any(ids)).select(jobs::account_id).load::<i64>(conn).await?)
+        })
     };
     run.await.unwrap()
 }

@@ -6,8 +6,9 @@ mod common;
 
 use chrono::Duration;
 use common::gql::run_as;
-use job_history::db::jobs::{JobConditions, Range, count, count_live};
-use job_history::domain::{JobStatus, Role};
+use job_history::db::count::{count, count_live};
+use job_history::db::jobs::{JobConditions, Range};
+use job_history::domain::{AccountId, JobStatus, Role, Scope};
 use serde_json::json;
 
 backend_tests! {
@@ -15,7 +16,7 @@ backend_tests! {
         common::fixtures::history(&t.db, 3_000).await;
         let rows = common::fixtures::truth(&t.db).await;
         let now = job_history::db::now();
-        let accounts: Vec<Option<i64>> = vec![None, Some(rows[0].account_id), Some(rows[1].account_id), Some(-1)];
+        let accounts: Vec<Scope> = vec![Scope::All, Scope::Account(AccountId(rows[0].account_id)), Scope::Account(AccountId(rows[1].account_id)), Scope::Account(AccountId(-1))];
         let day = |d: i64| job_history::db::daily::day_start(job_history::db::daily::day_of(now)) - Duration::days(d);
         let ranges: Vec<Range> = vec![
             Range { from: now - Duration::days(91), to: now },
@@ -37,18 +38,18 @@ backend_tests! {
         let terminated = vec![JobStatus::Completed, JobStatus::Canceled, JobStatus::Timedout, JobStatus::Error];
         // `None`: no range at all (every day).
         let ranges: Vec<Option<Range>> = ranges.into_iter().map(Some).chain([None]).collect();
-        for account_id in &accounts {
+        for scope in &accounts {
             for range in &ranges {
                 for statuses in [None, Some(terminated.clone()), Some(vec![JobStatus::Error, JobStatus::Timedout, JobStatus::Completed, JobStatus::Canceled])] {
-                    let c = JobConditions { account_id: *account_id, statuses, created: *range, now: Some(now), ..Default::default() };
-                    let (fast, live) = (count(&t.db, &c).await.unwrap(), count_live(&t.db, &c).await.unwrap());
-                    assert_eq!(fast, live, "{c:?}");
+                    let c = JobConditions { statuses, created: *range, now: Some(now), ..Default::default() };
+                    let (fast, live) = (count(&t.db, *scope, &c).await.unwrap(), count_live(&t.db, *scope, &c).await.unwrap());
+                    assert_eq!(fast, live, "{scope:?} {c:?}");
                 }
             }
         }
         let independent = rows.iter().filter(|r| r.created_at >= now - Duration::days(91) && !r.status(now).is_pending()).count();
         let c = JobConditions { statuses: Some(terminated), created: ranges[0], now: Some(now), ..Default::default() };
-        assert_eq!(count(&t.db, &c).await.unwrap() as usize, independent);
+        assert_eq!(count(&t.db, Scope::All, &c).await.unwrap() as usize, independent);
     }
 
     async fn submitted_jobs_are_counted_at_once(t: TestDb) {

@@ -175,9 +175,9 @@ async fn count_jobs(db: &Db) -> i64 {
     use diesel_async::RunQueryDsl;
     use job_history::db::schema::jobs;
     let run = async {
-        Ok::<i64, db::DbError>(job_history::with_conn!(db, conn => {
-            jobs::table.count().get_result(conn).await?
-        }))
+        job_history::with_conn!(db, conn => {
+            Ok::<i64, db::DbError>(jobs::table.count().get_result(conn).await?)
+        })
     };
     run.await.expect("count jobs")
 }

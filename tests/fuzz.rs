@@ -1135,9 +1135,9 @@ async fn harvest(t: &TestDb, app: &axum::Router) -> Pool {
     use diesel_async::RunQueryDsl;
     use job_history::db::schema::accounts;
     let account = async {
-        Ok::<_, job_history::db::DbError>(job_history::with_conn!(&t.db, conn => {
-            accounts::table.order(accounts::id).select(accounts::name).first::<String>(conn).await?
-        }))
+        job_history::with_conn!(&t.db, conn => {
+            Ok(accounts::table.order(accounts::id).select(accounts::name).first::<String>(conn).await?)
+        })
     }
     .await
     .expect("the fixture has an account");

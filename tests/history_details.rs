@@ -70,12 +70,12 @@ backend_tests! {
         // Another writer (a replica, the CLI) adds an account and a model; a job uses them.
         let key = common::issue_key(&t.db, "Latecomer", "late@example.com", Role::User).await;
         let add = async {
-            Ok::<_, job_history::db::DbError>(job_history::with_conn!(&t.db, conn => {
+            job_history::with_conn!(&t.db, conn => {
                 diesel::insert_into(models::table)
                     .values(&NewModel { identifier: "late0model".into(), version: "9.9.9".into(), name: "Late Model".into() })
                     .execute(conn).await?;
-                accounts::table.filter(accounts::name.eq("Latecomer")).select(accounts::identifier).first::<String>(conn).await?
-            }))
+                Ok(accounts::table.filter(accounts::name.eq("Latecomer")).select(accounts::identifier).first::<String>(conn).await?)
+            })
         };
         let account_identifier = add.await.expect("add a model");
         let model = json!({ "identifier": "late0model", "version": "9.9.9", "name": "Late Model" });

@@ -192,9 +192,9 @@ backend_tests! {
         assert_eq!(job_history::sweeper::sweep_once(&t.db, &events).await, 0);
         let status: i32 = {
             let run = async {
-                Ok::<_, DbError>(job_history::with_conn!(&t.db, conn => {
-                    jobs::table.filter(jobs::job_identifier.eq(&id)).select(jobs::status).first::<i32>(conn).await?
-                }))
+                job_history::with_conn!(&t.db, conn => {
+                    Ok(jobs::table.filter(jobs::job_identifier.eq(&id)).select(jobs::status).first::<i32>(conn).await?)
+                })
             };
             run.await.unwrap()
         };
@@ -237,4 +237,39 @@ backend_tests! {
         let job = ok(&t.db, &a.user, "query($j: String!) { job(jobIdentifier: $j) { pending completed } }", json!({ "j": id })).await;
         assert_eq!((job["job"]["pending"].as_i64(), job["job"]["completed"].as_i64()), (Some(1), Some(1)));
     }
+
+    async fn mutations_answer_from_the_row_they_wrote(t: TestDb) {
+        let a = actors(&t.db).await;
+        const FIELDS: &str = "status total pending completed failed queueTime elapsedTime updatedAt";
+        let read = format!("query($j: String!) {{ job(jobIdentifier: $j) {{ {FIELDS} }} }}");
+        let start = format!("mutation($j: String!) {{ startJob(jobIdentifier: $j) {{ {FIELDS} }} }}");
+        let cancel = format!("mutation($j: String!) {{ cancelJob(jobIdentifier: $j) {{ {FIELDS} }} }}");
+        let report = format!(
+            "mutation($j: String!, $i: String!) {{ reportInputResult(jobIdentifier: $j, inputName: $i, outcome: COMPLETED) {{ {FIELDS} }} }}"
+        );
+        let (finished, canceled) = (submit(&t.db, &a, 2).await, submit(&t.db, &a, 1).await);
+        // Each answer is what a later read finds: the columns written after the transition's
+        // RETURNING (queue time, the final status, elapsed time) are in it too.
+        // Statements of each: BEGIN, the transition, its follow-up UPDATE(s), COMMIT, and on
+        // PostgreSQL the `pg_notify` that publishes it; never a read of the job afterwards.
+        let notify = u64::from(t.db.backend() == job_history::db::Backend::Postgres);
+        for (caller, query, job, vars, statements) in [
+            (&a.worker, &start, &finished, json!({}), 4),
+            (&a.worker, &report, &finished, json!({ "i": "in-0" }), 4),
+            (&a.worker, &report, &finished, json!({ "i": "in-1" }), 5),
+            (&a.worker, &start, &canceled, json!({}), 4),
+            (&a.user, &cancel, &canceled, json!({}), 4),
+        ] {
+            let mut vars = vars;
+            vars["j"] = json!(job);
+            let before = t.db.stats().statements();
+            let answer = ok(&t.db, caller, query, vars).await;
+            let cost = t.db.stats().statements() - before;
+            let answer = answer.as_object().unwrap().values().next().unwrap().clone();
+            let now = ok(&t.db, caller, &read, json!({ "j": job })).await;
+            assert_eq!(answer, now["job"], "{query}");
+            assert_eq!(cost, statements + notify, "{query}");
+        }
+    }
+
 }

@@ -266,9 +266,9 @@ async fn postgres_statement_timeout_is_a_clear_error() {
     config.statement_timeout = Duration::from_millis(50);
     let db = job_history::db::connect::connect(&config).await.unwrap();
     let run = async {
-        Ok::<_, job_history::db::DbError>(job_history::with_conn!(&db, conn => {
-            diesel::sql_query("SELECT pg_sleep(2)").execute(conn).await?
-        }))
+        job_history::with_conn!(&db, conn => {
+            Ok(diesel::sql_query("SELECT pg_sleep(2)").execute(conn).await?)
+        })
     };
     let err: job_history::graphql::error::ApiError = run.await.unwrap_err().into();
     assert_eq!(err.code(), "TIMEOUT");

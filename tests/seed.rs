@@ -4,8 +4,8 @@ mod common;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use job_history::db::Db;
 use job_history::db::schema::{accounts, api_keys, job_inputs, jobs, models, users};
-use job_history::db::{Db, DbError};
 use job_history::seed::{SeedOptions, seed};
 
 #[derive(Debug, PartialEq)]
@@ -22,7 +22,7 @@ struct Counts {
 
 async fn counts(db: &Db) -> Counts {
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+        job_history::with_conn!(db, conn => {
             // Jobs whose counters or byte total disagree with their inputs.
             let per_job: Vec<(i32, i32, i32, i32, i64, i64)> = jobs::table
                 .select((jobs::total, jobs::pending, jobs::completed, jobs::failed, jobs::input_byte_amount, jobs::id))
@@ -43,7 +43,7 @@ async fn counts(db: &Db) -> Counts {
                 *t != p + c + f || (ip, ic, if_) != (*p, *c, *f)
             }).count() as i64;
             let wrong_bytes = per_job.iter().filter(|(.., b, id)| by_job.get(id).map(|e| e.3) != Some(*b)).count() as i64;
-            Counts {
+            Ok(Counts {
                 accounts: accounts::table.count().get_result(conn).await?,
                 users: users::table.count().get_result(conn).await?,
                 keys: api_keys::table.count().get_result(conn).await?,
@@ -52,17 +52,17 @@ async fn counts(db: &Db) -> Counts {
                 inputs: inputs.len() as i64,
                 broken_counters,
                 wrong_bytes,
-            }
-        }))
+            })
+        })
     };
     run.await.expect("count rows")
 }
 
 async fn identifiers(db: &Db) -> Vec<String> {
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            jobs::table.order(jobs::id).select(jobs::job_identifier).load::<String>(conn).await?
-        }))
+        job_history::with_conn!(db, conn => {
+            Ok(jobs::table.order(jobs::id).select(jobs::job_identifier).load::<String>(conn).await?)
+        })
     };
     run.await.unwrap()
 }
@@ -147,9 +147,9 @@ async fn analyzed_jobs(db: &Db) -> Option<i64> {
     let mut rows = None;
     for sql in statements {
         let run = async {
-            Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-                diesel::sql_query(*sql).get_result::<Stat>(conn).await?.rows
-            }))
+            job_history::with_conn!(db, conn => {
+                Ok(diesel::sql_query(*sql).get_result::<Stat>(conn).await?.rows)
+            })
         };
         rows = run.await.expect("read statistics");
         rows?;
@@ -228,8 +228,7 @@ async fn seeded_rows_are_pinned() {
     const PINNED: &str = "35ef629fd5b8ce3af5ae60651c3b94339e1be5321da5f1dc2cd76a46a9097bb8";
     let t = common::TestDb::sqlite().await;
     seed(t.db.url(), options(1_000)).await.unwrap();
-    let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(&t.db, conn => {
+    let rows = job_history::with_conn!(&t.db, conn => {
             let people: Vec<(String, String, String, String, String, String)> = users::table
                 .inner_join(accounts::table)
                 .order(users::id)
@@ -251,10 +250,9 @@ async fn seeded_rows_are_pinned() {
                 .select((job_inputs::job_id, job_inputs::position, job_inputs::name, job_inputs::status, job_inputs::byte_amount, job_inputs::started_at, job_inputs::finished_at, job_inputs::error_message))
                 .load(conn)
                 .await?;
-            format!("{people:?}{times:?}{counts:?}{inputs:?}")
-        }))
-    };
-    let rows = run.await.unwrap();
+            Ok::<_, job_history::db::DbError>(format!("{people:?}{times:?}{counts:?}{inputs:?}"))
+        })
+        .unwrap();
     let digest: String = Sha256::digest(rows.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -17,16 +17,14 @@ backend_tests! {
         let shapes = 2 * MAX_CACHED_STATEMENTS + 50;
         for k in 1..=shapes {
             // k conditions: a statement text of its own, cacheable like the history's queries.
-            let run = async {
-                Ok::<_, db::DbError>(job_history::with_conn!(db, conn => {
-                    let mut query = jobs::table.select(jobs::id).into_boxed();
-                    for _ in 0..k {
-                        query = query.filter(jobs::id.ge(0_i64));
-                    }
-                    query.load::<i64>(conn).await?
-                }))
-            };
-            assert!(run.await.expect("query").is_empty(), "no jobs in a fresh database");
+            let run = job_history::with_conn!(db, conn => {
+                let mut query = jobs::table.select(jobs::id).into_boxed();
+                for _ in 0..k {
+                    query = query.filter(jobs::id.ge(0_i64));
+                }
+                Ok::<_, db::DbError>(query.load::<i64>(conn).await?)
+            });
+            assert!(run.expect("query").is_empty(), "no jobs in a fresh database");
         }
         let stats = db.stats();
         assert!(stats.cached() >= shapes as u64, "every shape was cached: {}", stats.cached());

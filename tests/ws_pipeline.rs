@@ -94,12 +94,12 @@ backend_tests! {
             let db = &t.db;
             let now = job_history::db::now();
             let run = async {
-                Ok::<_, job_history::db::DbError>(job_history::with_conn!(db, conn => {
-                    diesel::update(api_keys::table.filter(api_keys::prefix.eq(&prefix)))
+                job_history::with_conn!(db, conn => {
+                    Ok(diesel::update(api_keys::table.filter(api_keys::prefix.eq(&prefix)))
                         .set(api_keys::revoked_at.eq(Some(now)))
                         .execute(conn)
-                        .await?
-                }))
+                        .await?)
+                })
             };
             assert_eq!(run.await.unwrap(), 1);
         }

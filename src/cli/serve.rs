@@ -3,12 +3,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use crate::config::{DbArgs, ServeArgs};
-use crate::db::schema::{jobs, users};
-use crate::db::{Db, DbError};
+use crate::db::{Db, jobs, people};
 use crate::domain::Role;
 use crate::http::{self, AppState};
 use crate::seed::{self, SeedOptions};
@@ -99,11 +96,7 @@ struct Demo {
 
 /// Seeds an empty database with demo data and returns fresh keys for the first user.
 async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
-    let has_jobs = crate::with_conn!(db, conn => {
-        jobs::table.select(jobs::id).first::<i64>(conn).await.optional().map_err(DbError::from)?
-    })
-    .is_some();
-    if !has_jobs {
+    if !jobs::any(db).await? {
         let mut opts = SeedOptions::new(demo_jobs);
         opts.accounts = 3;
         opts.users = 24;
@@ -111,14 +104,9 @@ async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
         let report = seed::seed(db.url(), opts).await?;
         tracing::info!(jobs = report.jobs, "seeded demo data");
     }
-    let (user_id, account_id): (i64, i64) = crate::with_conn!(db, conn => {
-        users::table
-            .order(users::id)
-            .select((users::id, users::account_id))
-            .first(conn)
-            .await
-            .map_err(DbError::from)?
-    });
+    let (user_id, account_id) = people::first_user(db)
+        .await?
+        .context("the demo data has no user to issue keys to")?;
     let user_key = crate::keys::create(db, user_id, account_id, Role::User, None)
         .await?
         .full();

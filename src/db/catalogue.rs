@@ -19,6 +19,19 @@ use super::jobs::JobRecord;
 use super::models::{Job, Model};
 use super::schema::{accounts, models};
 use super::{Db, DbError};
+use crate::domain::{AccountId, ModelId};
+
+/// The whole model catalogue, ordered by name then version (read from the database each
+/// time: the kept copy holds only the models jobs referred to).
+pub async fn all_models(db: &Db) -> Result<Vec<Model>, DbError> {
+    crate::with_conn!(db, conn => {
+        Ok(models::table
+            .order((models::name, models::version))
+            .select(Model::as_select())
+            .load(conn)
+            .await?)
+    })
+}
 
 /// Most entries kept per table.
 pub const CAPACITY: usize = 100_000;
@@ -26,8 +39,8 @@ pub const CAPACITY: usize = 100_000;
 /// Account identifiers and models by id, shared by every clone of a [`Db`].
 #[derive(Debug, Default)]
 pub struct Catalogue {
-    accounts: RwLock<HashMap<i64, Arc<str>>>,
-    models: RwLock<HashMap<i64, Arc<Model>>>,
+    accounts: RwLock<HashMap<AccountId, Arc<str>>>,
+    models: RwLock<HashMap<ModelId, Arc<Model>>>,
 }
 
 impl Catalogue {
@@ -43,25 +56,25 @@ impl Catalogue {
             &self.accounts,
             jobs.iter().map(|j| j.account_id),
             async |ids| {
-                let rows: Vec<(i64, String)> = crate::with_conn!(db, conn => {
-                    accounts::table
+                let rows: Vec<(AccountId, String)> = crate::with_conn!(db, conn => {
+                    Ok(accounts::table
                         .filter(accounts::id.eq_any(ids))
                         .select((accounts::id, accounts::identifier))
                         .load(conn)
-                        .await?
-                });
+                        .await?)
+                })?;
                 Ok(rows.into_iter().map(|(id, i)| (id, Arc::from(i))).collect())
             },
         )
         .await?;
         let models = lookup(&self.models, jobs.iter().map(|j| j.model_id), async |ids| {
             let rows: Vec<Model> = crate::with_conn!(db, conn => {
-                models::table
+                Ok(models::table
                     .filter(models::id.eq_any(ids))
                     .select(Model::as_select())
                     .load(conn)
-                    .await?
-            });
+                    .await?)
+            })?;
             Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
         })
         .await?;
@@ -72,9 +85,9 @@ impl Catalogue {
                 else {
                     // Foreign keys make both exist: the database broke its own constraints.
                     tracing::error!(
-                        job = job.id,
-                        account = job.account_id,
-                        model = job.model_id,
+                        job = %job.id,
+                        account = %job.account_id,
+                        model = %job.model_id,
                         "a job refers to an account or model that does not exist"
                     );
                     return Err(DbError::Query(diesel::result::Error::NotFound));
@@ -91,11 +104,11 @@ impl Catalogue {
 
 /// The values of `ids`: those kept, and the others read by `load` (and kept). Works on its
 /// own copy, so a concurrent start-over of the map cannot lose an entry it needs.
-async fn lookup<V: Clone>(
-    kept: &RwLock<HashMap<i64, V>>,
-    ids: impl Iterator<Item = i64>,
-    load: impl AsyncFnOnce(Vec<i64>) -> Result<Vec<(i64, V)>, DbError>,
-) -> Result<HashMap<i64, V>, DbError> {
+async fn lookup<K: Copy + Eq + std::hash::Hash, V: Clone>(
+    kept: &RwLock<HashMap<K, V>>,
+    ids: impl Iterator<Item = K>,
+    load: impl AsyncFnOnce(Vec<K>) -> Result<Vec<(K, V)>, DbError>,
+) -> Result<HashMap<K, V>, DbError> {
     let mut found = HashMap::new();
     let mut missing = HashSet::new();
     {

@@ -1,19 +1,24 @@
 //! Job lifecycle writes: submit, cancel, start, report an input's result, and the timeout
 //! sweep. Each is one transaction begun as a writer ([`crate::write_transaction!`]: on SQLite
-//! `BEGIN IMMEDIATE`, so concurrent writers queue for the lock instead of failing), and whose
-//! conditional `UPDATE … WHERE status …` makes the transition atomic under any concurrency:
+//! `BEGIN IMMEDIATE`, so concurrent writers queue for the lock instead of failing, even
+//! `submit`, whose first statement reads the model). Cancel, start and report change the job
+//! by one conditional `UPDATE … WHERE status … RETURNING`, atomic under any concurrency:
 //! counters move by `pending = pending - 1` in the database, never by read-modify-write, and
 //! the table's CHECK keeps `total = pending + completed + failed`.
+//!
+//! Each write returns the job row as it committed it, so the caller answers and publishes
+//! from it without reading the job again. The entry points take the [`Db`]: each checks out
+//! the connection its transaction runs on.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::daily::{add_daily, day_of};
 use super::models::{Job, NewJob, NewJobInput};
 use super::schema::{job_inputs, jobs, models};
 use super::{Db, DbError};
-use crate::domain::{InputStatus, JobStatus};
-use crate::events::JobEvent;
+use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
 #[derive(Debug, thiserror::Error)]
@@ -68,13 +73,13 @@ impl From<diesel::result::Error> for LifecycleError {
     }
 }
 
-/// Who submits a job.
+/// Who submits a job: the job is written into this account.
 #[derive(Clone, Debug)]
 pub struct Submitter {
-    /// `accounts.id`.
-    pub account_id: i64,
-    /// `users.id`.
-    pub user_id: i64,
+    /// The submitter's account.
+    pub account_id: AccountId,
+    /// The submitting user.
+    pub user_id: UserId,
     /// The key prefix (`submittedBy`).
     pub key_prefix: String,
 }
@@ -105,212 +110,249 @@ pub enum Outcome {
     Failed,
 }
 
-fn event(job: &Job) -> JobEvent {
-    JobEvent {
-        account_id: job.account_id,
-        job_id: job.id,
-    }
+/// A job the sweeper recorded as TIMEDOUT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedOut {
+    /// The job's account.
+    pub account_id: AccountId,
+    /// The job.
+    pub job_id: JobId,
 }
 
 fn effective(job: &Job, now: NaiveDateTime) -> JobStatus {
-    let stored = JobStatus::from_code(job.status).unwrap_or(JobStatus::Error);
-    if stored.is_pending() && job.deadline_at.is_some_and(|d| d <= now) {
+    if job.status.is_pending() && job.deadline_at.is_some_and(|d| d <= now) {
         JobStatus::Timedout
     } else {
-        stored
+        job.status
     }
 }
 
-/// The `account_id` range a caller confined to `scope` may touch (every account for `None`):
-/// one `BETWEEN` serves both cases in a single statement.
-fn accounts_in(scope: Option<i64>) -> (i64, i64) {
-    scope.map_or((i64::MIN, i64::MAX), |a| (a, a))
+/// The `account_id` bounds of `scope` for the transitions' `BETWEEN`: one statement text
+/// serves both kinds of scope (the whole id range for [`Scope::All`]).
+fn account_bounds(scope: Scope) -> (AccountId, AccountId) {
+    match scope {
+        Scope::Account(a) => (a, a),
+        Scope::All => (AccountId(i64::MIN), AccountId(i64::MAX)),
+    }
 }
 
-/// The job `$identifier` as a caller confined to `$scope` sees it (expanded per backend).
+/// Why a transition that matched nothing was refused: `NOT_FOUND` when the job is not
+/// visible (`found` is `None`), else the job's effective status in a `WrongStatus`.
+fn refusal(
+    found: Option<Job>,
+    identifier: &str,
+    now: NaiveDateTime,
+    action: &'static str,
+    allowed: &'static str,
+) -> LifecycleError {
+    match found {
+        None => LifecycleError::JobNotFound(identifier.to_string()),
+        Some(job) => LifecycleError::WrongStatus {
+            action,
+            status: effective(&job, now).as_str(),
+            allowed,
+        },
+    }
+}
+
+/// The job `$identifier` visible in `$scope`, as a `QueryResult<Option<Job>>`. A macro: it
+/// runs on either backend's connection type (see [`crate::with_conn!`]).
 macro_rules! find_visible {
     ($conn:expr, $scope:expr, $identifier:expr) => {{
         let mut q = jobs::table
             .filter(jobs::job_identifier.eq($identifier.to_string()))
             .select(Job::as_select())
             .into_boxed();
-        if let Some(account) = $scope {
+        if let Some(account) = Scope::account($scope) {
             q = q.filter(jobs::account_id.eq(account));
         }
-        q.first::<Job>($conn)
-            .await
-            .optional()?
-            .ok_or_else(|| LifecycleError::JobNotFound($identifier.to_string()))
+        q.first::<Job>($conn).await.optional()
     }};
 }
 
-/// Applies a transition to the job `$identifier` when it is visible in `($lo, $hi)`, its stored
-/// status passes `$status`, and its deadline is ahead: one conditional `UPDATE … RETURNING`.
-/// `None` when nothing matched.
+/// Applies a transition to the job `$identifier` when it is visible in `$scope`, its stored
+/// status passes `$status`, and its deadline is ahead: one conditional `UPDATE … RETURNING`,
+/// as a `QueryResult<Option<Job>>` (`None` when nothing matched). A macro: it runs on either
+/// backend's connection type (see [`crate::with_conn!`]).
 macro_rules! transition {
-    ($conn:expr, $identifier:expr, ($lo:expr, $hi:expr), $now:expr, $status:expr, $set:expr) => {
+    ($conn:expr, $identifier:expr, $scope:expr, $now:expr, $status:expr, $set:expr) => {{
+        let (lo, hi) = account_bounds($scope);
         diesel::update(
             jobs::table
                 .filter(jobs::job_identifier.eq($identifier))
                 .filter($status)
                 .filter(jobs::deadline_at.is_null().or(jobs::deadline_at.gt($now)))
-                .filter(jobs::account_id.between($lo, $hi)),
+                .filter(jobs::account_id.between(lo, hi)),
         )
         .set($set)
         .returning(Job::as_returning())
         .get_result::<Job>($conn)
         .await
-        .optional()?
-    };
-}
-
-/// The refusal of a transition that matched nothing: `NOT_FOUND` when the job is not visible,
-/// else the job's effective status in a `WrongStatus`.
-macro_rules! refuse {
-    ($conn:expr, $scope:expr, $identifier:expr, $now:expr, $action:expr, $allowed:expr) => {{
-        let job = find_visible!($conn, $scope, $identifier)?;
-        return Err(LifecycleError::WrongStatus {
-            action: $action,
-            status: effective(&job, $now).as_str(),
-            allowed: $allowed,
-        });
+        .optional()
     }};
 }
 
-/// Creates a SUBMITTED job with its inputs; returns the new row.
-pub async fn submit(
-    db: &Db,
-    who: &Submitter,
-    spec: &JobSpec,
-    now: NaiveDateTime,
-) -> Result<Job, LifecycleError> {
+/// The row of a new SUBMITTED job with every input pending.
+fn new_job(who: &Submitter, spec: &JobSpec, model_id: ModelId, now: NaiveDateTime) -> NewJob {
     let total = i32::try_from(spec.inputs.len()).unwrap_or(i32::MAX);
     // Validated by the caller to fit; saturating rather than panicking or wrapping regardless.
     let bytes = spec
         .inputs
         .iter()
         .fold(0_i64, |sum, (_, b)| sum.saturating_add(*b));
+    NewJob {
+        job_identifier: uuid::Uuid::new_v4().to_string(),
+        account_id: who.account_id,
+        user_id: who.user_id,
+        submitted_by: who.key_prefix.clone(),
+        model_id,
+        status: JobStatus::Submitted,
+        explain: spec.explain,
+        image_classification_model: spec.image_classification_model,
+        timeout_ms: spec.timeout_ms,
+        deadline_at: spec
+            .timeout_ms
+            .map(|ms| now + chrono::Duration::milliseconds(ms)),
+        total,
+        pending: total,
+        completed: 0,
+        failed: 0,
+        input_byte_amount: bytes,
+        created_at: now,
+        updated_at: now,
+        submitted_at: now,
+        started_at: None,
+        finished_at: None,
+        queue_ms: None,
+        elapsed_ms: None,
+    }
+}
+
+/// The rows of a new job's inputs, all pending.
+fn new_inputs(job_id: JobId, spec: &JobSpec) -> impl Iterator<Item = NewJobInput> + '_ {
+    spec.inputs
+        .iter()
+        .enumerate()
+        .map(move |(position, (name, byte_amount))| NewJobInput {
+            job_id,
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            name: name.clone(),
+            status: InputStatus::Pending,
+            byte_amount: *byte_amount,
+            started_at: None,
+            finished_at: None,
+            error_message: None,
+        })
+}
+
+/// Creates a SUBMITTED job with its inputs in the submitter's account; returns the new row.
+pub async fn submit(
+    db: &Db,
+    who: &Submitter,
+    spec: &JobSpec,
+    now: NaiveDateTime,
+) -> Result<Job, LifecycleError> {
     crate::write_transaction!(db, LifecycleError, conn => {
         let model_id = models::table
             .filter(models::identifier.eq(&spec.model_identifier))
             .filter(models::version.eq(&spec.model_version))
             .select(models::id)
-            .first::<i64>(conn)
+            .first::<ModelId>(conn)
             .await
             .optional()?
             .ok_or_else(|| LifecycleError::UnknownModel {
                 identifier: spec.model_identifier.clone(),
                 version: spec.model_version.clone(),
             })?;
-        let row = NewJob {
-            job_identifier: uuid::Uuid::new_v4().to_string(),
-            account_id: who.account_id,
-            user_id: who.user_id,
-            submitted_by: who.key_prefix.clone(),
-            model_id,
-            status: JobStatus::Submitted.code(),
-            explain: spec.explain,
-            image_classification_model: spec.image_classification_model,
-            timeout_ms: spec.timeout_ms,
-            deadline_at: spec.timeout_ms.map(|ms| now + chrono::Duration::milliseconds(ms)),
-            total,
-            pending: total,
-            completed: 0,
-            failed: 0,
-            input_byte_amount: bytes,
-            created_at: now,
-            updated_at: now,
-            submitted_at: now,
-            started_at: None,
-            finished_at: None,
-            queue_ms: None,
-            elapsed_ms: None,
-        };
-        let job: Job = diesel::insert_into(jobs::table).values(&row).returning(Job::as_returning()).get_result(conn).await?;
-        crate::add_daily!(job.account_id, super::daily::day_of(job.created_at), 1).execute(conn).await?;
+        let job: Job = diesel::insert_into(jobs::table)
+            .values(&new_job(who, spec, model_id, now))
+            .returning(Job::as_returning())
+            .get_result(conn)
+            .await?;
+        add_daily(job.account_id, day_of(job.created_at), 1).execute(conn).await?;
         // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
-        for (position, (name, byte_amount)) in spec.inputs.iter().enumerate() {
-            let input = NewJobInput {
-                job_id: job.id,
-                position: i32::try_from(position).unwrap_or(i32::MAX),
-                name: name.clone(),
-                status: InputStatus::Pending.code(),
-                byte_amount: *byte_amount,
-                started_at: None,
-                finished_at: None,
-                error_message: None,
-            };
+        for input in new_inputs(job.id, spec) {
             diesel::insert_into(job_inputs::table).values(&input).execute(conn).await?;
         }
         Ok(job)
     })
 }
 
-/// SUBMITTED or IN_PROGRESS → CANCELED.
+/// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
+/// written.
 pub async fn cancel(
     db: &Db,
-    scope: Option<i64>,
+    scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
-) -> Result<JobEvent, LifecycleError> {
-    let (lo, hi) = accounts_in(scope);
+) -> Result<Job, LifecycleError> {
     crate::write_transaction!(db, LifecycleError, conn => {
-        let set = (jobs::status.eq(JobStatus::Canceled.code()), jobs::finished_at.eq(Some(now)), jobs::updated_at.eq(now));
-        let pending = jobs::status.le(JobStatus::InProgress.code());
-        let Some(job) = transition!(conn, identifier, (lo, hi), now, pending, set) else {
-            refuse!(conn, scope, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS")
+        let set = (
+            jobs::status.eq(JobStatus::Canceled),
+            jobs::finished_at.eq(Some(now)),
+            jobs::updated_at.eq(now),
+        );
+        let pending = jobs::status.le(JobStatus::InProgress);
+        let Some(mut job) = transition!(conn, identifier, scope, now, pending, set)? else {
+            let found = find_visible!(conn, scope, identifier)?;
+            return Err(refusal(found, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS"));
         };
         if let Some(started) = job.started_at {
+            let elapsed = Some((now - started).num_milliseconds());
             diesel::update(jobs::table.find(job.id))
-                .set(jobs::elapsed_ms.eq(Some((now - started).num_milliseconds())))
+                .set(jobs::elapsed_ms.eq(elapsed))
                 .execute(conn)
                 .await?;
+            job.elapsed_ms = elapsed;
         }
-        Ok(event(&job))
+        Ok(job)
     })
 }
 
-/// SUBMITTED → IN_PROGRESS; records the start, so `queueTime` is known.
+/// SUBMITTED → IN_PROGRESS for a job visible in `scope`; records the start, so `queueTime`
+/// is known. Returns the job as written.
 pub async fn start(
     db: &Db,
-    scope: Option<i64>,
+    scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
-) -> Result<JobEvent, LifecycleError> {
-    let (lo, hi) = accounts_in(scope);
+) -> Result<Job, LifecycleError> {
     crate::write_transaction!(db, LifecycleError, conn => {
-        let set = (jobs::status.eq(JobStatus::InProgress.code()), jobs::started_at.eq(Some(now)), jobs::updated_at.eq(now));
-        let submitted = jobs::status.eq(JobStatus::Submitted.code());
-        let Some(job) = transition!(conn, identifier, (lo, hi), now, submitted, set) else {
-            refuse!(conn, scope, identifier, now, "start", "SUBMITTED")
+        let set = (
+            jobs::status.eq(JobStatus::InProgress),
+            jobs::started_at.eq(Some(now)),
+            jobs::updated_at.eq(now),
+        );
+        let submitted = jobs::status.eq(JobStatus::Submitted);
+        let Some(mut job) = transition!(conn, identifier, scope, now, submitted, set)? else {
+            let found = find_visible!(conn, scope, identifier)?;
+            return Err(refusal(found, identifier, now, "start", "SUBMITTED"));
         };
+        let queued = Some((now - job.submitted_at).num_milliseconds());
         diesel::update(jobs::table.find(job.id))
-            .set(jobs::queue_ms.eq(Some((now - job.submitted_at).num_milliseconds())))
+            .set(jobs::queue_ms.eq(queued))
             .execute(conn)
             .await?;
-        Ok(event(&job))
+        job.queue_ms = queued;
+        Ok(job)
     })
 }
 
-/// Records one input's outcome; when no input is pending any more the job becomes COMPLETED
-/// (ERROR when every input failed), with its elapsed time.
+/// Records one input's outcome for a job visible in `scope`; when no input is pending any
+/// more the job becomes COMPLETED (ERROR when every input failed), with its elapsed time.
+/// Returns the job as written.
 pub async fn report(
     db: &Db,
-    scope: Option<i64>,
+    scope: Scope,
     identifier: &str,
     input: &str,
     outcome: Outcome,
     error: Option<&str>,
     now: NaiveDateTime,
-) -> Result<JobEvent, LifecycleError> {
-    let (lo, hi) = accounts_in(scope);
-    let (done, failed) = match outcome {
-        Outcome::Completed => (1, 0),
-        Outcome::Failed => (0, 1),
-    };
-    let input_status = match outcome {
-        Outcome::Completed => InputStatus::Completed,
-        Outcome::Failed => InputStatus::Failed,
+) -> Result<Job, LifecycleError> {
+    let (done, failed, input_status) = match outcome {
+        Outcome::Completed => (1, 0, InputStatus::Completed),
+        Outcome::Failed => (0, 1, InputStatus::Failed),
     };
     crate::write_transaction!(db, LifecycleError, conn => {
         // First the counters, atomically in the database (this also locks the job row, so
@@ -321,18 +363,19 @@ pub async fn report(
             jobs::failed.eq(jobs::failed + failed),
             jobs::updated_at.eq(now),
         );
-        let running = jobs::status.eq(JobStatus::InProgress.code()).and(jobs::pending.gt(0));
-        let Some(job) = transition!(conn, identifier, (lo, hi), now, running, set) else {
-            refuse!(conn, scope, identifier, now, "report results for", "IN_PROGRESS")
+        let running = jobs::status.eq(JobStatus::InProgress).and(jobs::pending.gt(0));
+        let Some(mut job) = transition!(conn, identifier, scope, now, running, set)? else {
+            let found = find_visible!(conn, scope, identifier)?;
+            return Err(refusal(found, identifier, now, "report results for", "IN_PROGRESS"));
         };
         let reported = diesel::update(
             job_inputs::table
                 .filter(job_inputs::job_id.eq(job.id))
                 .filter(job_inputs::name.eq(input))
-                .filter(job_inputs::status.eq(InputStatus::Pending.code())),
+                .filter(job_inputs::status.eq(InputStatus::Pending)),
         )
         .set((
-            job_inputs::status.eq(input_status.code()),
+            job_inputs::status.eq(input_status),
             job_inputs::started_at.eq(job.started_at.or(Some(now))),
             job_inputs::finished_at.eq(Some(now)),
             job_inputs::error_message.eq(error.filter(|_| outcome == Outcome::Failed)),
@@ -341,69 +384,85 @@ pub async fn report(
         .await?;
         if reported == 0 {
             // Rolled back with the counters: the error leaves the transaction.
-            let existing: Option<i32> = job_inputs::table
+            let existing: Option<InputStatus> = job_inputs::table
                 .filter(job_inputs::job_id.eq(job.id))
                 .filter(job_inputs::name.eq(input))
                 .select(job_inputs::status)
                 .first(conn)
                 .await
                 .optional()?;
-            return Err(match existing.and_then(InputStatus::from_code) {
-                Some(status) => LifecycleError::AlreadyReported {
-                    job: identifier.to_string(),
-                    input: input.to_string(),
-                    status: match status {
-                        InputStatus::Completed => "COMPLETED",
-                        InputStatus::Failed => "FAILED",
-                        InputStatus::Pending => "PENDING",
-                    },
-                },
-                None => LifecycleError::InputNotFound { job: identifier.to_string(), input: input.to_string() },
-            });
+            return Err(not_reported(existing, identifier, input));
         }
         if job.pending == 0 {
             let status = if job.completed == 0 { JobStatus::Error } else { JobStatus::Completed };
+            let elapsed = job.started_at.map(|s| (now - s).num_milliseconds());
             diesel::update(jobs::table.find(job.id))
                 .set((
-                    jobs::status.eq(status.code()),
+                    jobs::status.eq(status),
                     jobs::finished_at.eq(Some(now)),
-                    jobs::elapsed_ms.eq(job.started_at.map(|s| (now - s).num_milliseconds())),
+                    jobs::elapsed_ms.eq(elapsed),
                 ))
                 .execute(conn)
                 .await?;
+            (job.status, job.finished_at, job.elapsed_ms) = (status, Some(now), elapsed);
         }
-        Ok(event(&job))
+        Ok(job)
     })
 }
 
+/// Why an input's outcome could not be recorded: it was reported already (`existing` is its
+/// status), or the job has no such input.
+fn not_reported(existing: Option<InputStatus>, job: &str, input: &str) -> LifecycleError {
+    let (job, input) = (job.to_string(), input.to_string());
+    match existing {
+        Some(status) => LifecycleError::AlreadyReported {
+            job,
+            input,
+            status: match status {
+                InputStatus::Completed => "COMPLETED",
+                InputStatus::Failed => "FAILED",
+                InputStatus::Pending => "PENDING",
+            },
+        },
+        None => LifecycleError::InputNotFound { job, input },
+    }
+}
+
 /// Records TIMEDOUT for pending jobs past their deadline (at most `limit` per call), as of
-/// their deadline. Safe with several replicas sweeping at once: each row changes once.
-pub async fn sweep(db: &Db, now: NaiveDateTime, limit: i64) -> Result<Vec<JobEvent>, DbError> {
-    type Candidate = (i64, i64, Option<NaiveDateTime>, Option<NaiveDateTime>);
+/// their deadline, in every account (the sweeper acts for no caller). Safe with several
+/// replicas sweeping at once: each row changes once. Returns the jobs it changed.
+pub async fn sweep(db: &Db, now: NaiveDateTime, limit: i64) -> Result<Vec<TimedOut>, DbError> {
+    type Candidate = (
+        JobId,
+        AccountId,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
     crate::with_conn!(db, conn => {
         let candidates: Vec<Candidate> = jobs::table
-            .filter(jobs::status.le(JobStatus::InProgress.code()))
+            .filter(jobs::status.le(JobStatus::InProgress))
             .filter(jobs::deadline_at.le(now))
             .select((jobs::id, jobs::account_id, jobs::started_at, jobs::deadline_at))
             .limit(limit)
             .load(conn)
             .await?;
-        let mut events = Vec::new();
-        for (id, account_id, started_at, deadline_at) in candidates {
+        let mut changed = Vec::new();
+        for (job_id, account_id, started_at, deadline_at) in candidates {
             let at = deadline_at.unwrap_or(now);
-            let changed = diesel::update(jobs::table.find(id).filter(jobs::status.le(JobStatus::InProgress.code())))
+            let still_pending = jobs::status.le(JobStatus::InProgress);
+            let updated = diesel::update(jobs::table.find(job_id).filter(still_pending))
                 .set((
-                    jobs::status.eq(JobStatus::Timedout.code()),
+                    jobs::status.eq(JobStatus::Timedout),
                     jobs::finished_at.eq(Some(at)),
                     jobs::updated_at.eq(at),
                     jobs::elapsed_ms.eq(started_at.map(|s| (at - s).num_milliseconds().max(0))),
                 ))
                 .execute(conn)
                 .await?;
-            if changed == 1 {
-                events.push(JobEvent { account_id, job_id: id });
+            if updated == 1 {
+                changed.push(TimedOut { account_id, job_id });
             }
         }
-        Ok(events)
+        Ok(changed)
     })
 }

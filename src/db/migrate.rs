@@ -62,11 +62,10 @@ pub async fn is_up_to_date(db: &Db) -> Result<bool, DbError> {
         .map(|m| m.name().version().to_string())
         .collect();
     let applied: Vec<String> = crate::with_conn!(db, conn => {
-        __diesel_schema_migrations::table
+        Ok(__diesel_schema_migrations::table
             .select(__diesel_schema_migrations::version)
             .load(conn)
-            .await
-            .map_err(DbError::from)?
-    });
+            .await?)
+    })?;
     Ok(expected.iter().all(|v| applied.contains(v)))
 }

@@ -1,23 +1,34 @@
-//! The data layer: one [`Db`] handle over either backend, and the
-//! [`with_conn!`](crate::with_conn) macro that lets every query be written once.
+//! The data layer: one [`Db`] handle over either backend, and the [`with_conn!`] macro that lets
+//! every query be written once. All SQL of the service lives under this module (and the
+//! seeder's bulk loader), behind functions named for what they answer; nothing else imports
+//! [`schema`]. Functions that read or write jobs take the caller's
+//! [`Scope`](crate::domain::Scope); writes return what they wrote, and the caller publishes.
 //!
 //! `Db` holds a pool of either PostgreSQL ([`diesel_async::AsyncPgConnection`]) or embedded
 //! SQLite ([`SyncConnectionWrapper`] around [`diesel::SqliteConnection`]) connections.
 //! [`with_conn!`](crate::with_conn) checks a connection out and expands its body once per
 //! backend, with `conn` bound to the concrete connection type, so one body of Diesel code
-//! compiles for both. Only three places know which backend they are on: connecting
-//! ([`connect`]), migrations ([`migrate`]) and the bulk insert of the seeder (Diesel's
-//! multi-row `INSERT` goes through sync Diesel on SQLite, diesel_async issue #277).
+//! compiles for both. The places that know which backend they are on: connecting
+//! ([`connect`]: session settings), migrations ([`migrate`]: two embedded sets), the
+//! planner's statistics ([`upkeep`]: `PRAGMA optimize` on SQLite only), the event bus
+//! (`crate::events`: in-process broadcast on SQLite, `LISTEN/NOTIFY` on PostgreSQL) and the
+//! seeder's bulk insert (Diesel's multi-row `INSERT` goes through sync Diesel on SQLite,
+//! diesel_async issue #277).
 
 pub mod catalogue;
 pub mod connect;
+pub mod count;
 pub mod daily;
+pub mod filter;
 pub mod fixed_sql;
 pub mod health;
+pub mod inputs;
 pub mod jobs;
+pub mod keys;
 pub mod lifecycle;
 pub mod migrate;
 pub mod models;
+pub mod people;
 pub mod pool;
 pub mod schema;
 pub mod stats;
@@ -181,23 +192,51 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
     }
 }
 
-/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend `$db` uses.
+/// Runs `body` on a connection checked out of `pool` ([`health::checkout`]), failing with
+/// `E::from(DbError)` when none can be had: what [`with_conn!`](crate::with_conn) and
+/// [`write_transaction!`](crate::write_transaction) call in each backend's arm.
+pub async fn on_conn<C, T, E>(
+    health: &health::Health,
+    pool: &bb8::Pool<pool::Manager<C>>,
+    body: impl AsyncFnOnce(&mut C) -> Result<T, E>,
+) -> Result<T, E>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + 'static,
+    pool::Manager<C>: bb8::ManageConnection<
+            Connection = pool::Counted<C>,
+            Error = diesel_async::pooled_connection::PoolError,
+        >,
+    E: From<DbError>,
+{
+    let mut guard = health::checkout(health, pool).await?;
+    body(&mut **guard).await
+}
+
+/// `$body` (a `Result<_, DbError>`) run with `$conn` bound to a pooled connection of whichever
+/// backend `$db` uses, as a `Result<_, DbError>`.
 ///
 /// The body is expanded once per backend, so it must be backend-agnostic Diesel code; it is
-/// evaluated inside an `async` context and may use `?` on [`DbError`]-convertible errors.
+/// the body of an async closure, so `?` in it ends the body, not the caller. A macro because
+/// the two arms bind `$conn` to two connection types, which one function body cannot do.
 #[macro_export]
 macro_rules! with_conn {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db.pools() {
             $crate::db::Pools::Postgres(pool) => {
-                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                let $conn = &mut **guard;
-                $body
+                $crate::db::on_conn::<_, _, $crate::db::DbError>(
+                    $db.health(),
+                    pool,
+                    async |$conn| $body,
+                )
+                .await
             }
             $crate::db::Pools::Sqlite(pool) => {
-                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                let $conn = &mut **guard;
-                $body
+                $crate::db::on_conn::<_, _, $crate::db::DbError>(
+                    $db.health(),
+                    pool,
+                    async |$conn| $body,
+                )
+                .await
             }
         }
     };
@@ -215,23 +254,25 @@ macro_rules! with_conn {
 ///   not blocked (WAL). A write that cannot get the lock in time fails with
 ///   [`health::Refusal::Busy`], which clients see as `SERVICE_UNAVAILABLE`.
 /// - **PostgreSQL** begins with a plain `BEGIN`: writers lock only the rows they change.
+///
+/// A macro for the reason given at [`with_conn!`](crate::with_conn).
 #[macro_export]
 macro_rules! write_transaction {
     ($db:expr, $err:ty, $conn:ident => $body:expr) => {
         match $db.pools() {
             $crate::db::Pools::Postgres(pool) => {
-                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                diesel_async::AsyncConnection::transaction::<_, $err, _>(
-                    &mut **guard,
-                    async |$conn| $body,
-                )
+                $crate::db::on_conn::<_, _, $err>($db.health(), pool, async |c| {
+                    diesel_async::AsyncConnection::transaction::<_, $err, _>(c, async |$conn| $body)
+                        .await
+                })
                 .await
             }
             $crate::db::Pools::Sqlite(pool) => {
-                let mut guard = $crate::db::health::checkout($db.health(), pool).await?;
-                guard
-                    .immediate_transaction::<_, $err, _>(async |$conn| $body)
-                    .await
+                $crate::db::on_conn::<_, _, $err>($db.health(), pool, async |c| {
+                    c.immediate_transaction::<_, $err, _>(async |$conn| $body)
+                        .await
+                })
+                .await
             }
         }
     };

@@ -5,12 +5,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{accounts, api_keys, job_inputs, jobs, models, users};
+use crate::domain::{AccountId, InputStatus, JobId, JobStatus, KeyId, ModelId, Role, UserId};
 
 /// An account (a tenant).
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = accounts)]
 pub struct Account {
-    pub id: i64,
+    pub id: AccountId,
     pub identifier: String,
     pub name: String,
     pub created_at: NaiveDateTime,
@@ -29,10 +30,10 @@ pub struct NewAccount {
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub identifier: String,
     pub external_identifier: String,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -47,7 +48,7 @@ pub struct User {
 pub struct NewUser {
     pub identifier: String,
     pub external_identifier: String,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -60,12 +61,12 @@ pub struct NewUser {
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
-    pub id: i64,
+    pub id: KeyId,
     pub prefix: String,
     pub secret_hash: String,
-    pub user_id: i64,
-    pub account_id: i64,
-    pub role: String,
+    pub user_id: UserId,
+    pub account_id: AccountId,
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -77,9 +78,9 @@ pub struct ApiKey {
 pub struct NewApiKey {
     pub prefix: String,
     pub secret_hash: String,
-    pub user_id: i64,
-    pub account_id: i64,
-    pub role: String,
+    pub user_id: UserId,
+    pub account_id: AccountId,
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
 }
@@ -88,7 +89,7 @@ pub struct NewApiKey {
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = models)]
 pub struct Model {
-    pub id: i64,
+    pub id: ModelId,
     pub identifier: String,
     pub version: String,
     pub name: String,
@@ -103,17 +104,17 @@ pub struct NewModel {
     pub name: String,
 }
 
-/// A job as stored. `status` is a [`JobStatus`](crate::domain::JobStatus) code.
+/// A job as stored.
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = jobs)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobId,
     pub job_identifier: String,
-    pub account_id: i64,
-    pub user_id: i64,
+    pub account_id: AccountId,
+    pub user_id: UserId,
     pub submitted_by: String,
-    pub model_id: i64,
-    pub status: i32,
+    pub model_id: ModelId,
+    pub status: JobStatus,
     pub explain: bool,
     pub image_classification_model: bool,
     pub timeout_ms: Option<i64>,
@@ -137,11 +138,11 @@ pub struct Job {
 #[diesel(table_name = jobs)]
 pub struct NewJob {
     pub job_identifier: String,
-    pub account_id: i64,
-    pub user_id: i64,
+    pub account_id: AccountId,
+    pub user_id: UserId,
     pub submitted_by: String,
-    pub model_id: i64,
-    pub status: i32,
+    pub model_id: ModelId,
+    pub status: JobStatus,
     pub explain: bool,
     pub image_classification_model: bool,
     pub timeout_ms: Option<i64>,
@@ -160,15 +161,15 @@ pub struct NewJob {
     pub elapsed_ms: Option<i64>,
 }
 
-/// One input of a job. `status` is an [`InputStatus`](crate::domain::InputStatus) code.
+/// One input of a job.
 #[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
 #[diesel(table_name = job_inputs)]
 pub struct JobInput {
     pub id: i64,
-    pub job_id: i64,
+    pub job_id: JobId,
     pub position: i32,
     pub name: String,
-    pub status: i32,
+    pub status: InputStatus,
     pub byte_amount: i64,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
@@ -179,10 +180,10 @@ pub struct JobInput {
 #[derive(Insertable, Clone, Debug)]
 #[diesel(table_name = job_inputs)]
 pub struct NewJobInput {
-    pub job_id: i64,
+    pub job_id: JobId,
     pub position: i32,
     pub name: String,
-    pub status: i32,
+    pub status: InputStatus,
     pub byte_amount: i64,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,

@@ -5,21 +5,11 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use super::error::ApiError;
 use crate::db::models::{JobInput, User};
-use crate::db::schema::{job_inputs, users};
-use crate::db::{Db, DbError};
-
-/// `users.id` as a loader key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UserId(pub i64);
-
-/// `jobs.id` as a loader key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct JobId(pub i64);
+use crate::db::{Db, inputs, people};
+use crate::domain::{JobId, UserId};
 
 /// Reads users by id.
 pub struct UserReader(Db);
@@ -32,17 +22,8 @@ impl Loader<UserId> for UserReader {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let db = &self.0;
-        let rows: Vec<User> = crate::with_conn!(db, conn => {
-            users::table
-                .filter(users::id.eq_any(ids))
-                .select(User::as_select())
-                .load(conn)
-                .await
-                .map_err(DbError::from)?
-        });
-        Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
+        let rows = people::users(&self.0, keys).await?;
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
@@ -57,21 +38,11 @@ impl Loader<JobId> for InputsReader {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let db = &self.0;
-        let rows: Vec<JobInput> = crate::with_conn!(db, conn => {
-            job_inputs::table
-                .filter(job_inputs::job_id.eq_any(ids))
-                .order((job_inputs::job_id, job_inputs::position))
-                .select(JobInput::as_select())
-                .load(conn)
-                .await
-                .map_err(DbError::from)?
-        });
+        let rows = inputs::of_jobs(&self.0, keys).await?;
         let mut by_job: HashMap<JobId, Vec<JobInput>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
-            by_job.entry(JobId(row.job_id)).or_default().push(row);
+            by_job.entry(row.job_id).or_default().push(row);
         }
         Ok(by_job)
     }
@@ -92,28 +63,27 @@ pub fn loader<'a, L: Send + Sync + 'static>(
 
 /// The user `id`: through this request's loader, or read directly where there is none
 /// (subscription events, which must not see a cache filled by an earlier event).
-pub async fn user(ctx: &async_graphql::Context<'_>, id: i64) -> Result<Option<User>, ApiError> {
+pub async fn user(ctx: &async_graphql::Context<'_>, id: UserId) -> Result<Option<User>, ApiError> {
     match ctx.data::<UserLoader>() {
-        Ok(loader) => loader.load_one(UserId(id)).await,
+        Ok(loader) => loader.load_one(id).await,
         Err(_) => {
             let reader = UserReader(ctx.data_unchecked::<Db>().clone());
-            Ok(Loader::load(&reader, &[UserId(id)])
-                .await?
-                .remove(&UserId(id)))
+            Ok(Loader::load(&reader, &[id]).await?.remove(&id))
         }
     }
 }
 
 /// The inputs of job `id`, in order: through this request's loader, or read directly (see
 /// [`user`]).
-pub async fn inputs(ctx: &async_graphql::Context<'_>, id: i64) -> Result<Vec<JobInput>, ApiError> {
+pub async fn inputs(
+    ctx: &async_graphql::Context<'_>,
+    id: JobId,
+) -> Result<Vec<JobInput>, ApiError> {
     let found = match ctx.data::<InputsLoader>() {
-        Ok(loader) => loader.load_one(JobId(id)).await?,
+        Ok(loader) => loader.load_one(id).await?,
         Err(_) => {
             let reader = InputsReader(ctx.data_unchecked::<Db>().clone());
-            Loader::load(&reader, &[JobId(id)])
-                .await?
-                .remove(&JobId(id))
+            Loader::load(&reader, &[id]).await?.remove(&id)
         }
     };
     Ok(found.unwrap_or_default())
@@ -141,7 +111,7 @@ impl Loaders {
     ) -> Result<(), ApiError> {
         let users = async {
             if node.field("user").exists() {
-                let keys = unique(jobs.iter().map(|j| UserId(j.user_id)));
+                let keys = unique(jobs.iter().map(|j| j.user_id));
                 let loader = loader::<UserLoader>(ctx)?;
                 loader
                     .feed_many(Loader::load(loader.loader(), &keys).await?)
@@ -151,7 +121,7 @@ impl Loaders {
         };
         let inputs = async {
             if node.field("jobInputs").exists() {
-                let keys = unique(jobs.iter().map(|j| JobId(j.id)));
+                let keys = unique(jobs.iter().map(|j| j.id));
                 let loader = loader::<InputsLoader>(ctx)?;
                 loader
                     .feed_many(Loader::load(loader.loader(), &keys).await?)

@@ -1,6 +1,7 @@
 //! The root `Mutation` type: the job lifecycle. Users submit and cancel; workers start jobs and
 //! report each input's outcome. Every change is one transaction (see
-//! [`crate::db::lifecycle`]) and is published to subscribers after it commits.
+//! [`crate::db::lifecycle`]) that returns the job as it wrote it; the change is published to
+//! subscribers after it commits and answered from that row, without reading the job again.
 
 use std::collections::HashSet;
 
@@ -11,7 +12,7 @@ use super::scalars::Long;
 use super::types::job::Job;
 use crate::auth::Caller;
 use crate::db::lifecycle::{self, JobSpec, Outcome, Submitter};
-use crate::db::{Db, jobs};
+use crate::db::{Db, models};
 use crate::domain::Role;
 use crate::events::{EventBus, JobEvent};
 
@@ -143,20 +144,14 @@ fn allowed<'a>(ctx: &Context<'a>, action: &str, roles: &[Role]) -> ApiResult<&'a
     }
 }
 
-/// Publishes a committed change and returns the job as it is now.
-async fn changed(ctx: &Context<'_>, caller: &Caller, event: JobEvent) -> ApiResult<Job> {
+/// Publishes a committed change and answers with the job as the change wrote it.
+async fn changed(ctx: &Context<'_>, job: models::Job) -> ApiResult<Job> {
     if let Ok(bus) = ctx.data::<EventBus>() {
-        bus.publish(&[event]).await;
+        bus.publish(&[JobEvent::of(&job)]).await;
     }
     let db = ctx.data_unchecked::<Db>();
-    let conditions = jobs::JobConditions {
-        account_id: caller.scope(),
-        ..Default::default()
-    };
-    let record = jobs::matching(db, &conditions, event.job_id).await?;
-    let record = record.ok_or_else(|| {
-        ApiError::internal(format!("job {} vanished after a change", event.job_id))
-    })?;
+    let record = db.catalogue().records(db, vec![job]).await?.pop();
+    let record = record.ok_or_else(|| ApiError::internal("a changed job has no record"))?;
     Ok(Job::new(record, crate::db::now()))
 }
 
@@ -181,15 +176,7 @@ impl Mutation {
         };
         let job =
             lifecycle::submit(ctx.data_unchecked::<Db>(), &who, &spec, crate::db::now()).await?;
-        changed(
-            ctx,
-            caller,
-            JobEvent {
-                account_id: job.account_id,
-                job_id: job.id,
-            },
-        )
-        .await
+        changed(ctx, job).await
     }
 
     /// Cancels a SUBMITTED or IN_PROGRESS job of the caller's account. Role `user` (or `admin`).
@@ -199,14 +186,14 @@ impl Mutation {
         #[graphql(desc = "The job's identifier.")] job_identifier: String,
     ) -> ApiResult<Job> {
         let caller = allowed(ctx, "cancelJob", &[Role::User, Role::Admin])?;
-        let event = lifecycle::cancel(
+        let job = lifecycle::cancel(
             ctx.data_unchecked::<Db>(),
             caller.scope(),
             job_identifier.trim(),
             crate::db::now(),
         )
         .await?;
-        changed(ctx, caller, event).await
+        changed(ctx, job).await
     }
 
     /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or `admin`).
@@ -216,14 +203,14 @@ impl Mutation {
         #[graphql(desc = "The job's identifier.")] job_identifier: String,
     ) -> ApiResult<Job> {
         let caller = allowed(ctx, "startJob", &[Role::Worker, Role::Admin])?;
-        let event = lifecycle::start(
+        let job = lifecycle::start(
             ctx.data_unchecked::<Db>(),
             caller.scope(),
             job_identifier.trim(),
             crate::db::now(),
         )
         .await?;
-        changed(ctx, caller, event).await
+        changed(ctx, job).await
     }
 
     /// Reports the outcome of one input of an IN_PROGRESS job. When no input is left pending
@@ -244,7 +231,7 @@ impl Mutation {
         let error = error
             .as_deref()
             .map(|e| e.chars().take(2000).collect::<String>());
-        let event = lifecycle::report(
+        let job = lifecycle::report(
             ctx.data_unchecked::<Db>(),
             caller.scope(),
             job_identifier.trim(),
@@ -254,6 +241,6 @@ impl Mutation {
             crate::db::now(),
         )
         .await?;
-        changed(ctx, caller, event).await
+        changed(ctx, job).await
     }
 }

@@ -2,8 +2,6 @@
 //! node and type modules.
 
 use async_graphql::{Context, ID, Object};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use super::error::{ApiError, ApiResult};
 use super::history::connection::JobConnection;
@@ -14,9 +12,7 @@ use super::node::{self, Node, NodeKind};
 use super::types::job::Job;
 use super::types::model::Model;
 use super::types::viewer::Viewer;
-use crate::db::jobs;
-use crate::db::schema::models;
-use crate::db::{Db, DbError, models as rows};
+use crate::db::{Db, catalogue, jobs};
 
 /// Most ids `nodes` accepts at once.
 pub const MAX_NODES: usize = 100;
@@ -129,15 +125,7 @@ impl Query {
     /// The model catalogue, ordered by name then version.
     async fn models(&self, ctx: &Context<'_>) -> ApiResult<Vec<Model>> {
         super::caller(ctx)?;
-        let db = ctx.data_unchecked::<Db>();
-        let rows: Vec<rows::Model> = crate::with_conn!(db, conn => {
-            models::table
-                .order((models::name, models::version))
-                .select(rows::Model::as_select())
-                .load(conn)
-                .await
-                .map_err(DbError::from)?
-        });
+        let rows = catalogue::all_models(ctx.data_unchecked::<Db>()).await?;
         Ok(rows.into_iter().map(Model::from).collect())
     }
 }

@@ -42,16 +42,13 @@ impl Subscriptions {
             .next()
             .ok_or_else(|| ApiError::NotFound(format!("no job with identifier {identifier}")))?;
         let (job_id, account_id) = (first.job.id, first.job.account_id);
-        let conditions = jobs::JobConditions {
-            account_id: scope,
-            ..Default::default()
-        };
+        let conditions = jobs::JobConditions::default();
         Ok(async_stream::stream! {
             yield Ok(Job::new(first, crate::db::now()));
             while let Some(received) = events.next().await {
                 match received {
                     Received::Event(e) if e.job_id == job_id && e.account_id == account_id => {
-                        match jobs::matching(&db, &conditions, job_id).await {
+                        match jobs::matching(&db, scope, &conditions, job_id).await {
                             Ok(Some(record)) => yield Ok(Job::new(record, crate::db::now())),
                             Ok(None) => {}
                             Err(e) => yield Err(e.into()),
@@ -71,8 +68,7 @@ impl Subscriptions {
         ctx: &Context<'_>,
         #[graphql(desc = "Which jobs; every condition given must hold.")] filter: Option<JobFilter>,
     ) -> Result<impl Stream<Item = ApiResult<Job>> + use<>, ApiError> {
-        let caller = super::caller(ctx)?;
-        let scope = caller.scope();
+        let scope = super::caller(ctx)?.scope();
         if filter
             .as_ref()
             .is_some_and(|f| f.account_identifier.is_some())
@@ -88,13 +84,12 @@ impl Subscriptions {
         Ok(async_stream::stream! {
             while let Some(received) = events.next().await {
                 match received {
-                    Received::Event(e) if scope.is_none_or(|a| a == e.account_id) => {
+                    Received::Event(e) if scope.contains(e.account_id) => {
                         let now = crate::db::now();
                         let result = match filter.conditions(now) {
-                            Ok(mut conditions) => {
-                                conditions.account_id = scope;
-                                jobs::matching(&db, &conditions, e.job_id).await.map_err(ApiError::from)
-                            }
+                            Ok(conditions) => jobs::matching(&db, scope, &conditions, e.job_id)
+                                .await
+                                .map_err(ApiError::from),
                             Err(e) => Err(e),
                         };
                         match result {

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 
 use super::catalogue::{self, ACCOUNT_NAMES, FIRST_NAMES, LAST_NAMES, TITLES};
 use crate::db::models::{Model, NewAccount, NewJob, NewJobInput, NewUser};
-use crate::domain::{InputStatus, JobStatus};
+use crate::domain::{AccountId, InputStatus, JobId, JobStatus, UserId};
 
 /// How far back the generated history reaches.
 pub const HISTORY_DAYS: i64 = 180;
@@ -21,9 +21,9 @@ const PENDING_WINDOW_MS: i64 = 2 * 3_600_000;
 #[derive(Clone, Debug)]
 pub struct Submitter {
     /// `users.id`.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// `accounts.id`.
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// The user's key prefix (`submittedBy`).
     pub key_prefix: String,
 }
@@ -82,7 +82,7 @@ impl Generator {
     }
 
     /// User number `n` (globally unique across runs), in `account_id`.
-    pub fn user(&mut self, n: usize, account_id: i64) -> NewUser {
+    pub fn user(&mut self, n: usize, account_id: AccountId) -> NewUser {
         let first = self.pick(FIRST_NAMES);
         let last = self.pick(LAST_NAMES);
         let email = format!(
@@ -137,7 +137,7 @@ impl Generator {
                 user_id: who.user_id,
                 submitted_by: who.key_prefix.clone(),
                 model_id: model.id,
-                status: status.code(),
+                status,
                 explain: self.rng.random_bool(0.1),
                 image_classification_model: catalogue::is_image_classifier(&model.name),
                 timeout_ms,
@@ -279,10 +279,10 @@ impl Generator {
                 let done = status != InputStatus::Pending;
                 let begin = progress.started_at.map(|s| s + slice * i);
                 NewJobInput {
-                    job_id: 0,
+                    job_id: JobId(0),
                     position: i,
                     name: format!("input-{}-{}", i + 1, self.pick(catalogue::INPUT_NAMES)),
-                    status: status.code(),
+                    status,
                     byte_amount,
                     started_at: begin.filter(|_| done),
                     finished_at: begin.map(|b| b + slice).filter(|_| done),
@@ -330,8 +330,8 @@ mod tests {
     fn fixture() -> (Vec<Submitter>, Vec<Model>) {
         let submitters = (0..3)
             .map(|i| Submitter {
-                user_id: i,
-                account_id: i % 2,
+                user_id: UserId(i),
+                account_id: AccountId(i % 2),
                 key_prefix: format!("key{i}"),
             })
             .collect();
@@ -339,7 +339,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (name, id, v))| Model {
-                id: i as i64,
+                id: crate::domain::ModelId(i as i64),
                 identifier: id.to_string(),
                 version: v[0].into(),
                 name: name.to_string(),
@@ -357,7 +357,7 @@ mod tests {
         let n = 20_000;
         for k in 0..n {
             let GeneratedJob { job, inputs } = g.job(k, n, &submitters, &models);
-            let status = JobStatus::from_code(job.status).unwrap();
+            let status = job.status;
             assert_eq!(job.total, job.pending + job.completed + job.failed);
             assert_eq!(job.total as usize, inputs.len());
             assert_eq!(

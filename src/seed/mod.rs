@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::db::models::{Model, NewJob, NewJobInput, NewModel};
 use crate::db::schema::{accounts, api_keys, job_inputs, jobs, models, users};
 use crate::db::{DatabaseUrl, DbError};
-use crate::domain::Role;
+use crate::domain::{AccountId, JobId, Role, UserId};
 use crate::keys::IssuedKey;
 use generate::{GeneratedJob, Generator, Submitter};
 
@@ -250,7 +250,7 @@ macro_rules! loader {
                 let new_accounts: Vec<_> = (0..opts.accounts)
                     .map(|i| generator.account(existing_accounts as usize + i))
                     .collect();
-                let account_ids: Vec<i64> = diesel::insert_into(accounts::table)
+                let account_ids: Vec<AccountId> = diesel::insert_into(accounts::table)
                     .values(&new_accounts)
                     .returning(accounts::id)
                     .get_results(conn)?;
@@ -265,7 +265,7 @@ macro_rules! loader {
                             )
                         })
                         .collect();
-                    let created: Vec<(i64, i64)> = diesel::insert_into(users::table)
+                    let created: Vec<(UserId, AccountId)> = diesel::insert_into(users::table)
                         .values(&rows)
                         .returning((users::id, users::account_id))
                         .get_results(conn)?;
@@ -341,10 +341,13 @@ macro_rules! loader {
             /// Adds the accumulated per-day counts to `job_daily` and forgets them.
             fn write_daily(
                 conn: &mut Conn,
-                daily: &mut HashMap<(i64, i32), i32>,
+                daily: &mut HashMap<(AccountId, i32), i32>,
             ) -> QueryResult<()> {
                 for ((account, day), n) in daily.drain() {
-                    crate::add_daily!(account, day, n).execute(conn)?;
+                    diesel::query_dsl::methods::ExecuteDsl::execute(
+                        crate::db::daily::add_daily(account, day, n),
+                        conn,
+                    )?;
                 }
                 Ok(())
             }
@@ -354,7 +357,7 @@ macro_rules! loader {
             fn insert_batch(
                 conn: &mut Conn,
                 batch: Vec<GeneratedJob>,
-                daily: &mut HashMap<(i64, i32), i32>,
+                daily: &mut HashMap<(AccountId, i32), i32>,
             ) -> QueryResult<u64> {
                 let (jobs, per_job): (Vec<NewJob>, Vec<Vec<NewJobInput>>) =
                     batch.into_iter().map(|g| (g.job, g.inputs)).unzip();
@@ -362,7 +365,7 @@ macro_rules! loader {
                 for (rows, row_inputs) in jobs.chunks(JOB_ROWS).zip(per_job.chunks(JOB_ROWS)) {
                     let insert = diesel::insert_into(jobs::table);
                     let returning = (jobs::job_identifier, jobs::id);
-                    let ids: HashMap<String, i64> = match <&[NewJob; JOB_ROWS]>::try_from(rows) {
+                    let ids: HashMap<String, JobId> = match <&[NewJob; JOB_ROWS]>::try_from(rows) {
                         Ok(full) => insert.values(full).returning(returning).get_results(conn)?,
                         Err(_) => insert.values(rows).returning(returning).get_results(conn)?,
                     }

@@ -108,14 +108,14 @@ pub async fn history(db: &Db, jobs_n: u64) {
                 .execute(conn)
                 .await?;
             // created_at moved: rebuild the per-day counts the way the writers keep them.
-            let created: Vec<(i64, NaiveDateTime)> = jobs::table.select((jobs::account_id, jobs::created_at)).load(conn).await?;
-            let mut daily = std::collections::HashMap::<(i64, i32), i32>::new();
+            let created: Vec<(job_history::domain::AccountId, NaiveDateTime)> = jobs::table.select((jobs::account_id, jobs::created_at)).load(conn).await?;
+            let mut daily = std::collections::HashMap::<(job_history::domain::AccountId, i32), i32>::new();
             for (account, at) in created {
                 *daily.entry((account, job_history::db::daily::day_of(at))).or_default() += 1;
             }
             diesel::delete(job_history::db::schema::job_daily::table).execute(conn).await?;
             for ((account, day), n) in daily {
-                job_history::add_daily!(account, day, n).execute(conn).await?;
+                job_history::db::daily::add_daily(account, day, n).execute(conn).await?;
             }
             Ok::<_, DbError>(())
         })
@@ -141,8 +141,8 @@ pub async fn truth(db: &Db) -> Vec<Row> {
         (String, String, String),
     );
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            jobs::table
+        job_history::with_conn!(db, conn => {
+            Ok(jobs::table
                 .inner_join(users::table)
                 .inner_join(models::table)
                 .select((
@@ -152,8 +152,8 @@ pub async fn truth(db: &Db) -> Vec<Row> {
                     (models::name, models::identifier, models::version),
                 ))
                 .load::<Tuple>(conn)
-                .await?
-        }))
+                .await?)
+        })
     };
     run.await
         .expect("truth")

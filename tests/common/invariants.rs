@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
+use job_history::db::Db;
 use job_history::db::schema::{job_daily, jobs};
-use job_history::db::{Db, DbError};
 
 #[derive(QueryableByName, Debug, PartialEq, Eq)]
 struct Violations {
@@ -39,7 +39,7 @@ pub async fn check(db: &Db) -> Report {
             OR completed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 1) \
             OR failed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 2)) AS bad_inputs";
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
+        job_history::with_conn!(db, conn => {
             let v: Violations = diesel::sql_query(SQL).get_result(conn).await?;
             let created: Vec<(i64, chrono::NaiveDateTime)> =
                 jobs::table.select((jobs::account_id, jobs::created_at)).load(conn).await?;
@@ -47,8 +47,8 @@ pub async fn check(db: &Db) -> Report {
                 .select((job_daily::account_id, job_daily::day, job_daily::created))
                 .load(conn)
                 .await?;
-            (v, created, daily)
-        }))
+            Ok((v, created, daily))
+        })
     };
     let (v, created, daily) = run.await.expect("read the invariants");
     assert_eq!(

@@ -183,13 +183,12 @@ pub async fn issue_key(
 ) -> String {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use job_history::db::DbError;
     use job_history::db::models::{NewAccount, NewUser};
     use job_history::db::schema::{accounts, users};
     let now = job_history::db::now();
     let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<i64>(conn).await.optional()? {
+        job_history::with_conn!(db, conn => {
+            let account_id = match accounts::table.filter(accounts::name.eq(account)).select(accounts::id).first::<job_history::domain::AccountId>(conn).await.optional()? {
                 Some(id) => id,
                 None => diesel::insert_into(accounts::table)
                     .values(&NewAccount { identifier: uuid::Uuid::new_v4().to_string(), name: account.into(), created_at: now })
@@ -208,9 +207,9 @@ pub async fn issue_key(
                 title: "Tester".into(),
                 created_at: now,
             };
-            let user_id: i64 = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
-            (user_id, account_id)
-        }))
+            let user_id: job_history::domain::UserId = diesel::insert_into(users::table).values(&user).returning(users::id).get_result(conn).await?;
+            Ok((user_id, account_id))
+        })
     };
     let (user_id, account_id) = run.await.expect("create key owner");
     job_history::keys::create(db, user_id, account_id, role, None)
@@ -222,10 +221,10 @@ pub async fn issue_key(
 /// The (synthetic) administrator used by tests that read every account without HTTP.
 pub fn admin() -> job_history::auth::Caller {
     job_history::auth::Caller {
-        key_id: 0,
+        key_id: job_history::domain::KeyId(0),
         prefix: "test-admin".into(),
-        user_id: 0,
-        account_id: 0,
+        user_id: job_history::domain::UserId(0),
+        account_id: job_history::domain::AccountId(0),
         role: job_history::domain::Role::Admin,
     }
 }
@@ -291,16 +290,15 @@ async fn date_key(db: &Db, key: &str, revoke: bool) {
     use job_history::db::schema::api_keys;
     let prefix = key.split_once('.').expect("a full key").0.to_string();
     let now = job_history::db::now();
-    let run = async {
-        Ok::<_, DbError>(job_history::with_conn!(db, conn => {
-            let key = api_keys::table.filter(api_keys::prefix.eq(&prefix));
-            if revoke {
-                diesel::update(key).set(api_keys::revoked_at.eq(Some(now))).execute(conn).await?
-            } else {
-                let past = now - chrono::Duration::hours(1);
-                diesel::update(key).set(api_keys::expires_at.eq(Some(past))).execute(conn).await?
-            }
-        }))
-    };
-    assert_eq!(run.await.expect("date the key"), 1, "the key exists");
+    let run = job_history::with_conn!(db, conn => {
+        let key = api_keys::table.filter(api_keys::prefix.eq(&prefix));
+        let changed = if revoke {
+            diesel::update(key).set(api_keys::revoked_at.eq(Some(now))).execute(conn).await?
+        } else {
+            let past = now - chrono::Duration::hours(1);
+            diesel::update(key).set(api_keys::expires_at.eq(Some(past))).execute(conn).await?
+        };
+        Ok::<_, DbError>(changed)
+    });
+    assert_eq!(run.expect("date the key"), 1, "the key exists");
 }

@@ -8,12 +8,12 @@ use super::cursor;
 use super::filter::JobFilter;
 use super::order::JobOrder;
 use super::page::{Page, PageArgs};
-use crate::db::Db;
 use crate::db::jobs::{self, JobConditions, PageRequest};
+use crate::db::{Db, count, people};
+use crate::domain::Scope;
 use crate::graphql::Loaders;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::job::Job;
-use crate::graphql::types::viewer::account_id;
 
 /// Where a page sits in the whole result.
 #[derive(SimpleObject, Clone, Debug, Default)]
@@ -44,7 +44,9 @@ pub struct JobEdge {
 pub struct JobConnection {
     edges: Vec<JobEdge>,
     page_info: PageInfo,
-    conditions: JobConditions,
+    /// What `totalCount` counts; `None` when nothing can match (an administrator's filter
+    /// naming no account).
+    counted: Option<(Scope, JobConditions)>,
 }
 
 /// A page of the job history.
@@ -68,7 +70,10 @@ impl JobConnection {
     /// How many jobs match the filter, across all pages. Costs a `COUNT`: select it only when
     /// you show it.
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        Ok(jobs::count(ctx.data_unchecked::<Db>(), &self.conditions).await?)
+        let Some((scope, conditions)) = &self.counted else {
+            return Ok(0);
+        };
+        Ok(count::count(ctx.data_unchecked::<Db>(), *scope, conditions).await?)
     }
 }
 
@@ -83,20 +88,23 @@ impl JobConnection {
     ) -> ApiResult<Self> {
         let caller = crate::graphql::caller(ctx)?;
         let db = ctx.data_unchecked::<Db>();
-        let mut conditions = filter.conditions(now)?;
-        conditions.account_id = match (&filter.account_identifier, caller.scope()) {
-            (None, scope) => scope,
-            (Some(identifier), None) => {
-                // An unknown account has no jobs: -1 matches no row.
-                Some(account_id(db, identifier.trim()).await?.unwrap_or(-1))
-            }
-            (Some(_), Some(_)) => {
+        let conditions = filter.conditions(now)?;
+        let scope = match (&filter.account_identifier, caller.scope()) {
+            (None, scope) => Some(scope),
+            (Some(identifier), Scope::All) => people::account_by_identifier(db, identifier.trim())
+                .await?
+                .map(Scope::Account),
+            (Some(_), Scope::Account(_)) => {
                 return Err(ApiError::Forbidden(
                     "filter.accountIdentifier is for administrator keys; your key sees its own account only".into(),
                 ));
             }
         };
         let page = Page::new(args, order)?;
+        let Some(scope) = scope else {
+            // An account that does not exist has no jobs.
+            return Ok(Self::nothing(&page));
+        };
         let request = PageRequest {
             conditions,
             sort: order.sort(),
@@ -105,7 +113,9 @@ impl JobConnection {
             limit: i64::from(page.size) + 1,
             from_end: page.from_end,
         };
-        let mut records = jobs::page(db, &request).await.map_err(ApiError::from)?;
+        let mut records = jobs::page(db, scope, &request)
+            .await
+            .map_err(ApiError::from)?;
         let has_more = records.len() > page.size as usize;
         if has_more {
             // The extra row tells there is more; it sits beyond the page's far end.
@@ -126,7 +136,26 @@ impl JobConnection {
                 node: Job::new(r, now),
             })
             .collect();
-        let page_info = PageInfo {
+        let page_info = Self::position(&page, &edges, has_more);
+        Ok(Self {
+            edges,
+            page_info,
+            counted: Some((scope, request.conditions)),
+        })
+    }
+
+    /// The empty answer, for a filter that no job can match.
+    fn nothing(page: &Page) -> Self {
+        Self {
+            page_info: Self::position(page, &[], false),
+            edges: Vec::new(),
+            counted: None,
+        }
+    }
+
+    /// Where `edges` sit in the whole result; `has_more` when a row beyond the page was read.
+    fn position(page: &Page, edges: &[JobEdge], has_more: bool) -> PageInfo {
+        PageInfo {
             has_next_page: if page.from_end {
                 page.before.is_some()
             } else {
@@ -139,11 +168,6 @@ impl JobConnection {
             },
             start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
-        };
-        Ok(Self {
-            edges,
-            page_info,
-            conditions: request.conditions,
-        })
+        }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::order::JobOrder;
 use crate::db::jobs::{Seek, SortKey, from_micros};
 use crate::db::models::Job;
+use crate::domain::JobId;
 use crate::graphql::error::ApiError;
 
 #[derive(Serialize, Deserialize)]
@@ -26,7 +27,7 @@ pub fn encode(order: JobOrder, job: &Job) -> String {
     let wire = Wire {
         o: order.label(),
         k: order.sort().key.key_of(job),
-        i: job.id,
+        i: job.id.0,
     };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).expect("cursor serializes"))
 }
@@ -62,7 +63,7 @@ pub fn decode(argument: &str, cursor: &str, order: JobOrder) -> Result<Seek, Api
     }
     Ok(Seek {
         key: wire.k,
-        id: wire.i,
+        id: JobId(wire.i),
     })
 }
 
@@ -83,13 +84,19 @@ mod tests {
     fn cursors_round_trip() {
         let o = order(JobOrderField::ElapsedTime, OrderDirection::Asc);
         let c = wire("ELAPSED_TIME ASC", None, 7);
-        assert_eq!(decode("after", &c, o).unwrap(), Seek { key: None, id: 7 });
+        assert_eq!(
+            decode("after", &c, o).unwrap(),
+            Seek {
+                key: None,
+                id: JobId(7)
+            }
+        );
         let c = wire("ELAPSED_TIME ASC", Some(1500), 8);
         assert_eq!(
             decode("after", &c, o).unwrap(),
             Seek {
                 key: Some(1500),
-                id: 8
+                id: JobId(8)
             }
         );
     }

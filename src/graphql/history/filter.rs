@@ -160,7 +160,6 @@ impl JobFilter {
         }
         let range = |field, r: Option<DateRange>| r.map(|r| r.resolve(field, now)).transpose();
         Ok(JobConditions {
-            account_id: None,
             statuses,
             user: text("user", &self.user)?,
             access_key: text("accessKey", &self.access_key)?,

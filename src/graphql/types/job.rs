@@ -34,7 +34,7 @@ impl Job {
     /// The deadline, when it has passed while the job is still stored as pending.
     fn expired_at(&self) -> Option<NaiveDateTime> {
         let job = &self.record.job;
-        let pending = JobStatus::from_code(job.status).is_some_and(JobStatus::is_pending);
+        let pending = job.status.is_pending();
         job.deadline_at.filter(|d| pending && *d <= self.now)
     }
 }
@@ -68,16 +68,11 @@ impl Job {
     }
 
     /// Where the job is in its lifecycle. A pending job whose timeout has elapsed is TIMEDOUT.
-    async fn status(&self) -> ApiResult<JobStatus> {
+    async fn status(&self) -> JobStatus {
         if self.expired_at().is_some() {
-            return Ok(JobStatus::Timedout);
+            return JobStatus::Timedout;
         }
-        JobStatus::from_code(self.record.job.status).ok_or_else(|| {
-            ApiError::internal(format!(
-                "job with unknown status code {}",
-                self.record.job.status
-            ))
-        })
+        self.record.job.status
     }
 
     /// When the job was created.

@@ -24,7 +24,7 @@ impl JobInput {
 
     /// Whether the input was processed.
     async fn status(&self) -> InputStatus {
-        InputStatus::from_code(self.0.status).unwrap_or(InputStatus::Pending)
+        self.0.status
     }
 
     /// Size of the input in bytes.

@@ -1,13 +1,10 @@
 //! `Viewer` (the caller: key, user, account) and `Account`.
 
 use async_graphql::{Context, Object, SimpleObject};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use super::user::User;
 use crate::auth::Caller;
-use crate::db::schema::accounts;
-use crate::db::{Db, DbError};
+use crate::db::{Db, people};
 use crate::domain::Role;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::loaders;
@@ -48,28 +45,8 @@ impl Viewer {
     /// The key's account.
     async fn account(&self, ctx: &Context<'_>) -> ApiResult<Account> {
         let db = ctx.data_unchecked::<Db>();
-        let id = self.0.account_id;
-        let (identifier, name): (String, String) = crate::with_conn!(db, conn => {
-            accounts::table
-                .find(id)
-                .select((accounts::identifier, accounts::name))
-                .first(conn)
-                .await
-                .map_err(DbError::from)?
-        });
+        let people::AccountName { identifier, name } =
+            people::account(db, self.0.account_id).await?;
         Ok(Account { identifier, name })
     }
-}
-
-/// The `accounts.id` of an account identifier, if it exists.
-pub async fn account_id(db: &Db, identifier: &str) -> ApiResult<Option<i64>> {
-    Ok(crate::with_conn!(db, conn => {
-        accounts::table
-            .filter(accounts::identifier.eq(identifier))
-            .select(accounts::id)
-            .first::<i64>(conn)
-            .await
-            .optional()
-            .map_err(DbError::from)?
-    }))
 }

@@ -1,0 +1,203 @@
+//! The WHERE clause of every read of `jobs`: a caller's [`Scope`] and a [`JobConditions`],
+//! added to a boxed query by [`filter_jobs!`]. What can be decided without the query (which
+//! statuses are matched how, the `LIKE` patterns) is decided by functions here; the macro
+//! only adds the conditions.
+//!
+//! Time matters to the *effective* status: a job still stored as pending whose deadline has
+//! passed reads as TIMEDOUT (the sweeper catches up later), so status conditions take `now`.
+
+use chrono::NaiveDateTime;
+
+use super::jobs::JobConditions;
+use crate::domain::JobStatus;
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// How a list of effective statuses is matched against stored ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusMatch {
+    /// Pending statuses, matched only while the job's deadline is ahead.
+    pub live: Vec<JobStatus>,
+    /// Final statuses, matched as stored.
+    pub stored: Vec<JobStatus>,
+    /// TIMEDOUT was asked for: pending jobs past their deadline match too.
+    pub expired: bool,
+    /// `jobs.status <= 1` when both pending statuses are asked for (said literally, so the
+    /// partial index `jobs_pending_created_idx` — `WHERE status <= 1` — is provably usable),
+    /// else a condition that always holds.
+    pub every_pending: &'static str,
+    /// The instant deadlines are compared with.
+    pub now: NaiveDateTime,
+}
+
+impl StatusMatch {
+    /// The match for `statuses` at `now`.
+    pub fn new(statuses: &[JobStatus], now: NaiveDateTime) -> Self {
+        let (live, stored): (Vec<JobStatus>, Vec<JobStatus>) =
+            statuses.iter().partition(|s| s.is_pending());
+        let every_pending = if live.len() == 2 {
+            "jobs.status <= 1"
+        } else {
+            "1 = 1"
+        };
+        Self {
+            expired: statuses.contains(&JobStatus::Timedout),
+            live,
+            stored,
+            every_pending,
+            now,
+        }
+    }
+}
+
+impl JobConditions {
+    /// How this condition's statuses are matched, when it has any.
+    pub fn status_match(&self) -> Option<StatusMatch> {
+        let statuses = self.statuses.as_ref()?;
+        Some(StatusMatch::new(
+            statuses,
+            self.now.unwrap_or_else(super::now),
+        ))
+    }
+
+    /// Whether a condition on the model is set (matched through a subquery on `models`).
+    pub fn on_model(&self) -> bool {
+        self.model_name.is_some() || self.model_identifier.is_some() || self.model_version.is_some()
+    }
+}
+
+/// `LIKE` pattern for a case-insensitive substring, with `\` escaping `%`, `_` and `\`.
+pub fn like_pattern(s: &str) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    p.push('%');
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Adds the WHERE conditions of `$scope` and `$c` to a boxed query over `jobs`. A macro because
+/// `eq_any` and the boxed queries compile to each backend's own types, which a function could
+/// only accept through a trait bound per condition.
+macro_rules! filter_jobs {
+    ($query:expr, $scope:expr, $c:expr) => {{
+        use diesel::sql_types::Bool;
+        use $crate::db::filter::lower;
+        use $crate::db::fixed_sql::fixed;
+        use $crate::db::schema::{jobs, models, users};
+        let (scope, c): ($crate::domain::Scope, &$crate::db::jobs::JobConditions) = ($scope, $c);
+        let mut q = $query;
+        if let Some(account) = scope.account() {
+            q = q.filter(jobs::account_id.eq(account));
+        }
+        if let Some(m) = c.status_match() {
+            let live = jobs::status
+                .eq_any(m.live.clone())
+                .and(fixed::<Bool>(m.every_pending))
+                .and(
+                    jobs::deadline_at
+                        .is_null()
+                        .or(jobs::deadline_at.gt(m.now))
+                        .assume_not_null(),
+                );
+            let expired = jobs::status
+                .le($crate::domain::JobStatus::InProgress)
+                .and(jobs::deadline_at.le(m.now).assume_not_null());
+            let stored = jobs::status.eq_any(m.stored.clone());
+            q = match (m.live.is_empty(), m.stored.is_empty(), m.expired) {
+                (true, true, _) => q.filter(fixed::<Bool>("1 = 0")),
+                (false, true, _) => q.filter(live),
+                (true, false, false) => q.filter(stored),
+                (true, false, true) => q.filter(stored.or(expired)),
+                (false, false, false) => q.filter(live.or(stored)),
+                (false, false, true) => q.filter(live.or(stored).or(expired)),
+            };
+        }
+        if let Some(user) = &c.user {
+            let p = $crate::db::filter::like_pattern(user);
+            let mut matching = users::table.select(users::id).into_boxed();
+            if let Some(account) = scope.account() {
+                matching = matching.filter(users::account_id.eq(account));
+            }
+            matching = matching.filter(
+                lower(users::first_name)
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(users::last_name).like(p.clone()).escape('\\'))
+                    .or(lower(users::email).like(p).escape('\\')),
+            );
+            q = q.filter(jobs::user_id.eq_any(matching));
+        }
+        if let Some(prefix) = &c.access_key {
+            q = q.filter(jobs::submitted_by.eq(prefix.clone()));
+        }
+        if c.on_model() {
+            let mut matching = models::table.select(models::id).into_boxed();
+            if let Some(name) = &c.model_name {
+                let p = $crate::db::filter::like_pattern(name);
+                matching = matching.filter(lower(models::name).like(p).escape('\\'));
+            }
+            if let Some(identifier) = &c.model_identifier {
+                matching = matching.filter(models::identifier.eq(identifier.clone()));
+            }
+            if let Some(version) = &c.model_version {
+                matching = matching.filter(models::version.eq(version.clone()));
+            }
+            q = q.filter(jobs::model_id.eq_any(matching));
+        }
+        if let Some(r) = c.created {
+            q = q.filter(jobs::created_at.between(r.from, r.to));
+        }
+        if let Some(r) = c.submitted {
+            q = q.filter(jobs::submitted_at.between(r.from, r.to));
+        }
+        if let Some(r) = c.updated {
+            q = q.filter(jobs::updated_at.between(r.from, r.to));
+        }
+        if let Some(id) = c.job_id {
+            q = q.filter(jobs::id.eq(id));
+        }
+        if let Some(ids) = &c.job_identifiers {
+            q = q.filter(jobs::job_identifier.eq_any(ids.clone()));
+        }
+        if let Some(explain) = c.explain {
+            q = q.filter(jobs::explain.eq(explain));
+        }
+        if let Some(flag) = c.image_classification_model {
+            q = q.filter(jobs::image_classification_model.eq(flag));
+        }
+        q
+    }};
+}
+pub(crate) use filter_jobs;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Ada"), "%ada%");
+        assert_eq!(like_pattern("100%_x\\"), "%100\\%\\_x\\\\%");
+    }
+
+    #[test]
+    fn statuses_split_into_live_stored_and_expired() {
+        let now = crate::db::now();
+        let m = StatusMatch::new(&[JobStatus::Submitted, JobStatus::Timedout], now);
+        assert_eq!(m.live, [JobStatus::Submitted]);
+        assert_eq!(m.stored, [JobStatus::Timedout]);
+        assert!(m.expired);
+        assert_eq!(m.every_pending, "1 = 1");
+        let both = StatusMatch::new(&[JobStatus::InProgress, JobStatus::Submitted], now);
+        assert_eq!(both.every_pending, "jobs.status <= 1");
+        assert!(!both.expired);
+    }
+}

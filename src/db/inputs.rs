@@ -1,0 +1,23 @@
+//! `job_inputs`: the inputs of a page's jobs, for the `jobInputs` loader.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::models::JobInput;
+use super::schema::job_inputs;
+use super::{Db, DbError};
+use crate::domain::JobId;
+
+/// The inputs of these jobs, by job then submitted position. Takes the [`Db`]: the loader
+/// that calls it has no connection of its own.
+pub async fn of_jobs(db: &Db, ids: &[JobId]) -> Result<Vec<JobInput>, DbError> {
+    let ids = ids.to_vec();
+    crate::with_conn!(db, conn => {
+        Ok(job_inputs::table
+            .filter(job_inputs::job_id.eq_any(ids))
+            .order((job_inputs::job_id, job_inputs::position))
+            .select(JobInput::as_select())
+            .load(conn)
+            .await?)
+    })
+}
