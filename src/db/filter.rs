@@ -1,7 +1,7 @@
-//! The WHERE clause of every read of `jobs`: a caller's [`Scope`] and a [`JobConditions`],
-//! added to a boxed query by [`filter_jobs!`]. What can be decided without the query (which
-//! statuses are matched how, the `LIKE` patterns) is decided by functions here; the macro
-//! only adds the conditions.
+//! The WHERE clause of every read of `jobs`: a caller's [`Scope`](crate::domain::Scope) and a
+//! [`JobConditions`], added to a boxed query by `filter_jobs!`. What can be decided without the
+//! query (which statuses are matched how, the `LIKE` patterns) is decided by functions here; the
+//! macro only adds the conditions.
 //!
 //! Time matters to the *effective* status: a job still stored as pending whose deadline has
 //! passed reads as TIMEDOUT (the sweeper catches up later), so status conditions take `now`.

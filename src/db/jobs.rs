@@ -1,6 +1,6 @@
 //! Reading jobs: one page of the history (keyset pagination) and lookups by identifier, each
 //! confined to a caller's [`Scope`]. Written once for both backends: the query is built inside
-//! [`with_conn!`](crate::with_conn), expanded per backend, from [`filter_jobs!`] and the
+//! [`with_conn!`](crate::with_conn), expanded per backend, from `filter_jobs!` and the
 //! keyset macros below. Counting lives in [`super::count`].
 
 use chrono::{DateTime, NaiveDateTime};

@@ -1,8 +1,8 @@
-//! The data layer: one [`Db`] handle over either backend, and the [`with_conn!`] macro that lets
-//! every query be written once. All SQL of the service lives under this module (and the
-//! seeder's bulk loader), behind functions named for what they answer; nothing else imports
-//! [`schema`]. Functions that read or write jobs take the caller's
-//! [`Scope`](crate::domain::Scope); writes return what they wrote, and the caller publishes.
+//! The data layer: one [`Db`] handle over either backend, and the [`with_conn!`](crate::with_conn)
+//! macro that lets every query be written once. All SQL of the service lives under this module (and
+//! the seeder's bulk loader), behind functions named for what they answer; nothing else imports
+//! [`schema`]. Functions that read or write jobs take the caller's [`Scope`](crate::domain::Scope);
+//! writes return what they wrote, and the caller publishes.
 //!
 //! `Db` holds a pool of either PostgreSQL ([`diesel_async::AsyncPgConnection`]) or embedded
 //! SQLite ([`SyncConnectionWrapper`] around [`diesel::SqliteConnection`]) connections.
