@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, default_value_t = 600)]
     duration: u64,
     /// Seconds before the "start" RSS is taken (caches and pools fill first).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 60)]
     warmup: u64,
     /// Reads per second, all readers together.
     #[arg(long, default_value_t = 40.0)]
