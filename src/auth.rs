@@ -232,7 +232,9 @@ impl Authenticator {
     }
 
     async fn read(&self, prefix: &str) -> Result<Option<ApiKey>, DbError> {
-        crate::db::keys::by_prefix(&self.db, prefix).await
+        self.db
+            .read(async |c| crate::db::keys::by_prefix(c, prefix).await)
+            .await
     }
 }
 

@@ -92,7 +92,8 @@ pub async fn create(
     let key = IssuedKey::generate();
     let mut row = key.to_row(user_id, account_id, role, crate::db::now());
     row.expires_at = expires_at;
-    crate::db::keys::insert(db, &row).await?;
+    db.read(async |c| crate::db::keys::insert(c, &row).await)
+        .await?;
     Ok(key)
 }
 

@@ -15,7 +15,11 @@ const BATCH: i64 = 500;
 pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
     let mut total = 0;
     loop {
-        match lifecycle::sweep(db, crate::db::now(), BATCH).await {
+        let now = crate::db::now();
+        match db
+            .read(async |c| lifecycle::sweep(c, now, BATCH).await)
+            .await
+        {
             Ok(changed) => {
                 total += changed.len();
                 let changed: Vec<JobEvent> = changed

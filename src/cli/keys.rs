@@ -48,13 +48,18 @@ async fn find_or_create_user(db: &Db, args: &KeysCreateArgs) -> anyhow::Result<O
         last_name: args.last_name.clone(),
         new_account: args.new_account,
     };
-    Ok(people::find_or_create_owner(db, &request, crate::db::now()).await?)
+    let now = crate::db::now();
+    Ok(db
+        .write(async |tx| people::find_or_create_owner(tx, &request, now).await)
+        .await?)
 }
 
 /// Prints the keys (prefix, role, user, account, dates), newest first.
 pub async fn list(db: &Db, args: &KeysListArgs) -> anyhow::Result<()> {
     let email = args.user.as_deref().map(|e| e.trim().to_lowercase());
-    let rows = keys::list(db, email.as_deref(), args.all).await?;
+    let rows = db
+        .read(async |c| keys::list(c, email.as_deref(), args.all).await)
+        .await?;
     let day = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%d").to_string();
     outln!(
         "{:<20}  {:<6}  {:<10}  {:<10}  {:<10}  {:<28}  ACCOUNT",
@@ -85,7 +90,9 @@ pub async fn list(db: &Db, args: &KeysListArgs) -> anyhow::Result<()> {
 pub async fn revoke(db: &Db, prefix: &str) -> anyhow::Result<()> {
     let now = crate::db::now();
     let prefix = prefix.trim().split('.').next().unwrap_or("").to_string();
-    let revoked = keys::revoke(db, &prefix, now).await?;
+    let revoked = db
+        .read(async |c| keys::revoke(c, &prefix, now).await)
+        .await?;
     anyhow::ensure!(revoked, "no active API key with prefix {prefix}");
     outln!("revoked {prefix}")?;
     Ok(())

@@ -96,7 +96,7 @@ struct Demo {
 
 /// Seeds an empty database with demo data and returns fresh keys for the first user.
 async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
-    if !jobs::any(db).await? {
+    if !db.read(async |c| jobs::any(c).await).await? {
         let mut opts = SeedOptions::new(demo_jobs);
         opts.accounts = 3;
         opts.users = 24;
@@ -104,7 +104,8 @@ async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
         let report = seed::seed(db.url(), opts).await?;
         tracing::info!(jobs = report.jobs, "seeded demo data");
     }
-    let (user_id, account_id) = people::first_user(db)
+    let (user_id, account_id) = db
+        .read(async |c| people::first_user(c).await)
         .await?
         .context("the demo data has no user to issue keys to")?;
     let user_key = crate::keys::create(db, user_id, account_id, Role::User, None)

@@ -18,17 +18,17 @@ use diesel_async::RunQueryDsl;
 use super::jobs::JobRecord;
 use super::models::{Job, Model};
 use super::schema::{accounts, models};
-use super::{Db, DbError};
+use super::{Conn, DbError};
 use crate::domain::{AccountId, ModelId};
 
 /// The whole model catalogue, ordered by name then version (read from the database each
 /// time: the kept copy holds only the models jobs referred to).
-pub async fn all_models(db: &Db) -> Result<Vec<Model>, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn all_models(conn: &mut Conn<'_>) -> Result<Vec<Model>, DbError> {
+    crate::on_backend!(conn, c => {
         Ok(models::table
             .order((models::name, models::version))
             .select(Model::as_select())
-            .load(conn)
+            .load(c)
             .await?)
     })
 }
@@ -51,30 +51,34 @@ impl Catalogue {
 
     /// Completes `jobs` into records with their account's identifier and their model, reading
     /// the ones not kept yet (at most one statement per table).
-    pub async fn records(&self, db: &Db, jobs: Vec<Job>) -> Result<Vec<JobRecord>, DbError> {
+    pub async fn records(
+        &self,
+        conn: &mut Conn<'_>,
+        jobs: Vec<Job>,
+    ) -> Result<Vec<JobRecord>, DbError> {
         let accounts = lookup(
             &self.accounts,
             jobs.iter().map(|j| j.account_id),
             async |ids| {
-                let rows: Vec<(AccountId, String)> = crate::with_conn!(db, conn => {
-                    Ok(accounts::table
+                let rows: Vec<(AccountId, String)> = crate::on_backend!(conn, c => {
+                    accounts::table
                         .filter(accounts::id.eq_any(ids))
                         .select((accounts::id, accounts::identifier))
-                        .load(conn)
-                        .await?)
-                })?;
+                        .load(c)
+                        .await?
+                });
                 Ok(rows.into_iter().map(|(id, i)| (id, Arc::from(i))).collect())
             },
         )
         .await?;
         let models = lookup(&self.models, jobs.iter().map(|j| j.model_id), async |ids| {
-            let rows: Vec<Model> = crate::with_conn!(db, conn => {
-                Ok(models::table
+            let rows: Vec<Model> = crate::on_backend!(conn, c => {
+                models::table
                     .filter(models::id.eq_any(ids))
                     .select(Model::as_select())
-                    .load(conn)
-                    .await?)
-            })?;
+                    .load(c)
+                    .await?
+            });
             Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
         })
         .await?;

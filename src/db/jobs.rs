@@ -1,18 +1,20 @@
 //! Reading jobs: one page of the history (keyset pagination) and lookups by identifier, each
 //! confined to a caller's [`Scope`]. Written once for both backends: the query is built inside
-//! [`with_conn!`](crate::with_conn), expanded per backend, from `filter_jobs!` and the
-//! keyset macros below. Counting lives in [`super::count`].
+//! [`on_backend!`](crate::on_backend), expanded per backend, from `filter_jobs!` and the
+//! keyset macros below. Counting lives in [`super::count`]. Each function also takes the
+//! [`Catalogue`] that completes the rows, which reads its misses on the same connection.
 
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 
+use super::catalogue::Catalogue;
 use super::filter::filter_jobs;
 use super::fixed_sql::fixed;
 use super::models::{Job, Model};
 use super::schema::jobs;
-use super::{Db, DbError};
+use super::{Conn, DbError};
 use crate::domain::{JobId, JobStatus, Scope};
 
 /// A job with what the API shows next to it: its account's identifier and its model.
@@ -260,14 +262,18 @@ macro_rules! keyset_nullable {
     }};
 }
 
-/// One page of history in `sort` order, of the jobs visible in `scope`. Takes the [`Db`]: it
-/// checks a connection out for the page, and [`super::catalogue`] may need one for the
-/// accounts and models it has not kept yet.
-pub async fn page(db: &Db, scope: Scope, req: &PageRequest) -> Result<Vec<JobRecord>, DbError> {
+/// One page of history in `sort` order, of the jobs visible in `scope`, completed by
+/// `catalogue` (which reads the accounts and models it has not kept yet on `conn`).
+pub async fn page(
+    conn: &mut Conn<'_>,
+    catalogue: &Catalogue,
+    scope: Scope,
+    req: &PageRequest,
+) -> Result<Vec<JobRecord>, DbError> {
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());
     let big = seeks(req, Some);
-    let mut rows: Vec<Job> = crate::with_conn!(db, conn => {
+    let mut rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
         let q = filter_jobs!(q, scope, &req.conditions);
         let q = match req.sort.key {
@@ -280,18 +286,19 @@ pub async fn page(db: &Db, scope: Scope, req: &PageRequest) -> Result<Vec<JobRec
             SortKey::ElapsedTime => keyset_nullable!(q, jobs::elapsed_ms, "jobs.elapsed_ms", req),
             SortKey::QueueTime => keyset_nullable!(q, jobs::queue_ms, "jobs.queue_ms", req),
         };
-        Ok(q.limit(req.limit).load::<Job>(conn).await?)
-    })?;
+        q.limit(req.limit).load::<Job>(c).await?
+    });
     if req.from_end {
         rows.reverse();
     }
-    db.catalogue().records(db, rows).await
+    catalogue.records(conn, rows).await
 }
 
 /// The jobs with these identifiers visible in `scope` (in any order; missing ones are left
-/// out). Takes the [`Db`] for the reason given at [`page`].
+/// out), completed as by [`page`].
 pub async fn by_identifiers(
-    db: &Db,
+    conn: &mut Conn<'_>,
+    catalogue: &Catalogue,
     scope: Scope,
     identifiers: &[String],
 ) -> Result<Vec<JobRecord>, DbError> {
@@ -302,18 +309,18 @@ pub async fn by_identifiers(
         job_identifiers: Some(identifiers.to_vec()),
         ..Default::default()
     };
-    let rows: Vec<Job> = crate::with_conn!(db, conn => {
+    let rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        Ok(filter_jobs!(q, scope, &conditions).load::<Job>(conn).await?)
-    })?;
-    db.catalogue().records(db, rows).await
+        filter_jobs!(q, scope, &conditions).load::<Job>(c).await?
+    });
+    catalogue.records(conn, rows).await
 }
 
 /// The job `job_id` if it is visible in `scope` and matches `conditions` (used to filter
-/// events for subscribers with exactly the history's semantics). Takes the [`Db`] for the
-/// reason given at [`page`].
+/// events for subscribers with exactly the history's semantics), completed as by [`page`].
 pub async fn matching(
-    db: &Db,
+    conn: &mut Conn<'_>,
+    catalogue: &Catalogue,
     scope: Scope,
     conditions: &JobConditions,
     job_id: JobId,
@@ -322,17 +329,17 @@ pub async fn matching(
         job_id: Some(job_id),
         ..conditions.clone()
     };
-    let rows: Vec<Job> = crate::with_conn!(db, conn => {
+    let rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        Ok(filter_jobs!(q, scope, &conditions).limit(1).load::<Job>(conn).await?)
-    })?;
-    Ok(db.catalogue().records(db, rows).await?.pop())
+        filter_jobs!(q, scope, &conditions).limit(1).load::<Job>(c).await?
+    });
+    Ok(catalogue.records(conn, rows).await?.pop())
 }
 
 /// Whether there is any job at all, in any account (`serve --demo` seeds an empty database).
-pub async fn any(db: &Db) -> Result<bool, DbError> {
-    crate::with_conn!(db, conn => {
-        let first = jobs::table.select(jobs::id).first::<JobId>(conn).await.optional()?;
+pub async fn any(conn: &mut Conn<'_>) -> Result<bool, DbError> {
+    crate::on_backend!(conn, c => {
+        let first = jobs::table.select(jobs::id).first::<JobId>(c).await.optional()?;
         Ok(first.is_some())
     })
 }

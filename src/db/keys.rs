@@ -1,6 +1,6 @@
 //! `api_keys`: the lookups and writes behind authentication ([`crate::auth`]), key issuing
-//! ([`crate::keys`]) and `job-history keys list | revoke`. Each takes the [`Db`] and checks
-//! out its own connection: none is part of a larger transaction.
+//! ([`crate::keys`]) and `job-history keys list | revoke`. Each is one statement on
+//! the connection it is given (see [`super::Db::read`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,25 +8,25 @@ use diesel_async::RunQueryDsl;
 
 use super::models::{ApiKey, NewApiKey};
 use super::schema::{accounts, api_keys, users};
-use super::{Db, DbError};
+use super::{Conn, DbError};
 use crate::domain::Role;
 
 /// The key with this public prefix, revoked or not.
-pub async fn by_prefix(db: &Db, prefix: &str) -> Result<Option<ApiKey>, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn by_prefix(conn: &mut Conn<'_>, prefix: &str) -> Result<Option<ApiKey>, DbError> {
+    crate::on_backend!(conn, c => {
         Ok(api_keys::table
             .filter(api_keys::prefix.eq(prefix))
             .select(ApiKey::as_select())
-            .first(conn)
+            .first(c)
             .await
             .optional()?)
     })
 }
 
 /// Stores a new key.
-pub async fn insert(db: &Db, row: &NewApiKey) -> Result<(), DbError> {
-    crate::with_conn!(db, conn => {
-        diesel::insert_into(api_keys::table).values(row).execute(conn).await?;
+pub async fn insert(conn: &mut Conn<'_>, row: &NewApiKey) -> Result<(), DbError> {
+    crate::on_backend!(conn, c => {
+        diesel::insert_into(api_keys::table).values(row).execute(c).await?;
         Ok(())
     })
 }
@@ -52,8 +52,12 @@ pub struct KeyListing {
 
 /// The keys, newest first: of the user with `email` only when given, revoked ones only with
 /// `revoked`.
-pub async fn list(db: &Db, email: Option<&str>, revoked: bool) -> Result<Vec<KeyListing>, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn list(
+    conn: &mut Conn<'_>,
+    email: Option<&str>,
+    revoked: bool,
+) -> Result<Vec<KeyListing>, DbError> {
+    crate::on_backend!(conn, c => {
         let mut q = api_keys::table
             .inner_join(users::table)
             .inner_join(accounts::table)
@@ -74,19 +78,23 @@ pub async fn list(db: &Db, email: Option<&str>, revoked: bool) -> Result<Vec<Key
         if !revoked {
             q = q.filter(api_keys::revoked_at.is_null());
         }
-        Ok(q.load::<KeyListing>(conn).await?)
+        Ok(q.load::<KeyListing>(c).await?)
     })
 }
 
 /// Revokes the active key with `prefix` as of `now`; whether there was one.
-pub async fn revoke(db: &Db, prefix: &str, now: NaiveDateTime) -> Result<bool, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn revoke(
+    conn: &mut Conn<'_>,
+    prefix: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    crate::on_backend!(conn, c => {
         let active = api_keys::table
             .filter(api_keys::prefix.eq(prefix))
             .filter(api_keys::revoked_at.is_null());
         let changed = diesel::update(active)
             .set(api_keys::revoked_at.eq(Some(now)))
-            .execute(conn)
+            .execute(c)
             .await?;
         Ok(changed == 1)
     })

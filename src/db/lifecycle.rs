@@ -1,5 +1,5 @@
 //! Job lifecycle writes: submit, cancel, start, report an input's result, and the timeout
-//! sweep. Each is one transaction begun as a writer ([`crate::write_transaction!`]: on SQLite
+//! sweep. Each is one transaction begun as a writer ([`Db::write`](super::Db::write): on SQLite
 //! `BEGIN IMMEDIATE`, so concurrent writers queue for the lock instead of failing, even
 //! `submit`, whose first statement reads the model). Cancel, start and report change the job
 //! by one conditional `UPDATE … WHERE status … RETURNING`, atomic under any concurrency:
@@ -7,8 +7,16 @@
 //! the table's CHECK keeps `total = pending + completed + failed`.
 //!
 //! Each write returns the job row as it committed it, so the caller answers and publishes
-//! from it without reading the job again. The entry points take the [`Db`]: each checks out
-//! the connection its transaction runs on.
+//! from it without reading the job again.
+//!
+//! **The rule for writes that must be atomic**: a data function that writes more than one
+//! statement (`submit`, `cancel`, `start`, `report` here, and
+//! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Conn<'_>` and
+//! must be called inside [`Db::write`](super::Db::write); it opens no transaction of its own.
+//! So several of them can share one transaction, and each request's statements stay what they
+//! were (no `SAVEPOINT`s; SQLite's `BEGIN IMMEDIATE` cannot nest anyway). [`sweep`] is the
+//! exception by design: each of its updates commits on its own (call it inside
+//! [`Db::read`](super::Db::read)), so a long sweep holds no lock.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,7 +25,7 @@ use diesel_async::RunQueryDsl;
 use super::daily::{add_daily, day_of};
 use super::models::{Job, NewJob, NewJobInput};
 use super::schema::{job_inputs, jobs, models};
-use super::{Db, DbError};
+use super::{Conn, DbError};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
@@ -156,7 +164,7 @@ fn refusal(
 }
 
 /// The job `$identifier` visible in `$scope`, as a `QueryResult<Option<Job>>`. A macro: it
-/// runs on either backend's connection type (see [`crate::with_conn!`]).
+/// runs on either backend's connection type (see [`crate::on_backend!`]).
 macro_rules! find_visible {
     ($conn:expr, $scope:expr, $identifier:expr) => {{
         let mut q = jobs::table
@@ -173,7 +181,7 @@ macro_rules! find_visible {
 /// Applies a transition to the job `$identifier` when it is visible in `$scope`, its stored
 /// status passes `$status`, and its deadline is ahead: one conditional `UPDATE … RETURNING`,
 /// as a `QueryResult<Option<Job>>` (`None` when nothing matched). A macro: it runs on either
-/// backend's connection type (see [`crate::with_conn!`]).
+/// backend's connection type (see [`crate::on_backend!`]).
 macro_rules! transition {
     ($conn:expr, $identifier:expr, $scope:expr, $now:expr, $status:expr, $set:expr) => {{
         let (lo, hi) = account_bounds($scope);
@@ -247,17 +255,17 @@ fn new_inputs(job_id: JobId, spec: &JobSpec) -> impl Iterator<Item = NewJobInput
 
 /// Creates a SUBMITTED job with its inputs in the submitter's account; returns the new row.
 pub async fn submit(
-    db: &Db,
+    tx: &mut Conn<'_>,
     who: &Submitter,
     spec: &JobSpec,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::write_transaction!(db, LifecycleError, conn => {
+    crate::on_backend!(tx, c => {
         let model_id = models::table
             .filter(models::identifier.eq(&spec.model_identifier))
             .filter(models::version.eq(&spec.model_version))
             .select(models::id)
-            .first::<ModelId>(conn)
+            .first::<ModelId>(c)
             .await
             .optional()?
             .ok_or_else(|| LifecycleError::UnknownModel {
@@ -267,12 +275,12 @@ pub async fn submit(
         let job: Job = diesel::insert_into(jobs::table)
             .values(&new_job(who, spec, model_id, now))
             .returning(Job::as_returning())
-            .get_result(conn)
+            .get_result(c)
             .await?;
-        add_daily(job.account_id, day_of(job.created_at), 1).execute(conn).await?;
+        add_daily(job.account_id, day_of(job.created_at), 1).execute(c).await?;
         // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
         for input in new_inputs(job.id, spec) {
-            diesel::insert_into(job_inputs::table).values(&input).execute(conn).await?;
+            diesel::insert_into(job_inputs::table).values(&input).execute(c).await?;
         }
         Ok(job)
     })
@@ -281,27 +289,27 @@ pub async fn submit(
 /// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
 /// written.
 pub async fn cancel(
-    db: &Db,
+    tx: &mut Conn<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::write_transaction!(db, LifecycleError, conn => {
+    crate::on_backend!(tx, c => {
         let set = (
             jobs::status.eq(JobStatus::Canceled),
             jobs::finished_at.eq(Some(now)),
             jobs::updated_at.eq(now),
         );
         let pending = jobs::status.le(JobStatus::InProgress);
-        let Some(mut job) = transition!(conn, identifier, scope, now, pending, set)? else {
-            let found = find_visible!(conn, scope, identifier)?;
+        let Some(mut job) = transition!(c, identifier, scope, now, pending, set)? else {
+            let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS"));
         };
         if let Some(started) = job.started_at {
             let elapsed = Some((now - started).num_milliseconds());
             diesel::update(jobs::table.find(job.id))
                 .set(jobs::elapsed_ms.eq(elapsed))
-                .execute(conn)
+                .execute(c)
                 .await?;
             job.elapsed_ms = elapsed;
         }
@@ -312,26 +320,26 @@ pub async fn cancel(
 /// SUBMITTED → IN_PROGRESS for a job visible in `scope`; records the start, so `queueTime`
 /// is known. Returns the job as written.
 pub async fn start(
-    db: &Db,
+    tx: &mut Conn<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::write_transaction!(db, LifecycleError, conn => {
+    crate::on_backend!(tx, c => {
         let set = (
             jobs::status.eq(JobStatus::InProgress),
             jobs::started_at.eq(Some(now)),
             jobs::updated_at.eq(now),
         );
         let submitted = jobs::status.eq(JobStatus::Submitted);
-        let Some(mut job) = transition!(conn, identifier, scope, now, submitted, set)? else {
-            let found = find_visible!(conn, scope, identifier)?;
+        let Some(mut job) = transition!(c, identifier, scope, now, submitted, set)? else {
+            let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "start", "SUBMITTED"));
         };
         let queued = Some((now - job.submitted_at).num_milliseconds());
         diesel::update(jobs::table.find(job.id))
             .set(jobs::queue_ms.eq(queued))
-            .execute(conn)
+            .execute(c)
             .await?;
         job.queue_ms = queued;
         Ok(job)
@@ -342,7 +350,7 @@ pub async fn start(
 /// more the job becomes COMPLETED (ERROR when every input failed), with its elapsed time.
 /// Returns the job as written.
 pub async fn report(
-    db: &Db,
+    tx: &mut Conn<'_>,
     scope: Scope,
     identifier: &str,
     input: &str,
@@ -354,7 +362,7 @@ pub async fn report(
         Outcome::Completed => (1, 0, InputStatus::Completed),
         Outcome::Failed => (0, 1, InputStatus::Failed),
     };
-    crate::write_transaction!(db, LifecycleError, conn => {
+    crate::on_backend!(tx, c => {
         // First the counters, atomically in the database (this also locks the job row, so
         // concurrent reports on one job queue here).
         let set = (
@@ -364,8 +372,8 @@ pub async fn report(
             jobs::updated_at.eq(now),
         );
         let running = jobs::status.eq(JobStatus::InProgress).and(jobs::pending.gt(0));
-        let Some(mut job) = transition!(conn, identifier, scope, now, running, set)? else {
-            let found = find_visible!(conn, scope, identifier)?;
+        let Some(mut job) = transition!(c, identifier, scope, now, running, set)? else {
+            let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "report results for", "IN_PROGRESS"));
         };
         let reported = diesel::update(
@@ -380,7 +388,7 @@ pub async fn report(
             job_inputs::finished_at.eq(Some(now)),
             job_inputs::error_message.eq(error.filter(|_| outcome == Outcome::Failed)),
         ))
-        .execute(conn)
+        .execute(c)
         .await?;
         if reported == 0 {
             // Rolled back with the counters: the error leaves the transaction.
@@ -388,7 +396,7 @@ pub async fn report(
                 .filter(job_inputs::job_id.eq(job.id))
                 .filter(job_inputs::name.eq(input))
                 .select(job_inputs::status)
-                .first(conn)
+                .first(c)
                 .await
                 .optional()?;
             return Err(not_reported(existing, identifier, input));
@@ -402,7 +410,7 @@ pub async fn report(
                     jobs::finished_at.eq(Some(now)),
                     jobs::elapsed_ms.eq(elapsed),
                 ))
-                .execute(conn)
+                .execute(c)
                 .await?;
             (job.status, job.finished_at, job.elapsed_ms) = (status, Some(now), elapsed);
         }
@@ -431,20 +439,24 @@ fn not_reported(existing: Option<InputStatus>, job: &str, input: &str) -> Lifecy
 /// Records TIMEDOUT for pending jobs past their deadline (at most `limit` per call), as of
 /// their deadline, in every account (the sweeper acts for no caller). Safe with several
 /// replicas sweeping at once: each row changes once. Returns the jobs it changed.
-pub async fn sweep(db: &Db, now: NaiveDateTime, limit: i64) -> Result<Vec<TimedOut>, DbError> {
+pub async fn sweep(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<TimedOut>, DbError> {
     type Candidate = (
         JobId,
         AccountId,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
     );
-    crate::with_conn!(db, conn => {
+    crate::on_backend!(conn, c => {
         let candidates: Vec<Candidate> = jobs::table
             .filter(jobs::status.le(JobStatus::InProgress))
             .filter(jobs::deadline_at.le(now))
             .select((jobs::id, jobs::account_id, jobs::started_at, jobs::deadline_at))
             .limit(limit)
-            .load(conn)
+            .load(c)
             .await?;
         let mut changed = Vec::new();
         for (job_id, account_id, started_at, deadline_at) in candidates {
@@ -457,7 +469,7 @@ pub async fn sweep(db: &Db, now: NaiveDateTime, limit: i64) -> Result<Vec<TimedO
                     jobs::updated_at.eq(at),
                     jobs::elapsed_ms.eq(started_at.map(|s| (at - s).num_milliseconds().max(0))),
                 ))
-                .execute(conn)
+                .execute(c)
                 .await?;
             if updated == 1 {
                 changed.push(TimedOut { account_id, job_id });

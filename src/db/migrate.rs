@@ -10,7 +10,7 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{DatabaseUrl, Db, DbError};
+use super::{Conn, DatabaseUrl, Db, DbError};
 
 /// PostgreSQL migrations.
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -43,7 +43,7 @@ pub async fn run(db: &Db) -> Result<Vec<String>, DbError> {
 }
 
 /// True when every embedded migration has been applied (used by `/readyz`).
-pub async fn is_up_to_date(db: &Db) -> Result<bool, DbError> {
+pub async fn is_up_to_date(conn: &mut Conn<'_>) -> Result<bool, DbError> {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
 
@@ -52,20 +52,20 @@ pub async fn is_up_to_date(db: &Db) -> Result<bool, DbError> {
             version -> Text,
         }
     }
-    let source = match db.backend() {
-        super::Backend::Postgres => POSTGRES,
-        super::Backend::Sqlite => SQLITE,
+    let source = match conn {
+        Conn::Postgres(_) => POSTGRES,
+        Conn::Sqlite(_) => SQLITE,
     };
     let expected: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&source)
         .map_err(|e| DbError::Unavailable(e.to_string()))?
         .iter()
         .map(|m| m.name().version().to_string())
         .collect();
-    let applied: Vec<String> = crate::with_conn!(db, conn => {
-        Ok(__diesel_schema_migrations::table
+    let applied: Vec<String> = crate::on_backend!(conn, c => {
+        __diesel_schema_migrations::table
             .select(__diesel_schema_migrations::version)
-            .load(conn)
-            .await?)
-    })?;
+            .load(c)
+            .await?
+    });
     Ok(expected.iter().all(|v| applied.contains(v)))
 }

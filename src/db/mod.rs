@@ -16,6 +16,7 @@
 //! diesel_async issue #277).
 
 pub mod catalogue;
+pub mod conn;
 pub mod connect;
 pub mod count;
 pub mod daily;
@@ -40,6 +41,7 @@ use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
+pub use conn::Conn;
 pub use connect::{DatabaseUrl, DbConfig, PlanCacheMode};
 pub use stats::DbStats;
 
@@ -141,10 +143,75 @@ impl Db {
         use diesel::IntoSql;
         use diesel::sql_types::Integer;
         use diesel_async::RunQueryDsl;
-        crate::with_conn!(self, conn => {
-            diesel::select(1_i32.into_sql::<Integer>()).get_result::<i32>(conn).await?;
+        self.read(async |conn: &mut Conn<'_>| {
+            crate::on_backend!(conn, c => {
+                diesel::select(1_i32.into_sql::<Integer>()).get_result::<i32>(c).await?;
+            });
             Ok(())
         })
+        .await
+    }
+
+    /// Runs `body` on a connection checked out of the pool ([`on_conn`]: it fails fast when
+    /// the database is known to be down, and keeps the pool's statement-cache bound), failing
+    /// with `E::from(DbError)` when none can be had. Data functions called in `body` share the
+    /// connection, each statement in its own implicit transaction.
+    pub async fn read<T, E>(
+        &self,
+        body: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                on_conn(&self.health, pool, async |c| {
+                    body(&mut Conn::Postgres(c)).await
+                })
+                .await
+            }
+            Pools::Sqlite(pool) => {
+                on_conn(&self.health, pool, async |c| {
+                    body(&mut Conn::Sqlite(c)).await
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `body` as one write transaction on a pooled connection (checked out as by
+    /// [`Db::read`]), committing when it returns `Ok` and rolling back on `Err`: whatever the
+    /// data functions it calls wrote becomes visible together or not at all. Every write
+    /// transaction of the service goes through here, so the rule lives in one place:
+    ///
+    /// - **SQLite** begins with `BEGIN IMMEDIATE`: the transaction takes the database's single
+    ///   write lock before its first statement, waiting up to `busy_timeout` for it. A deferred
+    ///   `BEGIN` that reads first and writes later would instead fail with `SQLITE_BUSY` the
+    ///   moment another writer committed in between (the lock upgrade cannot wait). Readers are
+    ///   not blocked (WAL). A write that cannot get the lock in time fails with
+    ///   [`health::Refusal::Busy`], which clients see as `SERVICE_UNAVAILABLE`.
+    /// - **PostgreSQL** begins with a plain `BEGIN`: writers lock only the rows they change.
+    ///
+    /// The statements are those of Diesel's `transaction` (`immediate_transaction` on
+    /// SQLite), including what a failed rollback reports ([`Conn`]'s `roll_back`).
+    pub async fn write<T, E>(
+        &self,
+        body: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        self.read(async |tx: &mut Conn<'_>| {
+            tx.begin_write().await?;
+            match body(tx).await {
+                Ok(value) => {
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                Err(e) => Err(tx.roll_back(e).await),
+            }
+        })
+        .await
     }
 }
 
@@ -193,8 +260,8 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
 }
 
 /// Runs `body` on a connection checked out of `pool` ([`health::checkout`]), failing with
-/// `E::from(DbError)` when none can be had: what [`with_conn!`](crate::with_conn) and
-/// [`write_transaction!`](crate::write_transaction) call in each backend's arm.
+/// `E::from(DbError)` when none can be had: what [`Db::read`], [`Db::write`] and
+/// [`with_conn!`](crate::with_conn) call in each backend's arm.
 pub async fn on_conn<C, T, E>(
     health: &health::Health,
     pool: &bb8::Pool<pool::Manager<C>>,
@@ -236,42 +303,6 @@ macro_rules! with_conn {
                     pool,
                     async |$conn| $body,
                 )
-                .await
-            }
-        }
-    };
-}
-
-/// Runs `$body` as one write transaction on a pooled connection of whichever backend `$db`
-/// uses, committing when it returns `Ok` and rolling back on `Err` (of type `$err`, which must
-/// convert from [`DbError`] and `diesel::result::Error`). Every write transaction of the
-/// service goes through here, so the rule lives in one place:
-///
-/// - **SQLite** begins with `BEGIN IMMEDIATE`: the transaction takes the database's single
-///   write lock before its first statement, waiting up to `busy_timeout` for it. A deferred
-///   `BEGIN` that reads first and writes later would instead fail with `SQLITE_BUSY` the
-///   moment another writer committed in between (the lock upgrade cannot wait). Readers are
-///   not blocked (WAL). A write that cannot get the lock in time fails with
-///   [`health::Refusal::Busy`], which clients see as `SERVICE_UNAVAILABLE`.
-/// - **PostgreSQL** begins with a plain `BEGIN`: writers lock only the rows they change.
-///
-/// A macro for the reason given at [`with_conn!`](crate::with_conn).
-#[macro_export]
-macro_rules! write_transaction {
-    ($db:expr, $err:ty, $conn:ident => $body:expr) => {
-        match $db.pools() {
-            $crate::db::Pools::Postgres(pool) => {
-                $crate::db::on_conn::<_, _, $err>($db.health(), pool, async |c| {
-                    diesel_async::AsyncConnection::transaction::<_, $err, _>(c, async |$conn| $body)
-                        .await
-                })
-                .await
-            }
-            $crate::db::Pools::Sqlite(pool) => {
-                $crate::db::on_conn::<_, _, $err>($db.health(), pool, async |c| {
-                    c.immediate_transaction::<_, $err, _>(async |$conn| $body)
-                        .await
-                })
                 .await
             }
         }

@@ -1,6 +1,7 @@
 //! Accounts and users: what the API shows of them (`viewer`, nested `user`), the account an
 //! administrator's filter names, the demo's first user, and the owner `keys create` issues a
-//! key to. Each entry point takes the [`Db`] and checks out the connection it runs on.
+//! key to. Each takes a [`Conn`]; [`find_or_create_owner`] writes several rows and must be
+//! called inside [`super::Db::write`] (see [`super::lifecycle`] for the rule).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,7 +9,7 @@ use diesel_async::RunQueryDsl;
 
 use super::models::{NewAccount, NewUser, User};
 use super::schema::{accounts, users};
-use super::{Db, DbError};
+use super::{Conn, DbError};
 use crate::domain::{AccountId, UserId};
 
 /// An account's identifier and name.
@@ -21,50 +22,50 @@ pub struct AccountName {
 }
 
 /// The identifier and name of account `id`.
-pub async fn account(db: &Db, id: AccountId) -> Result<AccountName, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn account(conn: &mut Conn<'_>, id: AccountId) -> Result<AccountName, DbError> {
+    crate::on_backend!(conn, c => {
         Ok(accounts::table
             .find(id)
             .select((accounts::identifier, accounts::name))
-            .first(conn)
+            .first(c)
             .await?)
     })
 }
 
 /// The id of the account with this identifier, if there is one.
 pub async fn account_by_identifier(
-    db: &Db,
+    conn: &mut Conn<'_>,
     identifier: &str,
 ) -> Result<Option<AccountId>, DbError> {
-    crate::with_conn!(db, conn => {
+    crate::on_backend!(conn, c => {
         Ok(accounts::table
             .filter(accounts::identifier.eq(identifier))
             .select(accounts::id)
-            .first::<AccountId>(conn)
+            .first::<AccountId>(c)
             .await
             .optional()?)
     })
 }
 
 /// The users with these ids (in any order; missing ones are left out).
-pub async fn users(db: &Db, ids: &[UserId]) -> Result<Vec<User>, DbError> {
+pub async fn users(conn: &mut Conn<'_>, ids: &[UserId]) -> Result<Vec<User>, DbError> {
     let ids = ids.to_vec();
-    crate::with_conn!(db, conn => {
+    crate::on_backend!(conn, c => {
         Ok(users::table
             .filter(users::id.eq_any(ids))
             .select(User::as_select())
-            .load(conn)
+            .load(c)
             .await?)
     })
 }
 
 /// The first user ever created and its account, if there is one.
-pub async fn first_user(db: &Db) -> Result<Option<(UserId, AccountId)>, DbError> {
-    crate::with_conn!(db, conn => {
+pub async fn first_user(conn: &mut Conn<'_>) -> Result<Option<(UserId, AccountId)>, DbError> {
+    crate::on_backend!(conn, c => {
         Ok(users::table
             .order(users::id)
             .select((users::id, users::account_id))
-            .first(conn)
+            .first(c)
             .await
             .optional()?)
     })
@@ -174,18 +175,18 @@ fn quote_similar(names: &[(AccountId, String)], name: &str) -> Option<String> {
 /// in the account with exactly the name asked for, created when missing unless a similar name
 /// exists and `req.new_account` is not set. One write transaction.
 pub async fn find_or_create_owner(
-    db: &Db,
+    tx: &mut Conn<'_>,
     req: &OwnerRequest,
     now: NaiveDateTime,
 ) -> Result<Owner, OwnerError> {
     let email = &req.email;
     let wanted = req.account.as_deref();
-    crate::write_transaction!(db, OwnerError, conn => {
+    crate::on_backend!(tx, c => {
         if let Some((user_id, account_id, account)) = users::table
             .inner_join(accounts::table)
             .filter(users::email.eq(email))
             .select((users::id, users::account_id, accounts::name))
-            .first::<(UserId, AccountId, String)>(conn)
+            .first::<(UserId, AccountId, String)>(c)
             .await
             .optional()?
         {
@@ -202,7 +203,7 @@ pub async fn find_or_create_owner(
         let names: Vec<(AccountId, String)> = accounts::table
             .select((accounts::id, accounts::name))
             .order(accounts::id)
-            .load(conn)
+            .load(c)
             .await?;
         let (account_id, created) = match names.iter().find(|(_, n)| *n == name) {
             Some((id, _)) => (*id, Created::User),
@@ -218,7 +219,7 @@ pub async fn find_or_create_owner(
                 let id = diesel::insert_into(accounts::table)
                     .values(&row)
                     .returning(accounts::id)
-                    .get_result(conn)
+                    .get_result(c)
                     .await?;
                 (id, Created::UserAndAccount)
             }
@@ -237,7 +238,7 @@ pub async fn find_or_create_owner(
         let user_id = diesel::insert_into(users::table)
             .values(&row)
             .returning(users::id)
-            .get_result(conn)
+            .get_result(c)
             .await?;
         Ok(Owner { user_id, account_id, account: name, created })
     })

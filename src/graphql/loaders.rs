@@ -22,7 +22,7 @@ impl Loader<UserId> for UserReader {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows = people::users(&self.0, keys).await?;
+        let rows = self.0.read(async |c| people::users(c, keys).await).await?;
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
@@ -38,7 +38,10 @@ impl Loader<JobId> for InputsReader {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows = inputs::of_jobs(&self.0, keys).await?;
+        let rows = self
+            .0
+            .read(async |c| inputs::of_jobs(c, keys).await)
+            .await?;
         let mut by_job: HashMap<JobId, Vec<JobInput>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {

@@ -11,8 +11,8 @@ use super::error::{ApiError, ApiResult};
 use super::scalars::Long;
 use super::types::job::Job;
 use crate::auth::Caller;
-use crate::db::lifecycle::{self, JobSpec, Outcome, Submitter};
-use crate::db::{Db, models};
+use crate::db::lifecycle::{self, JobSpec, LifecycleError, Outcome, Submitter};
+use crate::db::{Conn, Db, models};
 use crate::domain::Role;
 use crate::events::{EventBus, JobEvent};
 
@@ -144,14 +144,24 @@ fn allowed<'a>(ctx: &Context<'a>, action: &str, roles: &[Role]) -> ApiResult<&'a
     }
 }
 
-/// Publishes a committed change and answers with the job as the change wrote it.
-async fn changed(ctx: &Context<'_>, job: models::Job) -> ApiResult<Job> {
-    if let Ok(bus) = ctx.data::<EventBus>() {
-        bus.publish(&[JobEvent::of(&job)]).await;
-    }
+/// Runs the lifecycle write `change` in one write transaction and completes the job it wrote
+/// into a record on the same connection, then publishes the committed change and answers with
+/// the job as the change wrote it.
+async fn changed(
+    ctx: &Context<'_>,
+    change: impl AsyncFnOnce(&mut Conn<'_>) -> Result<models::Job, LifecycleError>,
+) -> ApiResult<Job> {
     let db = ctx.data_unchecked::<Db>();
-    let record = db.catalogue().records(db, vec![job]).await?.pop();
+    let record = db
+        .write(async |tx: &mut Conn<'_>| {
+            let job = change(tx).await?;
+            Ok::<_, LifecycleError>(db.catalogue().records(tx, vec![job]).await?.pop())
+        })
+        .await?;
     let record = record.ok_or_else(|| ApiError::internal("a changed job has no record"))?;
+    if let Ok(bus) = ctx.data::<EventBus>() {
+        bus.publish(&[JobEvent::of(&record.job)]).await;
+    }
     Ok(Job::new(record, crate::db::now()))
 }
 
@@ -174,9 +184,11 @@ impl Mutation {
             user_id: caller.user_id,
             key_prefix: caller.prefix.clone(),
         };
-        let job =
-            lifecycle::submit(ctx.data_unchecked::<Db>(), &who, &spec, crate::db::now()).await?;
-        changed(ctx, job).await
+        let now = crate::db::now();
+        changed(ctx, async |tx| {
+            lifecycle::submit(tx, &who, &spec, now).await
+        })
+        .await
     }
 
     /// Cancels a SUBMITTED or IN_PROGRESS job of the caller's account. Role `user` (or `admin`).
@@ -186,14 +198,11 @@ impl Mutation {
         #[graphql(desc = "The job's identifier.")] job_identifier: String,
     ) -> ApiResult<Job> {
         let caller = allowed(ctx, "cancelJob", &[Role::User, Role::Admin])?;
-        let job = lifecycle::cancel(
-            ctx.data_unchecked::<Db>(),
-            caller.scope(),
-            job_identifier.trim(),
-            crate::db::now(),
-        )
-        .await?;
-        changed(ctx, job).await
+        let (scope, now) = (caller.scope(), crate::db::now());
+        changed(ctx, async |tx| {
+            lifecycle::cancel(tx, scope, job_identifier.trim(), now).await
+        })
+        .await
     }
 
     /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or `admin`).
@@ -203,14 +212,11 @@ impl Mutation {
         #[graphql(desc = "The job's identifier.")] job_identifier: String,
     ) -> ApiResult<Job> {
         let caller = allowed(ctx, "startJob", &[Role::Worker, Role::Admin])?;
-        let job = lifecycle::start(
-            ctx.data_unchecked::<Db>(),
-            caller.scope(),
-            job_identifier.trim(),
-            crate::db::now(),
-        )
-        .await?;
-        changed(ctx, job).await
+        let (scope, now) = (caller.scope(), crate::db::now());
+        changed(ctx, async |tx| {
+            lifecycle::start(tx, scope, job_identifier.trim(), now).await
+        })
+        .await
     }
 
     /// Reports the outcome of one input of an IN_PROGRESS job. When no input is left pending
@@ -231,16 +237,11 @@ impl Mutation {
         let error = error
             .as_deref()
             .map(|e| e.chars().take(2000).collect::<String>());
-        let job = lifecycle::report(
-            ctx.data_unchecked::<Db>(),
-            caller.scope(),
-            job_identifier.trim(),
-            input_name.trim(),
-            outcome,
-            error.as_deref(),
-            crate::db::now(),
-        )
-        .await?;
-        changed(ctx, job).await
+        let (scope, now) = (caller.scope(), crate::db::now());
+        let (job, input) = (job_identifier.trim(), input_name.trim());
+        changed(ctx, async |tx| {
+            lifecycle::report(tx, scope, job, input, outcome, error.as_deref(), now).await
+        })
+        .await
     }
 }

@@ -125,7 +125,8 @@ impl Query {
     /// The model catalogue, ordered by name then version.
     async fn models(&self, ctx: &Context<'_>) -> ApiResult<Vec<Model>> {
         super::caller(ctx)?;
-        let rows = catalogue::all_models(ctx.data_unchecked::<Db>()).await?;
+        let db = ctx.data_unchecked::<Db>();
+        let rows = db.read(async |c| catalogue::all_models(c).await).await?;
         Ok(rows.into_iter().map(Model::from).collect())
     }
 }
@@ -135,6 +136,9 @@ impl Query {
 async fn fetch_jobs(ctx: &Context<'_>, identifiers: Vec<String>) -> ApiResult<Vec<Job>> {
     let scope = super::caller(ctx)?.scope();
     let now = crate::db::now();
-    let records = jobs::by_identifiers(ctx.data_unchecked::<Db>(), scope, &identifiers).await?;
+    let db = ctx.data_unchecked::<Db>();
+    let records = db
+        .read(async |c| jobs::by_identifiers(c, db.catalogue(), scope, &identifiers).await)
+        .await?;
     Ok(records.into_iter().map(|r| Job::new(r, now)).collect())
 }

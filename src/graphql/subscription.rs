@@ -10,7 +10,7 @@ use futures_util::Stream;
 use super::error::{ApiError, ApiResult};
 use super::history::filter::JobFilter;
 use super::types::job::Job;
-use crate::db::{Db, jobs};
+use crate::db::{Conn, Db, jobs};
 use crate::events::{EventBus, Received};
 
 /// Live changes to jobs.
@@ -36,7 +36,10 @@ impl Subscriptions {
         let db = ctx.data_unchecked::<Db>().clone();
         let mut events = ctx.data_unchecked::<EventBus>().subscribe().await?;
         let identifier = job_identifier.trim().to_string();
-        let found = jobs::by_identifiers(&db, scope, std::slice::from_ref(&identifier)).await?;
+        let identifiers = std::slice::from_ref(&identifier);
+        let found = db
+            .read(async |c| jobs::by_identifiers(c, db.catalogue(), scope, identifiers).await)
+            .await?;
         let first = found
             .into_iter()
             .next()
@@ -48,7 +51,10 @@ impl Subscriptions {
             while let Some(received) = events.next().await {
                 match received {
                     Received::Event(e) if e.job_id == job_id && e.account_id == account_id => {
-                        match jobs::matching(&db, scope, &conditions, job_id).await {
+                        let read = async |c: &mut Conn<'_>| {
+                            jobs::matching(c, db.catalogue(), scope, &conditions, job_id).await
+                        };
+                        match db.read(read).await {
                             Ok(Some(record)) => yield Ok(Job::new(record, crate::db::now())),
                             Ok(None) => {}
                             Err(e) => yield Err(e.into()),
@@ -87,7 +93,12 @@ impl Subscriptions {
                     Received::Event(e) if scope.contains(e.account_id) => {
                         let now = crate::db::now();
                         let result = match filter.conditions(now) {
-                            Ok(conditions) => jobs::matching(&db, scope, &conditions, e.job_id)
+                            Ok(conditions) => db
+                                .read(async |c: &mut Conn<'_>| {
+                                    let catalogue = db.catalogue();
+                                    jobs::matching(c, catalogue, scope, &conditions, e.job_id)
+                                        .await
+                                })
                                 .await
                                 .map_err(ApiError::from),
                             Err(e) => Err(e),

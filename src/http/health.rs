@@ -67,7 +67,11 @@ async fn check(state: &AppState) -> Result<(), &'static str> {
         tracing::warn!(error = %e, "readiness: database unreachable");
         return Err("database unreachable");
     }
-    match migrate::is_up_to_date(&state.db).await {
+    match state
+        .db
+        .read(async |c| migrate::is_up_to_date(c).await)
+        .await
+    {
         Ok(true) => Ok(()),
         Ok(false) => Err("migrations pending"),
         Err(e) => {

@@ -400,7 +400,7 @@ macro_rules! loader {
 }
 
 // Write transactions on SQLite begin as writers (`BEGIN IMMEDIATE`), like the server's
-// (`crate::write_transaction!`): a seed next to a running server queues for the write lock
+// (`crate::db::Db::write`): a seed next to a running server queues for the write lock
 // instead of failing when the server commits between the seed's first read and its first write.
 loader!(pg, AsyncConnectionWrapper<AsyncPgConnection>, PG_TUNING, write_transaction: transaction, job_rows: 1000, input_rows: 3000);
 loader!(sqlite, diesel::SqliteConnection, SQLITE_TUNING, write_transaction: immediate_transaction, job_rows: 100, input_rows: 300);

@@ -73,7 +73,10 @@ impl JobConnection {
         let Some((scope, conditions)) = &self.counted else {
             return Ok(0);
         };
-        Ok(count::count(ctx.data_unchecked::<Db>(), *scope, conditions).await?)
+        let db = ctx.data_unchecked::<Db>();
+        Ok(db
+            .read(async |c| count::count(c, *scope, conditions).await)
+            .await?)
     }
 }
 
@@ -91,7 +94,8 @@ impl JobConnection {
         let conditions = filter.conditions(now)?;
         let scope = match (&filter.account_identifier, caller.scope()) {
             (None, scope) => Some(scope),
-            (Some(identifier), Scope::All) => people::account_by_identifier(db, identifier.trim())
+            (Some(identifier), Scope::All) => db
+                .read(async |c| people::account_by_identifier(c, identifier.trim()).await)
                 .await?
                 .map(Scope::Account),
             (Some(_), Scope::Account(_)) => {
@@ -113,7 +117,8 @@ impl JobConnection {
             limit: i64::from(page.size) + 1,
             from_end: page.from_end,
         };
-        let mut records = jobs::page(db, scope, &request)
+        let mut records = db
+            .read(async |c| jobs::page(c, db.catalogue(), scope, &request).await)
             .await
             .map_err(ApiError::from)?;
         let has_more = records.len() > page.size as usize;

@@ -45,8 +45,9 @@ impl Viewer {
     /// The key's account.
     async fn account(&self, ctx: &Context<'_>) -> ApiResult<Account> {
         let db = ctx.data_unchecked::<Db>();
+        let id = self.0.account_id;
         let people::AccountName { identifier, name } =
-            people::account(db, self.0.account_id).await?;
+            db.read(async |c| people::account(c, id).await).await?;
         Ok(Account { identifier, name })
     }
 }

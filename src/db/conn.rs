@@ -1,0 +1,113 @@
+//! [`Conn`]: a checked-out connection of either backend, what every data function takes.
+//!
+//! An enum rather than a generic `C: AsyncConnection`: a generic data function needs a trait
+//! bound for every Diesel expression it builds (each filter, order and select), and its callers
+//! would still have to match on the backend to call it. With the enum, a data function is one
+//! ordinary `async fn`, and [`on_backend!`](crate::on_backend) expands its Diesel code once per
+//! arm, where the concrete connection type lets each expression infer its backend. Obtained
+//! from [`Db::read`](super::Db::read) (a pooled connection) or [`Db::write`](super::Db::write)
+//! (the same, inside one write transaction), so several data functions can share one.
+
+use diesel::connection::AnsiTransactionManager;
+use diesel::{QueryResult, SqliteConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
+
+use super::SqliteConn;
+
+/// A connection of either backend, borrowed for the length of one [`Db::read`](super::Db::read)
+/// or [`Db::write`](super::Db::write).
+pub enum Conn<'c> {
+    /// A PostgreSQL connection.
+    Postgres(&'c mut AsyncPgConnection),
+    /// An embedded SQLite connection.
+    Sqlite(&'c mut SqliteConn),
+}
+
+/// `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut Conn<'_>`),
+/// expanded once per backend. A macro because the two arms bind `$c` to two types, which one
+/// function body cannot do; `?` and `return` in the body act on the enclosing function.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Postgres(c) => {
+                let $c = &mut **c;
+                $body
+            }
+            $crate::db::Conn::Sqlite(c) => {
+                let $c = &mut **c;
+                $body
+            }
+        }
+    };
+}
+
+/// The statement that begins a write transaction on SQLite (see [`Db::write`](super::Db::write)).
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
+impl Conn<'_> {
+    /// Begins a write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
+    pub(super) async fn begin_write(&mut self) -> QueryResult<()> {
+        match self {
+            Self::Postgres(c) => manager(c).begin(c).await,
+            Self::Sqlite(c) => {
+                c.spawn_blocking(|c: &mut SqliteConnection| {
+                    AnsiTransactionManager::begin_transaction_sql(c, SQLITE_BEGIN)
+                })
+                .await
+            }
+        }
+    }
+
+    /// Commits the transaction [`Self::begin_write`] began.
+    pub(super) async fn commit(&mut self) -> QueryResult<()> {
+        match self {
+            Self::Postgres(c) => manager(c).commit(c).await,
+            Self::Sqlite(c) => manager(c).commit(c).await,
+        }
+    }
+
+    /// Rolls back the transaction [`Self::begin_write`] began after its body failed with
+    /// `error`, and returns the error to report: as Diesel's own `transaction` does on each
+    /// backend, a rollback that fails replaces `error`, except on PostgreSQL when the
+    /// transaction manager is already broken.
+    pub(super) async fn roll_back<E>(&mut self, error: E) -> E
+    where
+        E: From<diesel::result::Error>,
+    {
+        let rolled = match self {
+            Self::Postgres(c) => match manager(c).roll_back(c).await {
+                Err(diesel::result::Error::BrokenTransactionManager) => Ok(()),
+                other => other,
+            },
+            Self::Sqlite(c) => manager(c).roll_back(c).await,
+        };
+        match rolled {
+            Ok(()) => error,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// The transaction manager of `C`, named through a value so the calls above need no
+/// fully qualified paths.
+fn manager<C: AsyncConnection>(_: &C) -> Manager<C> {
+    Manager(std::marker::PhantomData)
+}
+
+/// Calls [`TransactionManager`]'s functions for connection type `C`.
+struct Manager<C>(std::marker::PhantomData<C>);
+
+impl<C: AsyncConnection> Manager<C> {
+    async fn begin(&self, c: &mut C) -> QueryResult<()> {
+        <C::TransactionManager as TransactionManager<C>>::begin_transaction(c).await
+    }
+
+    async fn commit(&self, c: &mut C) -> QueryResult<()> {
+        <C::TransactionManager as TransactionManager<C>>::commit_transaction(c).await
+    }
+
+    async fn roll_back(&self, c: &mut C) -> QueryResult<()> {
+        <C::TransactionManager as TransactionManager<C>>::rollback_transaction(c).await
+    }
+}
