@@ -272,4 +272,45 @@ backend_tests! {
         }
     }
 
+
+    async fn writes_in_one_transaction_commit_or_roll_back_together(t: TestDb) {
+        use job_history::db::lifecycle::{self, JobSpec, LifecycleError, Submitter};
+        use job_history::db::schema::{job_daily, job_inputs};
+        let a = actors(&t.db).await;
+        let who = Submitter { account_id: a.user.account_id, user_id: a.user.user_id, key_prefix: a.user.prefix.clone() };
+        let spec = JobSpec {
+            model_identifier: "ed542963de".into(),
+            model_version: "1.0.1".into(),
+            inputs: vec![("in-0".into(), 10), ("in-1".into(), 20)],
+            explain: false,
+            timeout_ms: None,
+            image_classification_model: false,
+        };
+        let (scope, now) = (a.user.scope(), job_history::db::now());
+        // What the account holds: jobs, their inputs, and the daily rollup's sum.
+        let held = async || {
+            t.db.read(async |conn| job_history::on_backend!(conn, c => {
+                let jobs = jobs::table.filter(jobs::account_id.eq(a.user.account_id)).count().get_result::<i64>(c).await?;
+                let inputs = job_inputs::table.count().get_result::<i64>(c).await?;
+                let daily = job_daily::table.filter(job_daily::account_id.eq(a.user.account_id)).select(diesel::dsl::sum(job_daily::created)).get_result::<Option<i64>>(c).await?;
+                Ok::<_, DbError>((jobs, inputs, daily.unwrap_or(0)))
+            })).await.unwrap()
+        };
+        let before = held().await;
+        // A submit, then a change that is refused: the submit is rolled back with it.
+        let refused = t.db.write(async |tx| {
+            let job = lifecycle::submit(tx, &who, &spec, now).await?;
+            lifecycle::start(tx, scope, "no-such-job", now).await?;
+            Ok::<_, LifecycleError>(job)
+        }).await;
+        assert!(matches!(refused, Err(LifecycleError::JobNotFound(_))), "{refused:?}");
+        assert_eq!(held().await, before, "nothing of the failed transaction is visible");
+        // The same two writes, the second succeeding: both are visible.
+        let started = t.db.write(async |tx| {
+            let job = lifecycle::submit(tx, &who, &spec, now).await?;
+            lifecycle::start(tx, scope, &job.job_identifier, now).await
+        }).await.unwrap();
+        assert_eq!(started.status, job_history::domain::JobStatus::InProgress);
+        assert_eq!(held().await, (before.0 + 1, before.1 + 2, before.2 + 1));
+    }
 }
