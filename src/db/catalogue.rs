@@ -36,7 +36,7 @@ pub async fn all_models(conn: &mut Conn<'_>) -> Result<Vec<Model>, DbError> {
 /// Most entries kept per table.
 pub const CAPACITY: usize = 100_000;
 
-/// Account identifiers and models by id, shared by every clone of a [`Db`].
+/// Account identifiers and models by id, shared by every clone of a [`Db`](super::Db).
 #[derive(Debug, Default)]
 pub struct Catalogue {
     accounts: RwLock<HashMap<AccountId, Arc<str>>>,
