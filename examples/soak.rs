@@ -3,8 +3,9 @@
 //! by cursor, job details, `node`), writes (the `simulate` lifecycle: submit, start, report,
 //! cancel, time out) and websocket subscriptions (`jobEvents`, reconnecting now and then)
 //! against one server on loopback. Then it prints requests, errors by `extensions.code`,
-//! p50/p99 latency and the server's RSS after the warm-up and at the end, and exits 1 when an
-//! error other than a deliberate limit appeared or RSS grew more than `--rss-growth-pct`.
+//! p50/p99 latency and the server's RSS (sampled every second; the growth compares the median
+//! of the first minute after the warm-up with the median of the last minute), and exits 1 when
+//! an error other than a deliberate limit appeared or RSS grew more than `--rss-growth-pct`.
 //!
 //! Every rate is fixed (no open-ended load): reads at `--read-rate` per second spread over the
 //! reader keys (each under the default per-key limit of 50/s), `--submit-rate` jobs per second.
@@ -331,13 +332,16 @@ async fn main() -> std::process::ExitCode {
         .collect();
     let warmup = Duration::from_secs(args.warmup.min(args.duration / 2));
     tokio::time::sleep(warmup).await;
-    let rss_start = args.server_pid.and_then(rss_kib);
-    let mut rss_peak = rss_start.unwrap_or(0);
+    // RSS is sampled every second: one sample of a quantity that swings by several MiB as
+    // requests overlap (and the allocator returns pages late) is no measure of growth, so the
+    // growth compares the median of the first minute after the warm-up with the median of the
+    // last minute.
+    let mut samples: Vec<(Instant, u64)> = Vec::new();
     let mut next_sample = Instant::now() + Duration::from_secs(60);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss = args.server_pid.and_then(rss_kib).unwrap_or(0);
-        rss_peak = rss_peak.max(rss);
+        let Some(rss) = args.server_pid.and_then(rss_kib) else { continue };
+        samples.push((Instant::now(), rss));
         if Instant::now() >= next_sample {
             // The curve, not only its ends: a cache filling up flattens, a leak keeps climbing.
             let secs = started.elapsed().as_secs();
@@ -345,7 +349,16 @@ async fn main() -> std::process::ExitCode {
             next_sample += Duration::from_secs(60);
         }
     }
-    let rss_end = args.server_pid.and_then(rss_kib);
+    let window = Duration::from_secs(60).min((until - started - warmup) / 3);
+    let first = samples.first().map(|s| s.0);
+    let median_where = |keep: &dyn Fn(Instant) -> bool| {
+        let mut v: Vec<u64> = samples.iter().filter(|s| keep(s.0)).map(|s| s.1).collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let rss_start = first.and_then(|f| median_where(&|t| t <= f + window));
+    let rss_end = median_where(&|t| t + window >= until);
+    let rss_peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let _ = reads.await;
     for s in subs {
         let _ = s.await;
@@ -395,11 +408,13 @@ async fn main() -> std::process::ExitCode {
         (launch, Some(start), Some(end)) => {
             let growth = (end as f64 - start as f64) * 100.0 / start as f64;
             println!(
-                "server RSS: {} MiB at launch, {:.1} MiB after {} s warm-up, {:.1} MiB at the end (peak {:.1} MiB): growth {growth:+.1} % (limit {} %)",
+                "server RSS: {} MiB at launch, median {:.1} MiB in the {} s after a {} s warm-up, median {:.1} MiB in the last {} s (peak {:.1} MiB): growth {growth:+.1} % (limit {} %)",
                 launch.map_or("?".into(), |l| format!("{:.1}", l as f64 / 1024.0)),
                 start as f64 / 1024.0,
+                window.as_secs(),
                 warmup.as_secs(),
                 end as f64 / 1024.0,
+                window.as_secs(),
                 rss_peak as f64 / 1024.0,
                 args.rss_growth_pct
             );

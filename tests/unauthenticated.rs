@@ -121,9 +121,13 @@ backend_tests! {
 
         // Sixteen probes at once on a cold state: one check between them.
         let state = AppState::new(t.db.clone(), HttpConfig::default());
+        // The probes are spawned when the future is first polled, inside `statements`: spawned
+        // earlier, they could finish before it reads the counter.
         let burst = |state: &AppState| {
-            let probes: Vec<_> = (0..16).map(|_| tokio::spawn(probe(state.clone()))).collect();
+            let state = state.clone();
             async move {
+                let probes: Vec<_> =
+                    (0..16).map(|_| tokio::spawn(probe(state.clone()))).collect();
                 for p in probes {
                     assert_eq!(p.await.unwrap(), StatusCode::OK);
                 }
