@@ -340,7 +340,9 @@ async fn main() -> std::process::ExitCode {
     let mut next_sample = Instant::now() + Duration::from_secs(60);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let Some(rss) = args.server_pid.and_then(rss_kib) else { continue };
+        let Some(rss) = args.server_pid.and_then(rss_kib) else {
+            continue;
+        };
         samples.push((Instant::now(), rss));
         if Instant::now() >= next_sample {
             // The curve, not only its ends: a cache filling up flattens, a leak keeps climbing.
