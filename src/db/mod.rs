@@ -260,9 +260,8 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
 }
 
 /// Runs `body` on a connection checked out of `pool` ([`health::checkout`]), failing with
-/// `E::from(DbError)` when none can be had: what [`Db::read`], [`Db::write`] and
-/// [`with_conn!`](crate::with_conn) call in each backend's arm.
-pub async fn on_conn<C, T, E>(
+/// `E::from(DbError)` when none can be had: what [`Db::read`] calls in each backend's arm.
+async fn on_conn<C, T, E>(
     health: &health::Health,
     pool: &bb8::Pool<pool::Manager<C>>,
     body: impl AsyncFnOnce(&mut C) -> Result<T, E>,
@@ -280,31 +279,18 @@ where
 }
 
 /// `$body` (a `Result<_, DbError>`) run with `$conn` bound to a pooled connection of whichever
-/// backend `$db` uses, as a `Result<_, DbError>`.
+/// backend `$db` uses, as a `Result<_, DbError>`: [`Db::read`] with
+/// [`on_backend!`](crate::on_backend) inside, for tests and one-off code that are not data
+/// functions.
 ///
 /// The body is expanded once per backend, so it must be backend-agnostic Diesel code; it is
-/// the body of an async closure, so `?` in it ends the body, not the caller. A macro because
-/// the two arms bind `$conn` to two connection types, which one function body cannot do.
+/// the body of an async closure, so `?` in it ends the body, not the caller.
 #[macro_export]
 macro_rules! with_conn {
     ($db:expr, $conn:ident => $body:expr) => {
-        match $db.pools() {
-            $crate::db::Pools::Postgres(pool) => {
-                $crate::db::on_conn::<_, _, $crate::db::DbError>(
-                    $db.health(),
-                    pool,
-                    async |$conn| $body,
-                )
-                .await
-            }
-            $crate::db::Pools::Sqlite(pool) => {
-                $crate::db::on_conn::<_, _, $crate::db::DbError>(
-                    $db.health(),
-                    pool,
-                    async |$conn| $body,
-                )
-                .await
-            }
-        }
+        $db.read(async |conn: &mut $crate::db::Conn<'_>| -> Result<_, $crate::db::DbError> {
+            $crate::on_backend!(conn, $conn => $body)
+        })
+        .await
     };
 }
