@@ -152,8 +152,8 @@ impl Db {
         .await
     }
 
-    /// Runs `body` on a connection checked out of the pool ([`health::checkout`]: it fails fast when
-    /// the database is known to be down, and keeps the pool's statement-cache bound), failing
+    /// Runs `body` on a connection checked out of the pool ([`health::checkout`]: it fails fast
+    /// when the database is known to be down, and keeps the pool's statement-cache bound), failing
     /// with `E::from(DbError)` when none can be had. Data functions called in `body` share the
     /// connection, each statement in its own implicit transaction.
     pub async fn read<T, E>(
