@@ -8,36 +8,41 @@ use std::time::Duration;
 use crate::db::{Db, lifecycle};
 use crate::events::{EventBus, JobEvent};
 
-/// Jobs recorded per statement batch.
+/// Overdue jobs read per batch.
 const BATCH: i64 = 500;
 
-/// Sweeps once: every overdue job, in batches. Returns how many were recorded.
+/// Sweeps once: every overdue job, in batches, each job in its own transaction (with its
+/// rollup count). Returns how many were recorded.
 pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
     let mut total = 0;
     loop {
         let now = crate::db::now();
-        match db
-            .read(async |c| lifecycle::sweep(c, now, BATCH).await)
-            .await
-        {
-            Ok(changed) => {
-                total += changed.len();
-                let changed: Vec<JobEvent> = changed
-                    .into_iter()
-                    .map(|t| JobEvent {
-                        account_id: t.account_id,
-                        job_id: t.job_id,
-                    })
-                    .collect();
-                events.publish(&changed).await;
-                if (changed.len() as i64) < BATCH {
-                    return total;
-                }
-            }
+        let overdue = match db.read(async |c| lifecycle::overdue(c, now, BATCH).await).await {
+            Ok(overdue) => overdue,
             Err(e) => {
                 tracing::warn!(error = %e, "timeout sweep failed; retrying at the next interval");
                 return total;
             }
+        };
+        let mut changed = Vec::new();
+        for job in &overdue {
+            match db.write(async |tx| lifecycle::time_out(tx, *job).await).await {
+                Ok(Some(t)) => changed.push(JobEvent {
+                    account_id: t.account_id,
+                    job_id: t.job_id,
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "timeout sweep failed; retrying at the next interval");
+                    events.publish(&changed).await;
+                    return total + changed.len();
+                }
+            }
+        }
+        total += changed.len();
+        events.publish(&changed).await;
+        if (overdue.len() as i64) < BATCH {
+            return total;
         }
     }
 }

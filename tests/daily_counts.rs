@@ -1,6 +1,7 @@
-//! The history's COUNT answered from `job_daily` must equal the live count, for every range
-//! shape (day-aligned or not, spanning months or two days), every scope, ALL and TERMINATED,
-//! and stay right as jobs are submitted.
+//! The history's COUNT answered from the rollup (`job_counts`) must equal the live count, for
+//! every range shape (day-aligned or not, spanning months or two days), every scope, ALL and
+//! TERMINATED, and stay right as jobs are submitted (`tests/rollup_counts.rs` covers the other
+//! filters, transitions and concurrent writers).
 
 mod common;
 

@@ -275,7 +275,7 @@ backend_tests! {
 
     async fn writes_in_one_transaction_commit_or_roll_back_together(t: TestDb) {
         use job_history::db::lifecycle::{self, JobSpec, LifecycleError, Submitter};
-        use job_history::db::schema::{job_daily, job_inputs};
+        use job_history::db::schema::{job_counts, job_inputs};
         let a = actors(&t.db).await;
         let who = Submitter { account_id: a.user.account_id, user_id: a.user.user_id, key_prefix: a.user.prefix.clone() };
         let spec = JobSpec {
@@ -292,7 +292,7 @@ backend_tests! {
             t.db.read(async |conn| job_history::on_backend!(conn, c => {
                 let jobs = jobs::table.filter(jobs::account_id.eq(a.user.account_id)).count().get_result::<i64>(c).await?;
                 let inputs = job_inputs::table.count().get_result::<i64>(c).await?;
-                let daily = job_daily::table.filter(job_daily::account_id.eq(a.user.account_id)).select(diesel::dsl::sum(job_daily::created)).get_result::<Option<i64>>(c).await?;
+                let daily = job_counts::table.filter(job_counts::account_id.eq(a.user.account_id)).select(diesel::dsl::sum(job_counts::created)).get_result::<Option<i64>>(c).await?;
                 Ok::<_, DbError>((jobs, inputs, daily.unwrap_or(0)))
             })).await.unwrap()
         };

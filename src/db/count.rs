@@ -1,20 +1,21 @@
-//! How many jobs match a scope and conditions: `totalCount`. The history's usual counts are
-//! answered from `job_daily` ([`super::daily::DailyPlan`]); anything else is counted live.
+//! How many jobs match a scope and conditions: `totalCount`. Counts whose conditions the
+//! rollup holds (statuses, model, flags, creation range) are answered from `job_counts`
+//! ([`super::daily::DailyPlan`], [`super::rollup`]); anything else is counted live.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::daily::DailyPlan;
-use super::filter::filter_jobs;
+use super::filter::{filter_jobs, matching_models};
 use super::jobs::JobConditions;
-use super::schema::{job_daily, jobs};
+use super::rollup::rows_of;
+use super::schema::{job_counts, jobs};
 use super::{Conn, DbError};
-use crate::domain::{JobStatus, Scope};
+use crate::domain::Scope;
 
-/// How many jobs visible in `scope` match `conditions`. A date range over every job or the
-/// TERMINATED group — the history's usual count — is answered from `job_daily` for whole days
-/// plus live counts of the two partial edge days (and of the few live pending jobs), in one
-/// statement; anything else is counted live.
+/// How many jobs visible in `scope` match `conditions`: from the rollup's whole days plus
+/// live counts of the two partial edge days and of the few jobs still stored as pending, in
+/// one statement, when the rollup holds every condition; else counted live.
 pub async fn count(
     conn: &mut Conn<'_>,
     scope: Scope,
@@ -38,50 +39,66 @@ pub async fn count_live(
     })
 }
 
-/// Counts following `plan`: the whole days' sum, corrected by the live counts of its edges and
-/// of the pending jobs to leave out, all in one statement.
+/// Counts following `plan`: the whole days' sum of the rollup's columns, corrected by the live
+/// counts of its edges, plus the jobs of those days still stored as pending, in one statement.
 async fn count_by_days(
     conn: &mut Conn<'_>,
     scope: Scope,
     c: &JobConditions,
     plan: &DailyPlan,
 ) -> Result<i64, DbError> {
-    let part = |range| JobConditions {
-        created: range,
-        now: c.now,
-        ..Default::default()
+    // One instant for every part, so a deadline passing mid-statement cannot count a job twice.
+    let now = Some(c.now.unwrap_or_else(super::now));
+    let edge = |range| JobConditions {
+        created: Some(range),
+        now,
+        ..c.clone()
     };
-    let (head, tail) = (part(Some(plan.head.range)), part(Some(plan.tail.range)));
-    // A pending count that is not needed still runs, over an empty set (one statement text).
-    let pending_statuses = if plan.subtract_pending {
-        vec![JobStatus::Submitted, JobStatus::InProgress]
-    } else {
-        Vec::new()
-    };
+    let (head, tail) = (edge(plan.head.range), edge(plan.tail.range));
+    // Counted even when no status is left to count (an empty list matches nothing): one
+    // statement text per shape of conditions.
     let pending = JobConditions {
-        statuses: Some(pending_statuses),
-        ..part(c.created)
+        statuses: Some(plan.pending.clone()),
+        created: plan.whole_days(),
+        stored_pending: true,
+        now,
+        ..c.clone()
     };
-    let (first, last) = (plan.first_day, plan.last_day);
+    let (first, last, k) = (plan.first_day, plan.last_day, plan.columns);
+    let rows = rows_of(scope);
     type Sums = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-    let (whole, head, tail, pending): Sums = crate::on_backend!(conn, c => {
-        let mut sum = job_daily::table
-            .filter(job_daily::day.between(first, last))
-            .select(diesel::dsl::sum(job_daily::created))
+    let (whole, head, tail, pending): Sums = crate::on_backend!(conn, conn => {
+        use job_counts::dsl as t;
+        let mut sum = job_counts::table
+            .filter(t::account_id.eq(rows))
+            .filter(t::day.between(first, last))
+            .select(diesel::dsl::sum(
+                t::created * k.created
+                    + t::completed * k.completed
+                    + t::canceled * k.canceled
+                    + t::timedout * k.timedout
+                    + t::error * k.error,
+            ))
             .into_boxed();
-        if let Some(account) = scope.account() {
-            sum = sum.filter(job_daily::account_id.eq(account));
+        if c.on_model() {
+            sum = sum.filter(t::model_id.eq_any(matching_models!(c)));
         }
-        let [h, t, p] = [(); 3].map(|()| jobs::table.into_boxed());
+        if let Some(explain) = c.explain {
+            sum = sum.filter(t::explain.eq(explain));
+        }
+        if let Some(flag) = c.image_classification_model {
+            sum = sum.filter(t::image_classification_model.eq(flag));
+        }
+        let [h, tl, p] = [(); 3].map(|()| jobs::table.into_boxed());
         diesel::select((
             sum.single_value(),
             filter_jobs!(h, scope, &head).count().single_value(),
-            filter_jobs!(t, scope, &tail).count().single_value(),
+            filter_jobs!(tl, scope, &tail).count().single_value(),
             filter_jobs!(p, scope, &pending).count().single_value(),
         ))
-        .get_result(c)
+        .get_result(conn)
         .await?
     });
     let n = |v: Option<i64>| v.unwrap_or(0);
-    Ok(n(whole) + plan.head.sign * n(head) + plan.tail.sign * n(tail) - n(pending))
+    Ok(n(whole) + plan.head.sign * n(head) + plan.tail.sign * n(tail) + n(pending))
 }

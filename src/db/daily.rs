@@ -1,18 +1,12 @@
-//! `job_daily`: jobs created per account and UTC day, kept in the same transaction as every
-//! insert into `jobs`. It turns the history's most common COUNT — a date range with no filter
-//! or the TERMINATED group, for one account or all — into a sum over whole days plus two small
-//! live counts of the partial edge days: [`DailyPlan`] says which, [`crate::db::count`] asks.
+//! Counting by days: a count whose conditions the rollup `job_counts` ([`super::rollup`]) can
+//! answer — any statuses, model, flags and creation range, for one account or all — is a sum
+//! over whole UTC days of the rollup, plus live counts of the two partial edge days and of the
+//! jobs still stored as pending. [`DailyPlan`] says which, [`crate::db::count`] asks.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::pg::Pg;
-use diesel::prelude::*;
-use diesel::query_builder::{QueryFragment, QueryId};
-use diesel::sqlite::Sqlite;
-use diesel::upsert::excluded;
 
 use super::jobs::{JobConditions, Range};
-use super::schema::job_daily;
-use crate::domain::{AccountId, JobStatus};
+use crate::domain::JobStatus;
 
 /// The day number (days since 1970-01-01) of a UTC timestamp.
 pub fn day_of(t: NaiveDateTime) -> i32 {
@@ -28,30 +22,12 @@ pub fn day_start(day: i32) -> NaiveDateTime {
         .expect("midnight exists")
 }
 
-/// `INSERT … ON CONFLICT DO UPDATE` adding `n` jobs to `(account, day)`; one row per
-/// statement (SQLite cannot combine a multi-row insert with ON CONFLICT). Runs on either
-/// backend's connection.
-pub fn add_daily(
-    account: AccountId,
-    day: i32,
-    n: i32,
-) -> impl QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static {
-    diesel::insert_into(job_daily::table)
-        .values((
-            job_daily::account_id.eq(account),
-            job_daily::day.eq(day),
-            job_daily::created.eq(n),
-        ))
-        .on_conflict((job_daily::account_id, job_daily::day))
-        .do_update()
-        .set(job_daily::created.eq(job_daily::created + excluded(job_daily::created)))
-}
-
-/// How to answer a count from `job_daily`: whole days summed, corrected by the live counts
-/// of the partial days at each end of the range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How to answer a count from the rollup: whole days summed, corrected by the live counts
+/// of the partial days at each end of the range, plus the live count of the jobs still stored
+/// as pending (which the rollup does not hold by status).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DailyPlan {
-    /// The first day summed from `job_daily`.
+    /// The first day summed from the rollup.
     pub first_day: i32,
     /// The last day summed.
     pub last_day: i32,
@@ -61,8 +37,61 @@ pub struct DailyPlan {
     pub head: Edge,
     /// The partial day at the end of the range.
     pub tail: Edge,
-    /// TERMINATED: every job created in the range but the live pending ones.
-    pub subtract_pending: bool,
+    /// Which rollup columns to add up, as 0/1 factors (bound, so one statement text).
+    pub columns: Columns,
+    /// The effective statuses counted live among the jobs of the summed days still stored as
+    /// pending: SUBMITTED and IN_PROGRESS while their deadline is ahead, TIMEDOUT once it
+    /// passed. Empty when the columns say everything (every status: `created`).
+    pub pending: Vec<JobStatus>,
+}
+
+/// The factor of each rollup column in a count: 1 to add it, 0 to leave it out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// `created`: every job, whatever its status.
+    pub created: i32,
+    /// `completed`.
+    pub completed: i32,
+    /// `canceled`.
+    pub canceled: i32,
+    /// `timedout` (recorded TIMEDOUT; pending jobs past their deadline are counted live).
+    pub timedout: i32,
+    /// `error`.
+    pub error: i32,
+}
+
+impl Columns {
+    /// The columns for effective `statuses` (`None`: every job), and the statuses left to
+    /// count live among jobs stored as pending.
+    fn for_statuses(statuses: Option<&[JobStatus]>) -> (Self, Vec<JobStatus>) {
+        let Some(statuses) = statuses else {
+            return (
+                Self {
+                    created: 1,
+                    ..Self::default()
+                },
+                Vec::new(),
+            );
+        };
+        let has = |s| i32::from(statuses.contains(&s));
+        let columns = Self {
+            created: 0,
+            completed: has(JobStatus::Completed),
+            canceled: has(JobStatus::Canceled),
+            timedout: has(JobStatus::Timedout),
+            error: has(JobStatus::Error),
+        };
+        let mut pending: Vec<JobStatus> = [
+            JobStatus::Submitted,
+            JobStatus::InProgress,
+            JobStatus::Timedout,
+        ]
+        .into_iter()
+        .filter(|s| statuses.contains(s))
+        .collect();
+        pending.dedup();
+        (columns, pending)
+    }
 }
 
 /// A stretch of a partial day, counted live and added to or subtracted from the day sums.
@@ -78,12 +107,15 @@ const MICRO: chrono::Duration = chrono::Duration::microseconds(1);
 const HALF_DAY: chrono::Duration = chrono::Duration::hours(12);
 
 impl DailyPlan {
-    /// The plan for `c`, when the daily sums can answer it: no condition but the creation
-    /// range and ALL or the TERMINATED group, over more than one day.
+    /// The plan for `c`, when the rollup can answer it: no condition but statuses, model,
+    /// flags and the creation range, over more than one day.
     pub fn for_conditions(c: &JobConditions) -> Option<Self> {
-        let subtract_pending = Self::counts_by_day(c)?;
+        if !Self::counts_by_day(c) {
+            return None;
+        }
+        let (columns, pending) = Columns::for_statuses(c.statuses.as_deref());
         let Some(range) = c.created else {
-            return Some(Self::every_day(subtract_pending));
+            return Some(Self::every_day(columns, pending));
         };
         let (first_day, head) = Self::head(range.from);
         let (last_day, tail) = Self::tail(range.to);
@@ -95,54 +127,46 @@ impl DailyPlan {
             last_day,
             head,
             tail,
-            subtract_pending,
+            columns,
+            pending,
         })
     }
 
-    /// Whether `c` sets only what `job_daily` can answer; `Some(true)` for the TERMINATED
-    /// group (the pending jobs to subtract), `Some(false)` for every status.
-    fn counts_by_day(c: &JobConditions) -> Option<bool> {
-        let JobConditions {
-            statuses,
-            user: None,
-            access_key: None,
-            model_name: None,
-            model_identifier: None,
-            model_version: None,
-            created: _,
-            submitted: None,
-            updated: None,
-            job_identifiers: None,
-            job_id: None,
-            explain: None,
-            image_classification_model: None,
-            now: _,
-        } = c
-        else {
-            return None;
-        };
-        match statuses {
-            None => Some(false),
-            Some(s) => Self::is_terminated(s).then_some(true),
-        }
+    /// The creation range of the summed days (`None`: every day).
+    pub fn whole_days(&self) -> Option<Range> {
+        (self.first_day != i32::MIN).then(|| Range {
+            from: day_start(self.first_day),
+            to: day_start(self.last_day.saturating_add(1)) - MICRO,
+        })
     }
 
-    /// Whether `statuses` is the TERMINATED group, in any order and with repetitions.
-    fn is_terminated(statuses: &[JobStatus]) -> bool {
-        let mut s = statuses.to_vec();
-        s.sort();
-        s.dedup();
-        s == [
-            JobStatus::Completed,
-            JobStatus::Canceled,
-            JobStatus::Timedout,
-            JobStatus::Error,
-        ]
+    /// Whether `c` sets only what the rollup can answer.
+    fn counts_by_day(c: &JobConditions) -> bool {
+        matches!(
+            c,
+            JobConditions {
+                statuses: _,
+                user: None,
+                access_key: None,
+                model_name: _,
+                model_identifier: _,
+                model_version: _,
+                created: _,
+                submitted: None,
+                updated: None,
+                job_identifiers: None,
+                job_id: None,
+                explain: _,
+                image_classification_model: _,
+                stored_pending: false,
+                now: _,
+            }
+        )
     }
 
     /// No range: every day there is, nothing to correct (the default page's count, 70 ms
     /// over 1M jobs counted live).
-    fn every_day(subtract_pending: bool) -> Self {
+    fn every_day(columns: Columns, pending: Vec<JobStatus>) -> Self {
         let none = Edge {
             range: Range {
                 from: day_start(0),
@@ -155,7 +179,8 @@ impl DailyPlan {
             last_day: i32::MAX,
             head: none,
             tail: none,
-            subtract_pending,
+            columns,
+            pending,
         }
     }
 

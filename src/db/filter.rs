@@ -91,7 +91,7 @@ macro_rules! filter_jobs {
         use diesel::sql_types::Bool;
         use $crate::db::filter::lower;
         use $crate::db::fixed_sql::fixed;
-        use $crate::db::schema::{jobs, models, users};
+        use $crate::db::schema::{jobs, users};
         let (scope, c): ($crate::domain::Scope, &$crate::db::jobs::JobConditions) = ($scope, $c);
         let mut q = $query;
         if let Some(account) = scope.account() {
@@ -139,18 +139,7 @@ macro_rules! filter_jobs {
             q = q.filter(jobs::submitted_by.eq(prefix.clone()));
         }
         if c.on_model() {
-            let mut matching = models::table.select(models::id).into_boxed();
-            if let Some(name) = &c.model_name {
-                let p = $crate::db::filter::like_pattern(name);
-                matching = matching.filter(lower(models::name).like(p).escape('\\'));
-            }
-            if let Some(identifier) = &c.model_identifier {
-                matching = matching.filter(models::identifier.eq(identifier.clone()));
-            }
-            if let Some(version) = &c.model_version {
-                matching = matching.filter(models::version.eq(version.clone()));
-            }
-            q = q.filter(jobs::model_id.eq_any(matching));
+            q = q.filter(jobs::model_id.eq_any($crate::db::filter::matching_models!(c)));
         }
         if let Some(r) = c.created {
             q = q.filter(jobs::created_at.between(r.from, r.to));
@@ -173,10 +162,36 @@ macro_rules! filter_jobs {
         if let Some(flag) = c.image_classification_model {
             q = q.filter(jobs::image_classification_model.eq(flag));
         }
+        if c.stored_pending {
+            q = q.filter(fixed::<Bool>("jobs.status <= 1"));
+        }
         q
     }};
 }
 pub(crate) use filter_jobs;
+
+/// The ids of the models `$c`'s model conditions match, as a boxed subquery for `eq_any`
+/// (shared by `jobs` and the rollup). A macro for the same reason as `filter_jobs!`.
+macro_rules! matching_models {
+    ($c:expr) => {{
+        use $crate::db::filter::lower;
+        use $crate::db::schema::models;
+        let c: &$crate::db::jobs::JobConditions = $c;
+        let mut matching = models::table.select(models::id).into_boxed();
+        if let Some(name) = &c.model_name {
+            let p = $crate::db::filter::like_pattern(name);
+            matching = matching.filter(lower(models::name).like(p).escape('\\'));
+        }
+        if let Some(identifier) = &c.model_identifier {
+            matching = matching.filter(models::identifier.eq(identifier.clone()));
+        }
+        if let Some(version) = &c.model_version {
+            matching = matching.filter(models::version.eq(version.clone()));
+        }
+        matching
+    }};
+}
+pub(crate) use matching_models;
 
 #[cfg(test)]
 mod tests {

@@ -129,6 +129,9 @@ pub struct JobConditions {
     pub explain: Option<bool>,
     /// `image_classification_model` flag.
     pub image_classification_model: Option<bool>,
+    /// Only jobs still *stored* as pending (`status <= 1`), whatever their effective status:
+    /// the part of a count the rollup does not hold ([`super::daily::DailyPlan`]).
+    pub stored_pending: bool,
     /// The instant deadlines are compared with.
     pub now: Option<NaiveDateTime>,
 }

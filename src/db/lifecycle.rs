@@ -14,16 +14,20 @@
 //! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Conn<'_>` and
 //! must be called inside [`Db::write`](super::Db::write); it opens no transaction of its own.
 //! So several of them can share one transaction, and each request's statements stay what they
-//! were (no `SAVEPOINT`s; SQLite's `BEGIN IMMEDIATE` cannot nest anyway). [`sweep`] is the
-//! exception by design: each of its updates commits on its own (call it inside
-//! [`Db::read`](super::Db::read)), so a long sweep holds no lock.
+//! were (no `SAVEPOINT`s; SQLite's `BEGIN IMMEDIATE` cannot nest anyway). The timeout sweep
+//! is [`overdue`] (a read) and then [`time_out`] per job, each in its own transaction, so a
+//! long sweep holds no lock for long.
+//!
+//! Each write also moves the rollup ([`super::rollup`]) in its transaction: a job inserted is
+//! counted as created, a job reaching a final status under that status. The rollup's rows are
+//! written last, after the job's, so a transaction holds those shared rows only until commit.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::daily::{add_daily, day_of};
 use super::models::{Job, NewJob, NewJobInput};
+use super::rollup::{bump_created, bump_final};
 use super::schema::{job_inputs, jobs, models};
 use super::{Conn, DbError};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
@@ -260,7 +264,7 @@ pub async fn submit(
     spec: &JobSpec,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx, c => {
         let model_id = models::table
             .filter(models::identifier.eq(&spec.model_identifier))
             .filter(models::version.eq(&spec.model_version))
@@ -277,13 +281,15 @@ pub async fn submit(
             .returning(Job::as_returning())
             .get_result(c)
             .await?;
-        add_daily(job.account_id, day_of(job.created_at), 1).execute(c).await?;
         // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
         for input in new_inputs(job.id, spec) {
             diesel::insert_into(job_inputs::table).values(&input).execute(c).await?;
         }
-        Ok(job)
-    })
+        job
+    });
+    // Last, so the rollup's row (shared by every job of its day) is locked only until commit.
+    bump_created(tx, &job).await?;
+    Ok(job)
 }
 
 /// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
@@ -294,7 +300,7 @@ pub async fn cancel(
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx, c => {
         let set = (
             jobs::status.eq(JobStatus::Canceled),
             jobs::finished_at.eq(Some(now)),
@@ -313,8 +319,10 @@ pub async fn cancel(
                 .await?;
             job.elapsed_ms = elapsed;
         }
-        Ok(job)
-    })
+        job
+    });
+    bump_final(tx, &job).await?;
+    Ok(job)
 }
 
 /// SUBMITTED → IN_PROGRESS for a job visible in `scope`; records the start, so `queueTime`
@@ -362,7 +370,7 @@ pub async fn report(
         Outcome::Completed => (1, 0, InputStatus::Completed),
         Outcome::Failed => (0, 1, InputStatus::Failed),
     };
-    crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx, c => {
         // First the counters, atomically in the database (this also locks the job row, so
         // concurrent reports on one job queue here).
         let set = (
@@ -414,8 +422,10 @@ pub async fn report(
                 .await?;
             (job.status, job.finished_at, job.elapsed_ms) = (status, Some(now), elapsed);
         }
-        Ok(job)
-    })
+        job
+    });
+    bump_final(tx, &job).await?; // nothing while inputs are pending
+    Ok(job)
 }
 
 /// Why an input's outcome could not be recorded: it was reported already (`existing` is its
@@ -436,45 +446,71 @@ fn not_reported(existing: Option<InputStatus>, job: &str, input: &str) -> Lifecy
     }
 }
 
-/// Records TIMEDOUT for pending jobs past their deadline (at most `limit` per call), as of
-/// their deadline, in every account (the sweeper acts for no caller). Safe with several
-/// replicas sweeping at once: each row changes once. Returns the jobs it changed.
-pub async fn sweep(
+/// A pending job past its deadline, found by [`overdue`] and recorded by [`time_out`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overdue {
+    /// The job.
+    pub job_id: JobId,
+    /// When it started, if it did.
+    pub started_at: Option<NaiveDateTime>,
+    /// Its deadline: when it timed out.
+    pub deadline_at: NaiveDateTime,
+}
+
+/// Up to `limit` jobs stored as pending whose deadline is at or before `now`, in every account
+/// (the sweeper acts for no caller).
+pub async fn overdue(
     conn: &mut Conn<'_>,
     now: NaiveDateTime,
     limit: i64,
-) -> Result<Vec<TimedOut>, DbError> {
-    type Candidate = (
-        JobId,
-        AccountId,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-    );
-    crate::on_backend!(conn, c => {
-        let candidates: Vec<Candidate> = jobs::table
-            .filter(jobs::status.le(JobStatus::InProgress))
-            .filter(jobs::deadline_at.le(now))
-            .select((jobs::id, jobs::account_id, jobs::started_at, jobs::deadline_at))
-            .limit(limit)
-            .load(c)
-            .await?;
-        let mut changed = Vec::new();
-        for (job_id, account_id, started_at, deadline_at) in candidates {
-            let at = deadline_at.unwrap_or(now);
-            let still_pending = jobs::status.le(JobStatus::InProgress);
-            let updated = diesel::update(jobs::table.find(job_id).filter(still_pending))
-                .set((
-                    jobs::status.eq(JobStatus::Timedout),
-                    jobs::finished_at.eq(Some(at)),
-                    jobs::updated_at.eq(at),
-                    jobs::elapsed_ms.eq(started_at.map(|s| (at - s).num_milliseconds().max(0))),
-                ))
-                .execute(c)
-                .await?;
-            if updated == 1 {
-                changed.push(TimedOut { account_id, job_id });
-            }
-        }
-        Ok(changed)
-    })
+) -> Result<Vec<Overdue>, DbError> {
+    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+        crate::on_backend!(conn, c => {
+            jobs::table
+                .filter(jobs::status.le(JobStatus::InProgress))
+                .filter(jobs::deadline_at.le(now))
+                .select((jobs::id, jobs::started_at, jobs::deadline_at))
+                .limit(limit)
+                .load(c)
+                .await?
+        });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(job_id, started_at, deadline_at)| {
+            Some(Overdue {
+                job_id,
+                started_at,
+                deadline_at: deadline_at?,
+            })
+        })
+        .collect())
+}
+
+/// Records TIMEDOUT for `job` as of its deadline, with the rollup's count, unless it is no
+/// longer pending (another replica's sweeper, or a report, got there first: `None`). Safe
+/// with several replicas sweeping at once: the row changes once (`WHERE status <= 1`).
+pub async fn time_out(tx: &mut Conn<'_>, job: Overdue) -> Result<Option<TimedOut>, DbError> {
+    let at = job.deadline_at;
+    let elapsed = job.started_at.map(|s| (at - s).num_milliseconds().max(0));
+    let updated: Option<Job> = crate::on_backend!(tx, c => {
+        diesel::update(jobs::table.find(job.job_id).filter(jobs::status.le(JobStatus::InProgress)))
+            .set((
+                jobs::status.eq(JobStatus::Timedout),
+                jobs::finished_at.eq(Some(at)),
+                jobs::updated_at.eq(at),
+                jobs::elapsed_ms.eq(elapsed),
+            ))
+            .returning(Job::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
+    });
+    let Some(job) = updated else {
+        return Ok(None);
+    };
+    bump_final(tx, &job).await?;
+    Ok(Some(TimedOut {
+        account_id: job.account_id,
+        job_id: job.id,
+    }))
 }

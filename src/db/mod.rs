@@ -31,6 +31,7 @@ pub mod migrate;
 pub mod models;
 pub mod people;
 pub mod pool;
+pub mod rollup;
 pub mod schema;
 pub mod stats;
 pub mod upkeep;

@@ -42,10 +42,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    job_daily (account_id, day) {
+    job_counts (account_id, day, model_id, explain, image_classification_model) {
         account_id -> BigInt,
         day -> Integer,
+        model_id -> BigInt,
+        explain -> Bool,
+        image_classification_model -> Bool,
         created -> Integer,
+        completed -> Integer,
+        canceled -> Integer,
+        timedout -> Integer,
+        error -> Integer,
     }
 }
 
@@ -104,12 +111,12 @@ diesel::table! {
 diesel::joinable!(api_keys -> accounts (account_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(job_inputs -> jobs (job_id));
-diesel::joinable!(job_daily -> accounts (account_id));
+diesel::joinable!(job_counts -> models (model_id));
 diesel::joinable!(jobs -> accounts (account_id));
 diesel::joinable!(jobs -> models (model_id));
 diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(users -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    accounts, api_keys, job_daily, job_inputs, jobs, models, users
+    accounts, api_keys, job_counts, job_inputs, jobs, models, users
 );

@@ -316,9 +316,9 @@ macro_rules! loader {
                         }
                     });
                     let mut inputs = 0;
-                    // Per-day counts go with their batch's transaction; in one big transaction
+                    // Rollup counts go with their batch's transaction; in one big transaction
                     // they are written once at the end (fewer upserts than batch by batch).
-                    let mut daily = HashMap::new();
+                    let mut daily = crate::db::rollup::Tally::default();
                     for batch in rx {
                         let len = batch.len() as u64;
                         inputs += if transaction_per_batch {
@@ -338,26 +338,23 @@ macro_rules! loader {
                 })
             }
 
-            /// Adds the accumulated per-day counts to `job_daily` and forgets them.
+            /// Adds the gathered rollup counts to `job_counts` and forgets them.
             fn write_daily(
                 conn: &mut Conn,
-                daily: &mut HashMap<(AccountId, i32), i32>,
+                daily: &mut crate::db::rollup::Tally,
             ) -> QueryResult<()> {
-                for ((account, day), n) in daily.drain() {
-                    diesel::query_dsl::methods::ExecuteDsl::execute(
-                        crate::db::daily::add_daily(account, day, n),
-                        conn,
-                    )?;
+                for upsert in daily.drain() {
+                    diesel::query_dsl::methods::ExecuteDsl::execute(upsert, conn)?;
                 }
                 Ok(())
             }
 
-            /// Inserts one batch of jobs (counting them per account and day into `daily`), then
+            /// Inserts one batch of jobs (counting them into the rollup's `daily`), then
             /// their inputs; returns the number of inputs.
             fn insert_batch(
                 conn: &mut Conn,
                 batch: Vec<GeneratedJob>,
-                daily: &mut HashMap<(AccountId, i32), i32>,
+                daily: &mut crate::db::rollup::Tally,
             ) -> QueryResult<u64> {
                 let (jobs, per_job): (Vec<NewJob>, Vec<Vec<NewJobInput>>) =
                     batch.into_iter().map(|g| (g.job, g.inputs)).unzip();
@@ -382,9 +379,14 @@ macro_rules! loader {
                     }
                 }
                 for job in &jobs {
-                    *daily
-                        .entry((job.account_id, crate::db::daily::day_of(job.created_at)))
-                        .or_default() += 1;
+                    use crate::db::rollup::{Cell, Counts};
+                    let cell = Cell::new(
+                        job.created_at,
+                        job.model_id,
+                        job.explain,
+                        job.image_classification_model,
+                    );
+                    daily.add(job.account_id, cell, Counts::of(job.status));
                 }
                 for rows in inputs.chunks(INPUT_ROWS) {
                     let insert = diesel::insert_into(job_inputs::table);

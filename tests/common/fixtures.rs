@@ -107,18 +107,10 @@ pub async fn history(db: &Db, jobs_n: u64) {
                 ))
                 .execute(conn)
                 .await?;
-            // created_at moved: rebuild the per-day counts the way the writers keep them.
-            let created: Vec<(job_history::domain::AccountId, NaiveDateTime)> = jobs::table.select((jobs::account_id, jobs::created_at)).load(conn).await?;
-            let mut daily = std::collections::HashMap::<(job_history::domain::AccountId, i32), i32>::new();
-            for (account, at) in created {
-                *daily.entry((account, job_history::db::daily::day_of(at))).or_default() += 1;
-            }
-            diesel::delete(job_history::db::schema::job_daily::table).execute(conn).await?;
-            for ((account, day), n) in daily {
-                job_history::db::daily::add_daily(account, day, n).execute(conn).await?;
-            }
             Ok::<_, DbError>(())
-        })
+        })?;
+        // created_at and statuses moved behind the writers' backs: rebuild the rollup.
+        db.read(async |conn| super::invariants::rebuild_rollup(conn).await).await
     };
     run.await.expect("fixture updates");
 }

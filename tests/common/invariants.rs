@@ -1,15 +1,83 @@
 //! The data's invariants, checked with plain SQL (the same text on both backends) and Rust,
 //! independently of the code under test: every job's counters add up and match its inputs,
-//! and the per-day counts in `job_daily` equal a live count of `jobs`.
+//! and the rollup `job_counts` equals a live count of `jobs` per account (and all accounts),
+//! day, model and flags, by final status.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use job_history::db::Db;
-use job_history::db::schema::{job_daily, jobs};
+use job_history::db::schema::{job_counts, jobs};
+use job_history::domain::{AccountId, JobStatus, ModelId};
+
+/// A rollup row's key: account (0 for every account), UTC day, model, explain, image flag.
+pub type RollupKey = (i64, i32, i64, bool, bool);
+/// A rollup row's columns: created, completed, canceled, timedout, error.
+pub type RollupRow = [i64; 5];
+
+type JobCell = (AccountId, NaiveDateTime, ModelId, bool, bool, JobStatus);
+
+/// What `job_counts` must hold, computed from `jobs` by plain Rust: every job counted as
+/// created, and under its stored status when final, in its account's row and in account 0's.
+pub async fn live_rollup(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<BTreeMap<RollupKey, RollupRow>, job_history::db::DbError> {
+    let rows: Vec<JobCell> = job_history::on_backend!(conn, c => {
+        jobs::table
+            .select((
+                jobs::account_id,
+                jobs::created_at,
+                jobs::model_id,
+                jobs::explain,
+                jobs::image_classification_model,
+                jobs::status,
+            ))
+            .load(c)
+            .await?
+    });
+    let mut rollup = BTreeMap::new();
+    for (account, created, model, explain, image, status) in rows {
+        let day = job_history::db::daily::day_of(created);
+        let column = match status {
+            JobStatus::Completed => Some(1),
+            JobStatus::Canceled => Some(2),
+            JobStatus::Timedout => Some(3),
+            JobStatus::Error => Some(4),
+            JobStatus::Submitted | JobStatus::InProgress => None,
+        };
+        for a in [account.0, 0] {
+            let row: &mut RollupRow = rollup.entry((a, day, model.0, explain, image)).or_default();
+            row[0] += 1;
+            if let Some(i) = column {
+                row[i] += 1;
+            }
+        }
+    }
+    Ok(rollup)
+}
+
+/// Rewrites `job_counts` from `jobs` (for fixtures that edit jobs behind the writers' backs).
+pub async fn rebuild_rollup(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<(), job_history::db::DbError> {
+    use job_history::db::rollup::{Cell, Counts, upsert};
+    let rollup = live_rollup(conn).await?;
+    job_history::on_backend!(conn, c => {
+        diesel::delete(job_counts::table).execute(c).await?;
+        for ((account, day, model, explain, image), n) in rollup {
+            let cell = Cell { day, model_id: ModelId(model), explain, image_classification_model: image };
+            let n32 = |v: i64| i32::try_from(v).expect("fits");
+            let counts = Counts { created: n32(n[0]), completed: n32(n[1]), canceled: n32(n[2]), timedout: n32(n[3]), error: n32(n[4]) };
+            upsert(AccountId(account), cell, counts).execute(c).await?;
+        }
+    });
+    Ok(())
+}
 
 #[derive(QueryableByName, Debug, PartialEq, Eq)]
 struct Violations {
@@ -39,38 +107,49 @@ pub async fn check(db: &Db) -> Report {
             OR completed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 1) \
             OR failed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 2)) AS bad_inputs";
     let run = async {
-        job_history::with_conn!(db, conn => {
-            let v: Violations = diesel::sql_query(SQL).get_result(conn).await?;
-            let created: Vec<(i64, chrono::NaiveDateTime)> =
-                jobs::table.select((jobs::account_id, jobs::created_at)).load(conn).await?;
-            let daily: Vec<(i64, i32, i32)> = job_daily::table
-                .select((job_daily::account_id, job_daily::day, job_daily::created))
-                .load(conn)
-                .await?;
-            Ok((v, created, daily))
+        db.read(async |conn| {
+            let v: Violations = job_history::on_backend!(conn, c => {
+                diesel::sql_query(SQL).get_result(c).await?
+            });
+            let live = live_rollup(conn).await?;
+            let stored: Vec<(i64, i32, i64, bool, bool, i32, i32, i32, i32, i32)> =
+                job_history::on_backend!(conn, c => {
+                    job_counts::table
+                        .select((
+                            job_counts::account_id,
+                            job_counts::day,
+                            job_counts::model_id,
+                            job_counts::explain,
+                            job_counts::image_classification_model,
+                            job_counts::created,
+                            job_counts::completed,
+                            job_counts::canceled,
+                            job_counts::timedout,
+                            job_counts::error,
+                        ))
+                        .load(c)
+                        .await?
+                });
+            Ok::<_, job_history::db::DbError>((v, live, stored))
         })
+        .await
     };
-    let (v, created, daily) = run.await.expect("read the invariants");
+    let (v, live, stored) = run.await.expect("read the invariants");
     assert_eq!(
         (v.bad_sum, v.bad_inputs),
         (0, 0),
         "jobs whose counters do not add up / do not match their inputs, of {}",
         v.jobs
     );
-    let mut live: HashMap<(i64, i32), i64> = HashMap::new();
-    for (account, at) in created {
-        *live
-            .entry((account, job_history::db::daily::day_of(at)))
-            .or_default() += 1;
-    }
-    let kept: HashMap<(i64, i32), i64> = daily
+    let stored: BTreeMap<RollupKey, RollupRow> = stored
         .into_iter()
-        .filter(|(_, _, n)| *n != 0)
-        .map(|(a, d, n)| ((a, d), i64::from(n)))
+        .map(|(a, d, m, e, i, n0, n1, n2, n3, n4)| {
+            ((a, d, m, e, i), [n0, n1, n2, n3, n4].map(i64::from))
+        })
         .collect();
     assert_eq!(
-        kept, live,
-        "job_daily differs from a live count of jobs per account and day"
+        stored, live,
+        "job_counts differs from a live count of jobs per account, day, model, flags and status"
     );
     Report { jobs: v.jobs }
 }

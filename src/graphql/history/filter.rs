@@ -173,6 +173,7 @@ impl JobFilter {
             job_id: None,
             explain: self.explain,
             image_classification_model: self.image_classification_model,
+            stored_pending: false,
             now: Some(now),
         })
     }

@@ -1,0 +1,220 @@
+//! `totalCount` from the rollup (`job_counts`) must equal a live `COUNT(*)` for any filter the
+//! rollup answers — statuses (groups, exact lists, the empty list), model conditions, flags,
+//! creation ranges of every shape, every scope — after random lifecycle transitions, timeouts
+//! (recorded or not yet swept) and concurrent writers; and the rollup's rows must equal a
+//! recount of `jobs` (`common::invariants`).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use job_history::db::count::{count, count_live};
+use job_history::db::daily::{day_of, day_start};
+use job_history::db::jobs::{JobConditions, Range};
+use job_history::db::lifecycle::{self, JobSpec, Outcome, Submitter};
+use job_history::db::schema::{api_keys, models};
+use job_history::db::{Db, DbError};
+use job_history::domain::{AccountId, JobStatus, Scope, UserId};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// What a random filter may name: models of the catalogue and the accounts there are.
+struct World {
+    models: Vec<(String, String, String)>,
+    accounts: Vec<AccountId>,
+}
+
+async fn world(db: &Db) -> World {
+    db.read(async |conn| {
+        job_history::on_backend!(conn, c => {
+            let models = models::table
+                .select((models::identifier, models::version, models::name))
+                .load(c)
+                .await?;
+            let accounts = api_keys::table
+                .select(api_keys::account_id)
+                .distinct()
+                .load(c)
+                .await?;
+            Ok::<_, DbError>(World { models, accounts })
+        })
+    })
+    .await
+    .unwrap()
+}
+
+const STATUSES: [JobStatus; 6] = [
+    JobStatus::Submitted,
+    JobStatus::InProgress,
+    JobStatus::Completed,
+    JobStatus::Canceled,
+    JobStatus::Timedout,
+    JobStatus::Error,
+];
+
+/// A random instant around the history: day-aligned, either half of a day, or now.
+fn instant(rng: &mut SmallRng, now: NaiveDateTime) -> NaiveDateTime {
+    let day = day_start(day_of(now)) - Duration::days(rng.random_range(0..200));
+    match rng.random_range(0..4) {
+        0 => day,
+        1 => day + Duration::minutes(rng.random_range(0..720)),
+        2 => day + Duration::minutes(rng.random_range(720..1440)),
+        _ => now + Duration::microseconds(rng.random_range(-5..5)),
+    }
+}
+
+/// Random conditions the rollup can answer, and a scope.
+fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, JobConditions) {
+    let mut c = JobConditions {
+        now: Some(now),
+        ..Default::default()
+    };
+    c.statuses = match rng.random_range(0..5) {
+        0 => None,
+        1 => Some(vec![JobStatus::Completed, JobStatus::Canceled, JobStatus::Timedout, JobStatus::Error]),
+        2 => Some(vec![JobStatus::Submitted, JobStatus::InProgress]),
+        _ => Some(STATUSES.into_iter().filter(|_| rng.random_bool(0.4)).collect()),
+    };
+    let (identifier, version, name) = &w.models[rng.random_range(0..w.models.len())];
+    match rng.random_range(0..5) {
+        0 => c.model_name = Some(name[..name.len().min(4)].to_lowercase()),
+        1 => c.model_identifier = Some(identifier.clone()),
+        2 => (c.model_identifier, c.model_version) = (Some(identifier.clone()), Some(version.clone())),
+        3 => c.model_version = Some(version.clone()),
+        _ => {}
+    }
+    if rng.random_bool(0.3) {
+        c.explain = Some(rng.random_bool(0.5));
+    }
+    if rng.random_bool(0.3) {
+        c.image_classification_model = Some(rng.random_bool(0.5));
+    }
+    if rng.random_bool(0.8) {
+        let (a, b) = (instant(rng, now), instant(rng, now));
+        c.created = Some(Range { from: a.min(b), to: a.max(b) });
+    }
+    let scope = match rng.random_range(0..=w.accounts.len()) {
+        0 => Scope::All,
+        i => Scope::Account(w.accounts[i - 1]),
+    };
+    (scope, c)
+}
+
+/// Compares `cases` random counts with live counts; returns how many were non-zero.
+async fn compare(db: &Db, seed: u64, cases: usize, now: NaiveDateTime) -> usize {
+    let w = world(db).await;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    db.read(async |conn| {
+        let mut nonzero = 0;
+        for i in 0..cases {
+            let (scope, c) = random_filter(&mut rng, &w, now);
+            let (fast, live) = (count(conn, scope, &c).await?, count_live(conn, scope, &c).await?);
+            assert_eq!(fast, live, "case {i} (seed {seed}): {scope:?} {c:?}");
+            nonzero += usize::from(live > 0);
+        }
+        Ok::<_, DbError>(nonzero)
+    })
+    .await
+    .unwrap()
+}
+
+/// One writer's random work: submits, starts, reports, cancels, on its account's jobs.
+async fn writer(db: Db, who: Submitter, models: Vec<(String, String)>, seed: u64, ops: usize) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let scope = Scope::Account(who.account_id);
+    let mut mine: Vec<(String, usize)> = Vec::new();
+    for _ in 0..ops {
+        let now = job_history::db::now();
+        let r = rng.random_range(0..10);
+        if mine.is_empty() || r < 3 {
+            let (identifier, version) = models[rng.random_range(0..models.len())].clone();
+            let n = rng.random_range(1..4);
+            let spec = JobSpec {
+                model_identifier: identifier,
+                model_version: version,
+                inputs: (0..n).map(|i| (format!("in-{i}"), 100)).collect(),
+                explain: rng.random_bool(0.3),
+                // Some expire at once (TIMEDOUT before or after the sweeper records it).
+                timeout_ms: [None, Some(1), Some(3_600_000)][rng.random_range(0..3)],
+                image_classification_model: rng.random_bool(0.3),
+            };
+            let job = db.write(async |tx| lifecycle::submit(tx, &who, &spec, now).await).await;
+            mine.push((job.expect("submit").job_identifier, n));
+            continue;
+        }
+        let (job, inputs) = mine[rng.random_range(0..mine.len())].clone();
+        // Refusals (wrong status, timed out, reported twice) are part of the mix: ignored.
+        let _ = match r {
+            3..=5 => db.write(async |tx| lifecycle::start(tx, scope, &job, now).await).await,
+            6..=8 => {
+                let input = format!("in-{}", rng.random_range(0..inputs));
+                let outcome = if rng.random_bool(0.8) { Outcome::Completed } else { Outcome::Failed };
+                db.write(async |tx| {
+                    lifecycle::report(tx, scope, &job, &input, outcome, Some("boom"), now).await
+                })
+                .await
+            }
+            _ => db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await).await,
+        };
+    }
+}
+
+/// The sweeper's work, `rounds` times: record what is overdue.
+async fn sweeper(db: Db, rounds: usize) {
+    for _ in 0..rounds {
+        let now = job_history::db::now();
+        let overdue = db.read(async |c| lifecycle::overdue(c, now, 50).await).await.unwrap();
+        for job in overdue {
+            db.write(async |tx| lifecycle::time_out(tx, job).await).await.unwrap();
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+backend_tests! {
+    async fn rollup_counts_equal_live_counts_for_random_filters(t: TestDb) {
+        common::fixtures::history(&t.db, 2_000).await;
+        common::invariants::check(&t.db).await;
+        let now = job_history::db::now();
+        let nonzero = compare(&t.db, 1, 400, now).await;
+        assert!(nonzero > 100, "too few cases matched anything ({nonzero}): the test would prove little");
+        // Later, the pending jobs with a deadline ahead have timed out (never swept).
+        compare(&t.db, 2, 200, now + Duration::hours(2)).await;
+    }
+
+    async fn rollup_stays_exact_under_concurrent_writers_and_sweeps(t: TestDb) {
+        common::fixtures::history(&t.db, 300).await;
+        let w = world(&t.db).await;
+        let submitters: Vec<Submitter> = t.db.read(async |conn| job_history::on_backend!(conn, c => {
+            let keys: Vec<(String, UserId, AccountId)> = api_keys::table
+                .select((api_keys::prefix, api_keys::user_id, api_keys::account_id))
+                .order(api_keys::id)
+                .load(c)
+                .await?;
+            Ok::<_, DbError>(keys.into_iter().map(|(key_prefix, user_id, account_id)| Submitter { account_id, user_id, key_prefix }).collect())
+        })).await.unwrap();
+        let models: Vec<(String, String)> = w.models.iter().map(|(i, v, _)| (i.clone(), v.clone())).collect();
+        let done = Arc::new(Mutex::new(0));
+        let mut tasks = Vec::new();
+        for (i, who) in submitters.into_iter().take(6).enumerate() {
+            let (db, models, done) = (t.db.clone(), models.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                writer(db, who, models, i as u64, 60).await;
+                *done.lock().unwrap() += 1;
+            }));
+        }
+        tasks.push(tokio::spawn(sweeper(t.db.clone(), 30)));
+        for task in tasks {
+            task.await.expect("no writer panicked");
+        }
+        assert_eq!(*done.lock().unwrap(), 6);
+        // A last sweep of what expired meanwhile; then the rows and random counts.
+        sweeper(t.db.clone(), 1).await;
+        common::invariants::check(&t.db).await;
+        let now = job_history::db::now();
+        compare(&t.db, 3, 300, now).await;
+    }
+}
