@@ -11,8 +11,9 @@
 //!
 //! **The rule for writes that must be atomic**: a data function that writes more than one
 //! statement (`submit`, `cancel`, `start`, `report` here, and
-//! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Conn<'_>` and
-//! must be called inside [`Db::write`](super::Db::write); it opens no transaction of its own.
+//! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Tx<'_>`, which
+//! only [`Db::write`](super::Db::write) makes, so a call outside one does not compile; it
+//! opens no transaction of its own.
 //! So several of them can share one transaction, and each request's statements stay what they
 //! were (no `SAVEPOINT`s; SQLite's `BEGIN IMMEDIATE` cannot nest anyway). The timeout sweep
 //! is [`overdue`] (a read) and then [`time_out`] per job, each in its own transaction, so a
@@ -29,7 +30,7 @@ use diesel_async::RunQueryDsl;
 use super::models::{Job, NewJob, NewJobInput};
 use super::rollup::{bump_created, bump_final};
 use super::schema::{job_inputs, jobs, models};
-use super::{Conn, DbError};
+use super::{Conn, DbError, Tx};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
@@ -259,12 +260,12 @@ fn new_inputs(job_id: JobId, spec: &JobSpec) -> impl Iterator<Item = NewJobInput
 
 /// Creates a SUBMITTED job with its inputs in the submitter's account; returns the new row.
 pub async fn submit(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     who: &Submitter,
     spec: &JobSpec,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    let job = crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx.conn(), c => {
         let model_id = models::table
             .filter(models::identifier.eq(&spec.model_identifier))
             .filter(models::version.eq(&spec.model_version))
@@ -295,12 +296,12 @@ pub async fn submit(
 /// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
 /// written.
 pub async fn cancel(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    let job = crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx.conn(), c => {
         let set = (
             jobs::status.eq(JobStatus::Canceled),
             jobs::finished_at.eq(Some(now)),
@@ -328,12 +329,12 @@ pub async fn cancel(
 /// SUBMITTED → IN_PROGRESS for a job visible in `scope`; records the start, so `queueTime`
 /// is known. Returns the job as written.
 pub async fn start(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         let set = (
             jobs::status.eq(JobStatus::InProgress),
             jobs::started_at.eq(Some(now)),
@@ -358,7 +359,7 @@ pub async fn start(
 /// more the job becomes COMPLETED (ERROR when every input failed), with its elapsed time.
 /// Returns the job as written.
 pub async fn report(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     input: &str,
@@ -370,7 +371,7 @@ pub async fn report(
         Outcome::Completed => (1, 0, InputStatus::Completed),
         Outcome::Failed => (0, 1, InputStatus::Failed),
     };
-    let job = crate::on_backend!(tx, c => {
+    let job = crate::on_backend!(tx.conn(), c => {
         // First the counters, atomically in the database (this also locks the job row, so
         // concurrent reports on one job queue here).
         let set = (
@@ -489,10 +490,10 @@ pub async fn overdue(
 /// Records TIMEDOUT for `job` as of its deadline, with the rollup's count, unless it is no
 /// longer pending (another replica's sweeper, or a report, got there first: `None`). Safe
 /// with several replicas sweeping at once: the row changes once (`WHERE status <= 1`).
-pub async fn time_out(tx: &mut Conn<'_>, job: Overdue) -> Result<Option<TimedOut>, DbError> {
+pub async fn time_out(tx: &mut Tx<'_>, job: Overdue) -> Result<Option<TimedOut>, DbError> {
     let at = job.deadline_at;
     let elapsed = job.started_at.map(|s| (at - s).num_milliseconds().max(0));
-    let updated: Option<Job> = crate::on_backend!(tx, c => {
+    let updated: Option<Job> = crate::on_backend!(tx.conn(), c => {
         diesel::update(jobs::table.find(job.job_id).filter(jobs::status.le(JobStatus::InProgress)))
             .set((
                 jobs::status.eq(JobStatus::Timedout),

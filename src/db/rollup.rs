@@ -20,7 +20,7 @@ use diesel_async::RunQueryDsl;
 use super::daily::day_of;
 use super::models::Job;
 use super::schema::job_counts;
-use super::{Conn, DbError};
+use super::{DbError, Tx};
 use crate::domain::{AccountId, JobStatus, ModelId, Scope};
 
 /// The `account_id` of the rows that sum every account.
@@ -192,8 +192,8 @@ pub fn upsert(
 }
 
 /// Adds `n` to the rows of `account` and of every account for `cell` (in that order).
-async fn bump(tx: &mut Conn<'_>, account: AccountId, cell: Cell, n: Counts) -> Result<(), DbError> {
-    crate::on_backend!(tx, c => {
+async fn bump(tx: &mut Tx<'_>, account: AccountId, cell: Cell, n: Counts) -> Result<(), DbError> {
+    crate::on_backend!(tx.conn(), c => {
         upsert(account, cell, n).execute(c).await?;
         upsert(ALL_ACCOUNTS, cell, n).execute(c).await?;
         Ok(())
@@ -201,13 +201,13 @@ async fn bump(tx: &mut Conn<'_>, account: AccountId, cell: Cell, n: Counts) -> R
 }
 
 /// Counts `job`, just inserted, as created. Call in the insert's transaction.
-pub async fn bump_created(tx: &mut Conn<'_>, job: &Job) -> Result<(), DbError> {
+pub async fn bump_created(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
     bump(tx, job.account_id, Cell::of(job), Counts::CREATED).await
 }
 
 /// Counts `job`, just changed to its final status, under that status. Call in the change's
 /// transaction; nothing for a job still pending.
-pub async fn bump_final(tx: &mut Conn<'_>, job: &Job) -> Result<(), DbError> {
+pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
     if job.status.is_pending() {
         return Ok(());
     }

@@ -12,7 +12,7 @@ use super::scalars::Long;
 use super::types::job::Job;
 use crate::auth::Caller;
 use crate::db::lifecycle::{self, JobSpec, LifecycleError, Outcome, Submitter};
-use crate::db::{Conn, Db, models};
+use crate::db::{Db, Tx, models};
 use crate::domain::Role;
 use crate::events::{EventBus, JobEvent};
 
@@ -149,11 +149,11 @@ fn allowed<'a>(ctx: &Context<'a>, action: &str, roles: &[Role]) -> ApiResult<&'a
 /// the job as the change wrote it.
 async fn changed(
     ctx: &Context<'_>,
-    change: impl AsyncFnOnce(&mut Conn<'_>) -> Result<models::Job, LifecycleError>,
+    change: impl AsyncFnOnce(&mut Tx<'_>) -> Result<models::Job, LifecycleError>,
 ) -> ApiResult<Job> {
     let db = ctx.data_unchecked::<Db>();
     let record = db
-        .write(async |tx: &mut Conn<'_>| {
+        .write(async |tx: &mut Tx<'_>| {
             let job = change(tx).await?;
             Ok::<_, LifecycleError>(db.catalogue().records(tx, vec![job]).await?.pop())
         })
