@@ -12,7 +12,6 @@ pub mod bulk;
 pub mod catalogue;
 pub mod generate;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -21,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::models::{Model, NewJob, NewJobInput, NewModel};
 use crate::db::{DatabaseUrl, DbError};
-use crate::domain::{AccountId, Role};
+use crate::domain::Role;
 use crate::keys::IssuedKey;
 use bulk::{Existing, PgSync, SyncConn};
 use generate::{GeneratedJob, Generator, Submitter};
@@ -277,7 +276,7 @@ impl Load<'_> {
                 }
             });
             let mut inputs = 0;
-            let mut days = DayCounts::new();
+            let mut days = DayCounts::default();
             for batch in rx {
                 let len = batch.len() as u64;
                 inputs += match commit {
