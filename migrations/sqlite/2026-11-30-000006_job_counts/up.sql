@@ -5,12 +5,11 @@ CREATE TABLE job_counts (
     model_id                    BIGINT NOT NULL REFERENCES models (id),
     explain                     BOOLEAN NOT NULL,
     image_classification_model  BOOLEAN NOT NULL,
-    created                     INTEGER NOT NULL,
+    created                     INTEGER NOT NULL CHECK (created >= 0),
     completed                   INTEGER NOT NULL CHECK (completed >= 0),
     canceled                    INTEGER NOT NULL CHECK (canceled >= 0),
     timedout                    INTEGER NOT NULL CHECK (timedout >= 0),
     error                       INTEGER NOT NULL CHECK (error >= 0),
-    CHECK (created >= completed + canceled + timedout + error),
     PRIMARY KEY (account_id, day, model_id, explain, image_classification_model)
 );
 INSERT INTO job_counts
