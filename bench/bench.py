@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target/release/job-history"))  # BENCH_BIN: compare builds
 DATA = ROOT / "bench/.data"
+# BENCH_SQLITE: the seeded SQLite file, e.g. one shared by several worktrees.
+SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE", DATA / "bench.db"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DURATION = int(os.environ.get("DURATION", "10"))
 WARMUP = int(os.environ.get("WARMUP", "3"))
@@ -94,12 +96,12 @@ def prepare_postgres():
 
 
 def prepare_sqlite():
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / "bench.db"
-    marker = DATA / "bench.db.seeded"
+    path = SQLITE_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    marker = path.with_name(path.name + ".seeded")
     if not marker.exists() or marker.read_text().strip() != str(JOBS):
-        log(f"seeding {JOBS} jobs into SQLite (once)")
-        for p in DATA.glob("bench.db*"):
+        log(f"seeding {JOBS} jobs into SQLite at {path} (once)")
+        for p in path.parent.glob(path.name + "*"):
             p.unlink()
         seed(f"sqlite://{path}")
         marker.write_text(str(JOBS))
@@ -124,10 +126,10 @@ def new_key(url, email, role):
 
 
 class Server:
-    def __init__(self, url, extra_env=None, stderr=None, wrapper=()):
+    def __init__(self, url, extra_env=None, stderr=None, wrapper=(), args=()):
         env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PER_SECOND": "0", "LOG_LEVEL": "warn",
                "TIMEOUT_SWEEP_MS": "0", **(extra_env or {})}
-        self.proc = subprocess.Popen([*wrapper, str(BIN), "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*wrapper, str(BIN), "serve", "--port", "0", *args], env=env, stdout=subprocess.PIPE,
                                      stderr=stderr or subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://[0-9.:]+", line)
