@@ -14,8 +14,9 @@ Settings (environment):
                           request by request (shapes) or run by run (load, writes)
   BENCH_PG=url[,url]      PostgreSQL database per binary (default .../jh_bench); one is shared
   BENCH_SQLITE=path[,path] SQLite file per binary (default bench/.data/bench.db); one is shared
-  BACKENDS=postgres,sqlite  N=20 (timed requests per cell)  WARM=3  CELL_SECONDS=8 (a cell
+  BACKENDS=postgres,sqlite  N=20 (timed requests per cell)  WARM=3  CELL_SECONDS=3 (a cell
   stops early past this, keeping at least 5 samples)  DEEP=10000 (rows before the deep page)
+  WALK_SECONDS=15 (a slower walk to the deep cursor gives up: the deep cells say so)
   ONLY=word,word (shapes whose names contain a word; nothing written)  LABEL=before
   DURATION=10 WARMUP=3 CONNS=32 LOAD_CPU=1 (load)  WRITE_JOBS=1000 (writes)
 Everything is aimed at 127.0.0.1. See bench/README.md.
@@ -55,7 +56,8 @@ SQLITE_PATHS = listed("BENCH_SQLITE", [str(bench.DATA / "bench.db")])
 BACKENDS = listed("BACKENDS", ["postgres", "sqlite"])
 N = int(os.environ.get("N", "20"))
 WARM = int(os.environ.get("WARM", "3"))
-CELL_SECONDS = float(os.environ.get("CELL_SECONDS", "8"))
+CELL_SECONDS = float(os.environ.get("CELL_SECONDS", "3"))
+WALK_SECONDS = float(os.environ.get("WALK_SECONDS", "15"))
 MIN_SAMPLES = 5
 DEEP = int(os.environ.get("DEEP", "10000"))
 ONLY = listed("ONLY", [])
@@ -259,17 +261,22 @@ def start_sides(backend):
 
 
 def walk(side, shape):
-    """The cursor DEEP rows into the shape (pages of 100), or None when it has fewer rows."""
+    """(the cursor DEEP rows into the shape, None), walking pages of 100; (None, why) when the
+    shape has fewer rows (`n/a`) or the walk takes over WALK_SECONDS (its pages are slow; the
+    first page's figures already say so)."""
     after = None
+    started = time.perf_counter()
     for _ in range(DEEP // 100):
+        if time.perf_counter() - started > WALK_SECONDS:
+            return None, f"walk > {WALK_SECONDS:.0f} s"
         data, code, _ = side.client.post(side.keys[shape.who], WALK, shape.variables(after))
         if code:
             raise RuntimeError(f"walk failed: {code}")
         info = data["jobs"]["pageInfo"]
         if not info["hasNextPage"]:
-            return None
+            return None, "n/a"
         after = info["endCursor"]
-    return after
+    return after, None
 
 
 def pct(samples, q):
@@ -277,20 +284,26 @@ def pct(samples, q):
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def measure(sides, shape, count, afters):
+def measure(sides, shape, count, afters, notes=None):
     """Interleaved sequential requests, one side after the other (each from its own cursor):
-    per side its samples (ms), totalCount and error code."""
+    per side its samples (ms), totalCount and error code. A side with a note (its walk to the
+    deep cursor gave up) is not measured and shows the note."""
     query = page_query(count)
     variables = [shape.variables(after) for after in afters]
-    out = [{"ms": [], "count": None, "error": None} for _ in sides]
+    out = [{"ms": [], "count": None, "error": notes[i], "note": True}
+           if notes and notes[i] else {"ms": [], "count": None, "error": None}
+           for i in range(len(sides))]
     for side, res, v in zip(sides, out, variables):
-        for _ in range(WARM):
+        warm_started = time.perf_counter()
+        for _ in range(WARM if not res["error"] else 0):
             data, code, _ = side.client.post(side.keys[shape.who], query, v)
             if code:
                 res["error"] = code
                 break
             if count:
                 res["count"] = data["jobs"]["totalCount"]
+            if time.perf_counter() - warm_started > CELL_SECONDS / 2:
+                break  # a slow shape: one warm-up is enough
     started = time.perf_counter()
     for i in range(N):
         for side, res, v in zip(sides, out, variables):
@@ -321,27 +334,38 @@ def run_shapes(backend, now):
                 continue
             log(f"{backend}: {shape.name}")
             started = time.perf_counter()
-            cursors = []
+            cells = {v: measure(sides, shape, v[1], [None] * len(sides))
+                     for v in VARIANTS if v[0] == "first"}
+            walk_started = time.perf_counter()
+            cursors, notes = [], []
             for side in sides:
-                # Cursors are opaque: another binary's may differ; re-walk when it is refused.
-                if cursors and cursors[0] is None:
+                if notes and notes[0] == "n/a":
                     cursors.append(None)  # the same rows: too few for a deep page here too
+                    notes.append("n/a")
                     continue
-                if cursors:
+                if cursors and cursors[0] is not None:
+                    # Cursors are opaque: another binary's may differ; walk when it is refused.
                     _, code, _ = side.client.post(side.keys[shape.who], WALK,
                                                   shape.variables(cursors[0]))
                     if not code:
                         cursors.append(cursors[0])
+                        notes.append(None)
                         continue
-                cursors.append(walk(side, shape))
-            walked = time.perf_counter() - started
-            cells = {}
-            for where, count in VARIANTS:
-                if where == "deep" and any(c is None for c in cursors):
-                    continue
-                afters = cursors if where == "deep" else [None] * len(sides)
-                cells[(where, count)] = measure(sides, shape, count, afters)
-            results[shape.name] = {"shape": shape, "cells": cells, "walk_s": walked}
+                cursor, note = walk(side, shape)
+                cursors.append(cursor)
+                notes.append(note)
+            walked = time.perf_counter() - walk_started
+            deep_note = None
+            if all(c is None for c in cursors):
+                deep_note = notes[0]
+            else:
+                for v in VARIANTS:
+                    if v[0] == "deep":
+                        cells[v] = measure(sides, shape, v[1], cursors, notes)
+            results[shape.name] = {"shape": shape, "cells": cells, "walk_s": walked,
+                                   "deep_note": deep_note}
+            log(f"{backend}: {shape.name}: walk {walked:.1f} s, "
+                f"total {time.perf_counter() - started:.1f} s")
     finally:
         for side in sides:
             side.stop()
@@ -484,6 +508,8 @@ def describe(binary):
 
 
 def fmt_cell(res):
+    if res.get("note"):
+        return res["error"]
     if res["error"]:
         return f"error {res['error']}"
     ms = res["ms"]
@@ -507,13 +533,15 @@ def shapes_report(backend, results):
         cols = []
         for variant in VARIANTS:
             if variant not in r["cells"]:
-                cols.append("n/a")
+                cols.append(r["deep_note"] or "n/a")
+                over = [o + (r["deep_note"] != "n/a") for o in over]
+                cells_total += r["deep_note"] != "n/a"
                 continue
             per_side = r["cells"][variant]
             cols.append(" → ".join(fmt_cell(res) for res in per_side))
             cells_total += 1
             for j, res in enumerate(per_side):
-                if res["ms"]:
+                if res["ms"] and not res["error"]:
                     p50 = statistics.median(res["ms"])
                     worst[j] = max(worst[j], p50)
                     over[j] += p50 > TARGET_MS
@@ -582,7 +610,8 @@ def main():
         sections += [f"## Shapes, one request at a time", "",
                      f"Full page (first 50, every field, user, inputs, pageInfo), with and without "
                      f"`totalCount`; deep page = the page after a cursor {DEEP:,} rows in (walked "
-                     f"once with `after`). {WARM} warm-up requests, then up to {N} timed ones per "
+                     f"once with `after` in pages of 100, given up after {WALK_SECONDS:.0f} s). "
+                     f"{WARM} warm-up requests (1 for a slow shape), then up to {N} timed ones per "
                      f"binary (fewer when a cell passes {CELL_SECONDS:.0f} s, at least "
                      f"{MIN_SAMPLES}), interleaved between binaries. p50 / p90 in ms. Matched = "
                      "`totalCount`. Target (issue 13): every p50 ≤ 10 ms.", ""]
