@@ -170,15 +170,27 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "ApiKey {key}"
 wrk.body = {json.dumps(body)}
-local errors = 0
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+errors = 0
+first_error = ""
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then errors = errors + 1 end
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    errors = errors + 1
+    if errors == 1 then first_error = status .. " " .. string.sub(body, 1, 200) end
+  end
 end
 function done(summary, latency, requests)
-  io.write(string.format("GRAPHQL_ERRORS %d\\n", errors))
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + t:get("errors")
+    if t:get("errors") > 0 then io.write("FIRST_ERROR " .. t:get("first_error") .. "\\n") end
+  end
+  io.write(string.format("GRAPHQL_ERRORS %d\\n", n))
 end
 """)
-    # wrk runs response() per thread; with -t1 the count is exact.
+    # Each wrk thread runs response() in its own Lua state and done() runs in the main one: the
+    # count is read from each thread's global `errors` (a `local` in done() was always 0).
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -228,6 +240,9 @@ def wrk(url, script, seconds, conns, server_pid=None):
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in socket.groups()) if socket else 0
     errors += int(re.search(r"GRAPHQL_ERRORS (\d+)", out).group(1))
+    first = re.search(r"^FIRST_ERROR (.*)$", out, re.M)
+    if first:
+        log(f"wrk: {errors} failed responses; the first: {first.group(1)}")
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors,
             "cpu_server": cpu["server"], "cpu_postgres": cpu["postgres"]}
 

@@ -386,7 +386,9 @@ def run_load(backend, now):
         shape = next(s for s in shapes(sides[0].url, now) if s.name == LOAD_SHAPE)
         for page in ("first", "deep"):
             for i, side in enumerate(sides):
-                after = walk(side, shape) if page == "deep" else None
+                after, note = walk(side, shape) if page == "deep" else (None, None)
+                if note:
+                    raise SystemExit(f"matrix: no deep page for the load shape: {note}")
                 body = {"query": page_query(True), "variables": shape.variables(after)}
                 script = work / f"{page}{i}.lua"
                 bench.lua_script(script, side.keys[shape.who], json.dumps(body))
