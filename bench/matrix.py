@@ -7,7 +7,7 @@ the write path. One binary, or two compared in one sitting.
     python3 bench/matrix.py shapes     # sequential p50/p90 per shape, both backends
     python3 bench/matrix.py load       # ERROR + 3 months, first and deep page, wrk -c32
     python3 bench/matrix.py writes     # bench/writes.py at concurrency 32 on fresh demo databases
-    python3 bench/matrix.py all        # the three, written to bench/results/<date>-<HHMM>-matrix-<LABEL>.md
+    python3 bench/matrix.py all        # the three, to bench/results/<date>-<HHMM>-matrix-LABEL.md
 
 Settings (environment):
   BENCH_BIN=a[,b]         binaries (default target/release/job-history); two are interleaved
@@ -144,8 +144,9 @@ def shapes(url, now):
     ago = lambda days: iso(now - datetime.timedelta(days=days))  # noqa: E731
     prefix = sql_value(url, "SELECT submitted_by FROM jobs ORDER BY id LIMIT 1")
     account = sql_value(url, "SELECT identifier FROM accounts ORDER BY id LIMIT 1 OFFSET 1")
-    ids = [r[0] for r in sql_rows(url, "SELECT job_identifier FROM jobs WHERE id IN (%s) ORDER BY id"
-                                  % ", ".join(str(10_000 * k) for k in range(1, 101)))]
+    every_10_000th = ", ".join(str(10_000 * k) for k in range(1, 101))
+    ids = [r[0] for r in sql_rows(
+        url, f"SELECT job_identifier FROM jobs WHERE id IN ({every_10_000th}) ORDER BY id")]
     model = sql_rows(url, "SELECT identifier, version FROM models ORDER BY id LIMIT 1 OFFSET 1")[0]
     return [
         # The issue's table, exactly: admin key, full page.
@@ -325,7 +326,8 @@ VARIANT_TITLES = ["first page, totalCount", "first page, no count", "deep page, 
 
 
 def run_shapes(backend, now):
-    """{shape name: {"shape", "cells": {variant: [per side result]}, "deep": bool}}."""
+    """Per shape name: the shape, its cells ({(page, count): [result per binary]}), the walk's
+    seconds and why there is no deep page (`n/a`, `walk > N s`) when no binary reached it."""
     sides = start_sides(backend)
     results = {}
     try:
@@ -416,7 +418,8 @@ def run_writes(backend):
         tmp = Path(tempfile.mkdtemp(prefix="jh-writes-"))
         if backend == "postgres":
             admin = os.environ["TEST_DATABASE_URL"]
-            url = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin)._replace(path="/" + WRITES_PG_DB))
+            parts = urllib.parse.urlsplit(admin)
+            url = urllib.parse.urlunsplit(parts._replace(path="/" + WRITES_PG_DB))
             bench.psql(admin, f"DROP DATABASE IF EXISTS {WRITES_PG_DB} WITH (FORCE)")
             bench.psql(admin, f"CREATE DATABASE {WRITES_PG_DB}")
         else:
@@ -440,7 +443,8 @@ def run_writes(backend):
                                   "--jobs", str(WRITE_JOBS), "--concurrency", str(CONNS)],
                                  text=True, capture_output=True)
             for line in out.stdout.splitlines():
-                m = re.match(r"\| (\w+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (.*) \|$", line)
+                m = re.match(r"\| (\w+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (.*) \|$",
+                             line)
                 if m:
                     rows.append((backend, binary, m.group(1), int(m.group(2)), int(m.group(3)),
                                  float(m.group(4)), float(m.group(5)), m.group(6)))
@@ -484,7 +488,8 @@ def busy_processes():
         for proc in Path("/proc").iterdir():
             if proc.name.isdigit():
                 try:
-                    out[proc.name] = ((proc / "comm").read_text().strip(), bench.cpu_seconds(proc.name))
+                    comm = (proc / "comm").read_text().strip()
+                    out[proc.name] = (comm, bench.cpu_seconds(proc.name))
                 except (FileNotFoundError, ProcessLookupError):
                     pass
         return out
@@ -554,7 +559,8 @@ def shapes_report(backend, results):
                      + " | ".join(cols) + " |")
     lines.append("")
     for j, b in enumerate(BINS):
-        lines.append(f"- `{b.name}`: {over[j]} of {cells_total} cells above p50 {TARGET_MS:.0f} ms; "
+        lines.append(f"- `{b.name}`: {over[j]} of {cells_total} cells above p50 "
+                     f"{TARGET_MS:.0f} ms; "
                      f"slowest p50 {worst[j]:.1f} ms.")
     slow = {n: f"{r['walk_s']:.0f} s" for n, r in results.items() if r["walk_s"] > 10}
     if slow:
@@ -637,7 +643,8 @@ def main():
                      "fresh database per binary and backend.", ""]
         sections += writes_report(rows)
     cond.stopped.set()
-    cpu = bench.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).stdout.strip()
+    cpu = bench.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])
+    cpu = cpu.stdout.strip()
     head = [f"# job-history shape matrix, {now:%Y-%m-%d %H:%M} UTC{' — ' + LABEL if LABEL else ''}",
             "",
             f"Machine: {os.cpu_count()} cores ({cpu}), shared with other work and noisy: compare "
@@ -646,7 +653,8 @@ def main():
             "",
             "Binaries: " + "; ".join(describe(b) for b in BINS) + ". Databases: "
             + ", ".join(sorted({backend_url(be, i) for be in BACKENDS for i in range(len(BINS))}))
-            + f", {bench.JOBS:,} jobs (`seed --jobs {bench.JOBS} --accounts 50 --users 2000 --seed 7`)."
+            + f", {bench.JOBS:,} jobs (`seed --jobs {bench.JOBS} --accounts 50 --users 2000 "
+            "--seed 7`)."
             " Command: `" + " ".join(f"{k}={os.environ[k]}" for k in (
                 "BENCH_BIN", "BENCH_PG", "BENCH_SQLITE", "BACKENDS", "N", "LABEL")
                 if k in os.environ) + f" python3 bench/matrix.py {mode}`.",
