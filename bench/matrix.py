@@ -210,15 +210,22 @@ class Client:
         """(data or None, error code or None, milliseconds)."""
         body = json.dumps({"query": query, "variables": variables})
         headers = {"content-type": "application/json", "authorization": f"ApiKey {key}"}
-        started = time.perf_counter()
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-            self.conn.request("POST", "/graphql", body, headers)
-            answer = json.loads(self.conn.getresponse().read())
-        except (OSError, http.client.HTTPException, ValueError):
-            self.conn = None
-            return None, "TRANSPORT", (time.perf_counter() - started) * 1000
+        # The server closes a keep-alive connection left idle (this side waits while the other
+        # binary is walked or measured): a request on a fresh connection is tried once more.
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            started = time.perf_counter()
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                self.conn.request("POST", "/graphql", body, headers)
+                answer = json.loads(self.conn.getresponse().read())
+                break
+            except (OSError, http.client.HTTPException, ValueError):
+                self.conn.close()
+                self.conn = None
+                if not reused or attempt == 2:
+                    return None, "TRANSPORT", (time.perf_counter() - started) * 1000
         ms = (time.perf_counter() - started) * 1000
         if answer.get("errors"):
             err = answer["errors"][0]
