@@ -17,7 +17,10 @@ pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
     let mut total = 0;
     loop {
         let now = crate::db::now();
-        let overdue = match db.read(async |c| lifecycle::overdue(c, now, BATCH).await).await {
+        let overdue = match db
+            .read(async |c| lifecycle::overdue(c, now, BATCH).await)
+            .await
+        {
             Ok(overdue) => overdue,
             Err(e) => {
                 tracing::warn!(error = %e, "timeout sweep failed; retrying at the next interval");
@@ -26,7 +29,10 @@ pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
         };
         let mut changed = Vec::new();
         for job in &overdue {
-            match db.write(async |tx| lifecycle::time_out(tx, *job).await).await {
+            match db
+                .write(async |tx| lifecycle::time_out(tx, *job).await)
+                .await
+            {
                 Ok(Some(t)) => changed.push(JobEvent {
                     account_id: t.account_id,
                     job_id: t.job_id,

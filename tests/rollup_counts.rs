@@ -74,15 +74,28 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
     };
     c.statuses = match rng.random_range(0..5) {
         0 => None,
-        1 => Some(vec![JobStatus::Completed, JobStatus::Canceled, JobStatus::Timedout, JobStatus::Error]),
+        1 => Some(vec![
+            JobStatus::Completed,
+            JobStatus::Canceled,
+            JobStatus::Timedout,
+            JobStatus::Error,
+        ]),
         2 => Some(vec![JobStatus::Submitted, JobStatus::InProgress]),
-        _ => Some(STATUSES.into_iter().filter(|_| rng.random_bool(0.4)).collect()),
+        _ => Some(
+            STATUSES
+                .into_iter()
+                .filter(|_| rng.random_bool(0.4))
+                .collect(),
+        ),
     };
     let (identifier, version, name) = &w.models[rng.random_range(0..w.models.len())];
     match rng.random_range(0..5) {
         0 => c.model_name = Some(name[..name.len().min(4)].to_lowercase()),
         1 => c.model_identifier = Some(identifier.clone()),
-        2 => (c.model_identifier, c.model_version) = (Some(identifier.clone()), Some(version.clone())),
+        2 => {
+            (c.model_identifier, c.model_version) =
+                (Some(identifier.clone()), Some(version.clone()))
+        }
         3 => c.model_version = Some(version.clone()),
         _ => {}
     }
@@ -94,7 +107,10 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
     }
     if rng.random_bool(0.8) {
         let (a, b) = (instant(rng, now), instant(rng, now));
-        c.created = Some(Range { from: a.min(b), to: a.max(b) });
+        c.created = Some(Range {
+            from: a.min(b),
+            to: a.max(b),
+        });
     }
     let scope = match rng.random_range(0..=w.accounts.len()) {
         0 => Scope::All,
@@ -111,7 +127,10 @@ async fn compare(db: &Db, seed: u64, cases: usize, now: NaiveDateTime) -> usize 
         let mut nonzero = 0;
         for i in 0..cases {
             let (scope, c) = random_filter(&mut rng, &w, now);
-            let (fast, live) = (count(conn, scope, &c).await?, count_live(conn, scope, &c).await?);
+            let (fast, live) = (
+                count(conn, scope, &c).await?,
+                count_live(conn, scope, &c).await?,
+            );
             assert_eq!(fast, live, "case {i} (seed {seed}): {scope:?} {c:?}");
             nonzero += usize::from(live > 0);
         }
@@ -141,23 +160,35 @@ async fn writer(db: Db, who: Submitter, models: Vec<(String, String)>, seed: u64
                 timeout_ms: [None, Some(1), Some(3_600_000)][rng.random_range(0..3)],
                 image_classification_model: rng.random_bool(0.3),
             };
-            let job = db.write(async |tx| lifecycle::submit(tx, &who, &spec, now).await).await;
+            let job = db
+                .write(async |tx| lifecycle::submit(tx, &who, &spec, now).await)
+                .await;
             mine.push((job.expect("submit").job_identifier, n));
             continue;
         }
         let (job, inputs) = mine[rng.random_range(0..mine.len())].clone();
         // Refusals (wrong status, timed out, reported twice) are part of the mix: ignored.
         let _ = match r {
-            3..=5 => db.write(async |tx| lifecycle::start(tx, scope, &job, now).await).await,
+            3..=5 => {
+                db.write(async |tx| lifecycle::start(tx, scope, &job, now).await)
+                    .await
+            }
             6..=8 => {
                 let input = format!("in-{}", rng.random_range(0..inputs));
-                let outcome = if rng.random_bool(0.8) { Outcome::Completed } else { Outcome::Failed };
+                let outcome = if rng.random_bool(0.8) {
+                    Outcome::Completed
+                } else {
+                    Outcome::Failed
+                };
                 db.write(async |tx| {
                     lifecycle::report(tx, scope, &job, &input, outcome, Some("boom"), now).await
                 })
                 .await
             }
-            _ => db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await).await,
+            _ => {
+                db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await)
+                    .await
+            }
         };
     }
 }
@@ -166,15 +197,62 @@ async fn writer(db: Db, who: Submitter, models: Vec<(String, String)>, seed: u64
 async fn sweeper(db: Db, rounds: usize) {
     for _ in 0..rounds {
         let now = job_history::db::now();
-        let overdue = db.read(async |c| lifecycle::overdue(c, now, 50).await).await.unwrap();
+        let overdue = db
+            .read(async |c| lifecycle::overdue(c, now, 50).await)
+            .await
+            .unwrap();
         for job in overdue {
-            db.write(async |tx| lifecycle::time_out(tx, job).await).await.unwrap();
+            db.write(async |tx| lifecycle::time_out(tx, job).await)
+                .await
+                .unwrap();
         }
         tokio::task::yield_now().await;
     }
 }
 
+/// Reverts the last `n` migrations (their `down.sql`), as an older binary's schema.
+async fn revert(db: &Db, n: usize) {
+    use diesel_migrations::MigrationHarness;
+    use job_history::db::DatabaseUrl;
+    use job_history::db::migrate::{POSTGRES, SQLITE};
+    let url = db.url().clone();
+    tokio::task::spawn_blocking(move || match url {
+        DatabaseUrl::Postgres(url) => {
+            type Pg = diesel_async::async_connection_wrapper::AsyncConnectionWrapper<
+                diesel_async::AsyncPgConnection,
+            >;
+            let mut c = <Pg as diesel::Connection>::establish(&url).unwrap();
+            for _ in 0..n {
+                c.revert_last_migration(POSTGRES).unwrap();
+            }
+        }
+        DatabaseUrl::Sqlite(path) => {
+            let mut c = <diesel::SqliteConnection as diesel::Connection>::establish(&path).unwrap();
+            for _ in 0..n {
+                c.revert_last_migration(SQLITE).unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
 backend_tests! {
+    async fn the_migration_fills_the_rollup_from_the_jobs_already_stored(t: TestDb) {
+        common::fixtures::history(&t.db, 1_500).await;
+        // Back to the schema before the rollup (`job_daily`, rebuilt by the down migration;
+        // no `job_counts`, no global sort indexes): a database as the previous release left it.
+        revert(&t.db, 2).await;
+        let gone = t.db.read(async |conn| job_history::on_backend!(conn, c => {
+            Ok::<_, DbError>(diesel::sql_query("SELECT count(*) FROM job_counts").execute(c).await.is_err())
+        })).await.unwrap();
+        assert!(gone, "job_counts should not exist after reverting its migration");
+        let applied = job_history::db::migrate::run(&t.db).await.unwrap();
+        assert_eq!(applied.len(), 2, "{applied:?}");
+        common::invariants::check(&t.db).await;
+        compare(&t.db, 4, 100, job_history::db::now()).await;
+    }
+
     async fn rollup_counts_equal_live_counts_for_random_filters(t: TestDb) {
         common::fixtures::history(&t.db, 2_000).await;
         common::invariants::check(&t.db).await;

@@ -465,16 +465,15 @@ pub async fn overdue(
     now: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Overdue>, DbError> {
-    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
-        crate::on_backend!(conn, c => {
-            jobs::table
-                .filter(jobs::status.le(JobStatus::InProgress))
-                .filter(jobs::deadline_at.le(now))
-                .select((jobs::id, jobs::started_at, jobs::deadline_at))
-                .limit(limit)
-                .load(c)
-                .await?
-        });
+    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> = crate::on_backend!(conn, c => {
+        jobs::table
+            .filter(jobs::status.le(JobStatus::InProgress))
+            .filter(jobs::deadline_at.le(now))
+            .select((jobs::id, jobs::started_at, jobs::deadline_at))
+            .limit(limit)
+            .load(c)
+            .await?
+    });
     Ok(rows
         .into_iter()
         .filter_map(|(job_id, started_at, deadline_at)| {

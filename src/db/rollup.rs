@@ -80,7 +80,10 @@ impl Tally {
     /// Adds a job of `account` in `cell` with `counts`.
     pub fn add(&mut self, account: AccountId, cell: Cell, counts: Counts) {
         for a in [account, ALL_ACCOUNTS] {
-            self.0.entry((a == ALL_ACCOUNTS, a, cell)).or_default().add(counts);
+            self.0
+                .entry((a == ALL_ACCOUNTS, a, cell))
+                .or_default()
+                .add(counts);
         }
     }
 
@@ -211,5 +214,11 @@ pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
     if job.status.is_pending() {
         return Ok(());
     }
-    bump(tx, job.account_id, Cell::of(job), Counts::finished(job.status)).await
+    bump(
+        tx,
+        job.account_id,
+        Cell::of(job),
+        Counts::finished(job.status),
+    )
+    .await
 }

@@ -254,7 +254,10 @@ fn insert_inputs_by<const N: usize>(
 
 /// Writes the rollup counts gathered in `tally` (see [`crate::db::rollup::Tally`]) and forgets
 /// them.
-pub fn write_tally(conn: &mut SyncConn<'_>, tally: &mut crate::db::rollup::Tally) -> QueryResult<()> {
+pub fn write_tally(
+    conn: &mut SyncConn<'_>,
+    tally: &mut crate::db::rollup::Tally,
+) -> QueryResult<()> {
     for upsert in tally.drain() {
         on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert, c))?;
     }

@@ -110,7 +110,8 @@ pub async fn history(db: &Db, jobs_n: u64) {
             Ok::<_, DbError>(())
         })?;
         // created_at and statuses moved behind the writers' backs: rebuild the rollup.
-        db.read(async |conn| super::invariants::rebuild_rollup(conn).await).await
+        db.read(async |conn| super::invariants::rebuild_rollup(conn).await)
+            .await
     };
     run.await.expect("fixture updates");
 }
