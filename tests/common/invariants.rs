@@ -21,6 +21,8 @@ pub type RollupKey = (i64, i32, i64, bool, bool);
 pub type RollupRow = [i64; 5];
 
 type JobCell = (AccountId, NaiveDateTime, ModelId, bool, bool, JobStatus);
+/// A `job_counts` row as read: the key's five columns, then the five counts.
+type StoredRow = (i64, i32, i64, bool, bool, i32, i32, i32, i32, i32);
 
 /// What `job_counts` must hold, computed from `jobs` by plain Rust: every job counted as
 /// created, and under its stored status when final, in its account's row and in account 0's.
@@ -112,24 +114,23 @@ pub async fn check(db: &Db) -> Report {
                 diesel::sql_query(SQL).get_result(c).await?
             });
             let live = live_rollup(conn).await?;
-            let stored: Vec<(i64, i32, i64, bool, bool, i32, i32, i32, i32, i32)> =
-                job_history::on_backend!(conn, c => {
-                    job_counts::table
-                        .select((
-                            job_counts::account_id,
-                            job_counts::day,
-                            job_counts::model_id,
-                            job_counts::explain,
-                            job_counts::image_classification_model,
-                            job_counts::created,
-                            job_counts::completed,
-                            job_counts::canceled,
-                            job_counts::timedout,
-                            job_counts::error,
-                        ))
-                        .load(c)
-                        .await?
-                });
+            let stored: Vec<StoredRow> = job_history::on_backend!(conn, c => {
+                job_counts::table
+                    .select((
+                        job_counts::account_id,
+                        job_counts::day,
+                        job_counts::model_id,
+                        job_counts::explain,
+                        job_counts::image_classification_model,
+                        job_counts::created,
+                        job_counts::completed,
+                        job_counts::canceled,
+                        job_counts::timedout,
+                        job_counts::error,
+                    ))
+                    .load(c)
+                    .await?
+            });
             Ok::<_, job_history::db::DbError>((v, live, stored))
         })
         .await
