@@ -42,12 +42,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    job_counts (account_id, day, model_id, explain, image_classification_model) {
+    job_counts (account_id, day, model_id, explain, image_classification_model, slot) {
         account_id -> BigInt,
         day -> Integer,
         model_id -> BigInt,
         explain -> Bool,
         image_classification_model -> Bool,
+        slot -> Integer,
         created -> Integer,
         completed -> Integer,
         canceled -> Integer,

@@ -1,4 +1,5 @@
-//! Keeping the query planner's statistics current.
+//! Upkeep every hour: SQLite's planner statistics, and folding the rollup's write slots of
+//! past days back into one row per cell ([`super::rollup::compact`]).
 //!
 //! PostgreSQL's autovacuum analyzes tables as they change. SQLite keeps no statistics until
 //! it is asked to, and without them its planner guesses: at 1M jobs it counted the history's
@@ -22,15 +23,33 @@ pub async fn optimize(db: &Db) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Runs [`optimize`] every `every` until the process ends (returns at once on PostgreSQL).
-pub async fn run(db: Db, every: Duration) {
-    if !matches!(db.pools(), Pools::Sqlite(_)) {
-        return;
+/// Folds the rollup's slots of the days before yesterday into slot 0, in transactions of at
+/// most 5 000 rows; returns how many rows it removed.
+pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
+    let before_day = super::daily::day_of(super::now()) - 1;
+    let mut removed = 0;
+    loop {
+        let n = db
+            .write(async |tx| super::rollup::compact(tx, before_day, 5_000).await)
+            .await?;
+        removed += n;
+        if n < 5_000 {
+            return Ok(removed);
+        }
     }
+}
+
+/// Runs [`compact_rollup`] and [`optimize`] every `every` until the process ends.
+pub async fn run(db: Db, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await; // the first tick is immediate; start-up has just optimized
     loop {
         ticks.tick().await;
+        match compact_rollup(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "folded past days' rollup slots"),
+            Err(e) => tracing::warn!(error = %e, "rollup compaction failed"),
+        }
         if let Err(e) = optimize(&db).await {
             tracing::warn!(error = %e, "PRAGMA optimize failed");
         }
