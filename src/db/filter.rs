@@ -31,6 +31,13 @@ pub struct StatusMatch {
     pub every_pending: &'static str,
     /// The instant deadlines are compared with.
     pub now: NaiveDateTime,
+    /// The smallest and largest stored status that can match, when narrower than every
+    /// status: added as a redundant `status BETWEEN lo AND hi`. PostgreSQL 15 never checks an
+    /// `= ANY(…)` on a later index column inside an ordered index scan (it filters each row
+    /// fetched from the table), but it does check a range there: `ERROR` by queue time read
+    /// 38 000 never-started rows from the table before its first ERROR (90–216 ms) without it,
+    /// 1 ms with it (`jobs_queue_idx` carries `status`).
+    pub bounds: Option<(JobStatus, JobStatus)>,
 }
 
 impl StatusMatch {
@@ -43,12 +50,27 @@ impl StatusMatch {
         } else {
             "1 = 1"
         };
+        let expired = statuses.contains(&JobStatus::Timedout);
+        // Stored statuses that can match: the final ones asked for as they are, and pending
+        // ones for live pending statuses and for TIMEDOUT (not yet recorded by the sweeper).
+        let pending = if expired {
+            &[JobStatus::Submitted, JobStatus::InProgress][..]
+        } else {
+            &live[..]
+        };
+        let possible = || stored.iter().chain(pending);
+        let bounds = possible()
+            .min()
+            .zip(possible().max())
+            .map(|(lo, hi)| (*lo, *hi))
+            .filter(|&b| b != (JobStatus::Submitted, JobStatus::Error));
         Self {
-            expired: statuses.contains(&JobStatus::Timedout),
+            expired,
             live,
             stored,
             every_pending,
             now,
+            bounds,
         }
     }
 }
@@ -119,6 +141,9 @@ macro_rules! filter_jobs {
                 (false, false, false) => q.filter(live.or(stored)),
                 (false, false, true) => q.filter(live.or(stored).or(expired)),
             };
+            if let Some((lo, hi)) = m.bounds {
+                q = q.filter(jobs::status.between(lo, hi));
+            }
         }
         if let Some(user) = &c.user {
             let p = $crate::db::filter::like_pattern(user);
@@ -214,5 +239,19 @@ mod tests {
         let both = StatusMatch::new(&[JobStatus::InProgress, JobStatus::Submitted], now);
         assert_eq!(both.every_pending, "jobs.status <= 1");
         assert!(!both.expired);
+        assert_eq!(
+            both.bounds,
+            Some((JobStatus::Submitted, JobStatus::InProgress))
+        );
+        assert_eq!(m.bounds, Some((JobStatus::Submitted, JobStatus::Timedout)));
+        let error = StatusMatch::new(&[JobStatus::Error], now);
+        assert_eq!(error.bounds, Some((JobStatus::Error, JobStatus::Error)));
+        let terminated = [JobStatus::Completed, JobStatus::Canceled, JobStatus::Error];
+        assert_eq!(
+            StatusMatch::new(&terminated, now).bounds,
+            Some((JobStatus::Completed, JobStatus::Error))
+        );
+        assert_eq!(StatusMatch::new(&JobStatus::ALL, now).bounds, None);
+        assert_eq!(StatusMatch::new(&[], now).bounds, None);
     }
 }
