@@ -207,8 +207,8 @@ impl Mutation {
         .await
     }
 
-    /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or
-    /// `admin`).
+    #[doc = " Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. \
+             Role `worker` (or `admin`)."]
     async fn start_job(
         &self,
         ctx: &Context<'_>,
