@@ -16,9 +16,10 @@ use diesel::sql_types::{Integer, Text};
 pub use ids::{AccountId, JobId, KeyId, ModelId, UserId};
 pub use scope::Scope;
 
-/// Where a job is in its lifecycle. The discriminants are the codes stored in `jobs.status`
-/// (the one mapping: [`JobStatus::code`] reads it, `TryFrom<i32>` inverts it, and the Diesel
-/// mapping binds it), in lifecycle order as the migration's comment lists them.
+/// Where a job is in its lifecycle.
+// (Not in the `///` above: it is the SDL's description.) The discriminants are the codes
+// stored in `jobs.status`, in lifecycle order as the migration's comment lists them: the one
+// mapping, which `code` reads, `TryFrom<i32>` inverts and the Diesel mapping binds.
 #[derive(
     Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow,
 )]
@@ -50,7 +51,8 @@ impl JobStatus {
         Self::Error,
     ];
 
-    /// The stored code.
+    /// The stored code: the discriminant, the one mapping between statuses and `jobs.status`
+    /// (`TryFrom<i32>` inverts it; the Diesel mapping binds it).
     pub const fn code(self) -> i32 {
         self as i32
     }
@@ -73,8 +75,9 @@ impl JobStatus {
     }
 }
 
-/// Where one input of a job is. The discriminants are the codes stored in
-/// `job_inputs.status`, read and inverted as [`JobStatus`]'s are.
+/// Where one input of a job is.
+// The discriminants are the codes stored in `job_inputs.status`, read and inverted as
+// `JobStatus`'s are.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Integer)]
 #[repr(i32)]

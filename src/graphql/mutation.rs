@@ -80,7 +80,8 @@ impl SubmitJobInput {
             }
             if !names.insert(name.to_string()) {
                 return bad(format!(
-                    "input.inputs[{i}].name {name:?} is used twice; input names are unique within a job"
+                    "input.inputs[{i}].name {name:?} is used twice; \
+                     input names are unique within a job"
                 ));
             }
             if input.byte_amount.0 < 0 {
@@ -98,7 +99,8 @@ impl SubmitJobInput {
             .is_none()
         {
             return bad(format!(
-                "input.inputs: the byteAmount values add up to more than {} bytes, the most a job can hold",
+                "input.inputs: the byteAmount values add up to more than {} bytes, \
+                 the most a job can hold",
                 i64::MAX
             ));
         }
@@ -205,7 +207,8 @@ impl Mutation {
         .await
     }
 
-    /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or `admin`).
+    #[doc = " Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. \
+             Role `worker` (or `admin`)."]
     async fn start_job(
         &self,
         ctx: &Context<'_>,

@@ -4,9 +4,9 @@
 //! the statements, per backend). This module is the plan: what to write, in which
 //! transactions, whether to rebuild the indexes, the per-day counts and the progress bar. A
 //! generator thread produces batches while the loader writes the previous one. Each batch of
-//! jobs and their inputs is one transaction (or the whole load is, see
-//! [`rebuilds_indexes`]): an interrupted seed leaves whole jobs only, and seeding a non-empty
-//! database only adds rows.
+//! jobs and their inputs is one transaction (or the whole load is, when it at least doubles
+//! the jobs and so rebuilds the indexes): an interrupted seed leaves whole jobs only, and
+//! seeding a non-empty database only adds rows.
 
 pub mod bulk;
 pub mod catalogue;

@@ -138,7 +138,8 @@ impl JobFilter {
             && exact.len() > MAX_STATUSES
         {
             return Err(ApiError::bad_input(format!(
-                "filter.statuses lists {} statuses; at most {MAX_STATUSES} are allowed (each status once)",
+                "filter.statuses lists {} statuses; \
+                 at most {MAX_STATUSES} are allowed (each status once)",
                 exact.len()
             )));
         }
