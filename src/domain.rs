@@ -93,6 +93,15 @@ impl InputStatus {
         self as i32
     }
 
+    /// The name used by the API (`PENDING`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+
     /// The status of a stored code.
     pub fn from_code(code: i32) -> Option<Self> {
         [Self::Pending, Self::Completed, Self::Failed]
