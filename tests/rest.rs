@@ -509,6 +509,8 @@ backend_tests! {
             .map(|m| m["versions"].as_array().unwrap().len())
             .sum();
         assert_eq!(listed, catalogue.len());
+        // Modzy's Python SDK reads the hardware requirements when it starts: none here.
+        assert_eq!(ok(&app, &w.a, "/api/models/requirements/account").await.json(), json!([]));
         // Adding a model: administrators only, idempotent, never a rename.
         let add = "mutation($i: String!, $v: String!, $n: String!) {
             addModel(identifier: $i, version: $v, name: $n) { identifier version name } }";

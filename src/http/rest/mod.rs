@@ -13,6 +13,7 @@
 //! | `DELETE /api/jobs/{jobIdentifier}` | cancel it |
 //! | `POST /api/jobs` | submit ([`jobs`]) |
 //! | `GET /api/models[/{identifier}[/versions[/{version}]]]` | the catalogue ([`models`]) |
+//! | `GET /api/models/requirements/account` | no hardware requirements (`[]`) |
 
 pub mod error;
 pub mod history;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/jobs", axum::routing::post(submit_route))
         .route("/jobs/{job}", get(job_route).delete(cancel_route))
         .route("/models", get(models_route))
+        .route("/models/requirements/account", get(requirements_route))
         .route("/models/{model}", get(model_route))
         .route("/models/{model}/versions", get(versions_route))
         .route("/models/{model}/versions/{version}", get(version_route))
@@ -178,6 +180,18 @@ async fn models_route(
         &headers,
         async |_| models::list(&state, query.as_deref()).await,
     )
+    .await
+}
+
+async fn requirements_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    let route = "GET /api/models/requirements/account";
+    serve(&state, route, connect_info, &headers, async |_| {
+        Ok(models::requirements())
+    })
     .await
 }
 

@@ -5,7 +5,8 @@
 //! "versions"}`; a version: `{"modelId", "identifier", "version", "name"}`. Modzy's SDK checks
 //! its connection with `GET /api/models`. The list takes `modelId` (exact), `name`
 //! (case-insensitive part), `sort-by` (`name`, `modelId`), `direction`, `page` and `per-page`
-//! (1–1000, default 1000, what the SDK asks for); anything else is a 400.
+//! (1–1000, default 1000, what the SDK asks for); anything else is a 400. Modzy's Python SDK
+//! also reads `GET /api/models/requirements/account` when it starts: an empty list here.
 
 use std::cmp::Ordering;
 
@@ -184,6 +185,12 @@ pub async fn list(state: &AppState, raw_query: Option<&str>) -> ApiResult<Respon
     let start = (page - 1).saturating_mul(per_page);
     let models: Vec<_> = models.into_iter().skip(start).take(per_page).collect();
     Ok(super::json(&models).into_response())
+}
+
+/// `GET /api/models/requirements/account`: the hardware a deployment offers models, which
+/// Modzy's Python SDK reads when it starts. This service runs no models: none (`[]`).
+pub fn requirements() -> Response {
+    super::json(&[(); 0]).into_response()
 }
 
 fn no_model(identifier: &str) -> ApiError {
