@@ -162,7 +162,41 @@ class Server:
         return data["data"]
 
 
+    def rest(self, key, path):
+        req = urllib.request.Request(self.base + path, headers={"authorization": f"ApiKey {key}"})
+        with urllib.request.urlopen(req) as answer:  # raises on any status but 2xx
+            return json.loads(answer.read())
+
+
+def rest_path(since, after_page=1):
+    """The REST history route asking for the GraphQL history page's rows (no totalCount: the
+    route has none): TERMINATED jobs created since `since`, 50 per page."""
+    query = urllib.parse.urlencode({"status": "terminated", "startDate": since, "per-page": 50,
+                                    "page": after_page})
+    return f"/api/jobs/history?{query}"
+
+
+def ask(srv, key, body):
+    """One request of a workload: a GraphQL body, or {"rest": path}."""
+    if "rest" in body:
+        return srv.rest(key, body["rest"])
+    return srv.gql(key, body["query"], body["variables"], body["operationName"])
+
+
 def lua_script(path, key, body):
+    if "rest" in json.loads(body):
+        path.write_text(f"""
+wrk.method = "GET"
+wrk.headers["Authorization"] = "ApiKey {key}"
+local errors = 0
+function response(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+end
+function done(summary, latency, requests)
+  io.write(string.format("GRAPHQL_ERRORS %d\\n", errors))
+end
+""")
+        return
     path.write_text(f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -247,17 +281,24 @@ def instructions(url, keys, workloads, requests=50):
         for i, (name, body) in enumerate(workloads.items()):
             headers = {"content-type": "application/json", "authorization": f"ApiKey {keys[name]}"}
 
-            def ask():
-                conn.request("POST", "/graphql", json.dumps(body), headers)
-                answer = conn.getresponse().read()
-                if b'"errors"' in answer:
+            def one():
+                if "rest" in body:
+                    conn.request("GET", body["rest"], headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    failed = response.status != 200
+                else:
+                    conn.request("POST", "/graphql", json.dumps(body), headers)
+                    answer = conn.getresponse().read()
+                    failed = b'"errors"' in answer
+                if failed:
                     raise SystemExit(f"bench: workload query failed: {answer[:300]!r}")
 
             for _ in range(10):
-                ask()
+                one()
             run(["callgrind_control", "-z", str(srv.proc.pid)])
             for _ in range(requests):
-                ask()
+                one()
             run(["callgrind_control", "-d", f"w{i}", str(srv.proc.pid)])
             dump = next(f for f in out.iterdir()
                         if re.search(rf"^desc: Trigger: .* w{i}$", f.read_text(errors="replace")[:4000], re.M))
@@ -388,6 +429,9 @@ def main():
             "deep page (after 10 000 rows)": {"query": history(True), "variables": {**variables, "after": after}, "operationName": "History"},
             "job details": {"query": DETAILS, "variables": {"j": job}, "operationName": "Details"},
             "history page, one account (user key)": {"query": history(True), "variables": variables, "operationName": "History"},
+            # The same rows as "history page, no totalCount", through Modzy's REST route.
+            "REST history page (GET /api/jobs/history)": {"rest": rest_path(since)},
+            "REST deep page (page 201, after 10 000 rows)": {"rest": rest_path(since, 201)},
         }
         workloads = {name: body for name, body in workloads.items() if wanted(name)}
         keys = {name: user_key if "user key" in name else key for name in workloads}
@@ -395,15 +439,16 @@ def main():
         for i, (name, body) in enumerate(workloads.items()):
             scripts[name] = work / f"w{i}.lua"
             lua_script(scripts[name], keys[name], json.dumps(body))
-            srv.gql(keys[name], body["query"], body["variables"], body["operationName"])  # fails loudly if broken
+            ask(srv, keys[name], body)  # fails loudly if broken
         results = {name: [] for name in workloads}
         floors = []
         statements_per_request = {}
         for r in range(ROUNDS):
             for name, script in scripts.items():
                 log(f"round {r + 1}/{ROUNDS}: {name}")
-                wrk(srv.base + "/graphql", script, WARMUP, CONNS)
-                results[name].append(wrk(srv.base + "/graphql", script, DURATION, CONNS, srv.proc.pid))
+                target = srv.base + workloads[name].get("rest", "/graphql")
+                wrk(target, script, WARMUP, CONNS)
+                results[name].append(wrk(target, script, DURATION, CONNS, srv.proc.pid))
             if wanted("floor"):
                 log(f"round {r + 1}/{ROUNDS}: pgbench floor")
                 floors.append(pgbench(pg_url, statements, DURATION, CONNS))
@@ -417,7 +462,7 @@ def main():
             deltas = []
             for _ in range(20):
                 before = srv.metric("jh_sql_statements_total")
-                srv.gql(keys[name], body["query"], body["variables"], body["operationName"])
+                ask(srv, keys[name], body)
                 deltas.append(srv.metric("jh_sql_statements_total") - before)
             statements_per_request[name] = statistics.median(deltas)
         rss = srv.peak_rss_mb()
@@ -456,7 +501,8 @@ def settle(srv):
 
 def sum_requests(srv):
     text = urllib.request.urlopen(srv.base + "/metrics").read().decode()
-    return sum(float(l.split()[1]) for l in text.splitlines() if l.startswith("jh_graphql_requests_total{"))
+    return sum(float(l.split()[1]) for l in text.splitlines()
+               if l.startswith(("jh_graphql_requests_total{", "jh_rest_requests_total{")))
 
 
 def med(runs, key):
@@ -508,6 +554,12 @@ def report(results, floors, statements, per_request, rss, sqlite_runs, counts):
                             ("history page, no totalCount", "Without totalCount / with")):
             if name in results:
                 lines.append(f"- {label}: **{med(results[name], 'rps') / hist:.2f}×**.")
+    same = "history page, no totalCount"
+    for name, label in (("REST history page (GET /api/jobs/history)", "REST history page / GraphQL"),
+                        ("REST deep page (page 201, after 10 000 rows)", "REST page 201 / GraphQL")):
+        if name in results and same in results:
+            lines.append(f"- {label} (the same rows, without totalCount): "
+                         f"**{med(results[name], 'rps') / med(results[same], 'rps'):.2f}×** req/s.")
     lines += [
         f"- Server peak RSS (VmHWM) over the PostgreSQL runs: **{rss:.0f} MB**.",
         "",
