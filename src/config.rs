@@ -169,6 +169,8 @@ pub enum ModelsCommand {
     /// Add a model version to the catalogue. Idempotent: adding the same model again changes
     /// nothing; the same identifier and version under another name is refused (models are
     /// never renamed).
+    // `--version` is the model's version here, not the program's.
+    #[command(disable_version_flag = true)]
     Add(ModelsAddArgs),
     /// List the catalogue: identifier, version and name, one model version per line.
     List,

@@ -1,7 +1,7 @@
 //! `GET /api/jobs/history`: Modzy's job history. The query parameters become the GraphQL
 //! history's own types — a [`JobFilter`] validated by the same code (messages worded for these
 //! parameters: [`Wording::Rest`]), a [`JobOrder`], a keyset [`Page`] — and the page is read by
-//! the same [`history::connection::fetch`]; page numbers are positions found by
+//! the same [`fetch`]; page numbers are positions found by
 //! [`super::pages`]. The answer is a bare JSON array of jobs with an RFC 8288 `Link` header
 //! (`first`, `prev`, `next`).
 //!
