@@ -276,6 +276,50 @@ backend_tests! {
         assert!(matched >= 10, "only {matched} filters matched jobs: the test would prove little");
     }
 
+    async fn search_parameters_take_several_values(t: TestDb) {
+        let w = world(&t.db).await;
+        let rows = fixtures::truth(&t.db).await;
+        let app = fresh_app(&t.db);
+        // Newest first, as the route's default order; computed from the rows themselves.
+        let expect = |keep: &dyn Fn(&fixtures::Row) -> bool| {
+            let mut kept: Vec<_> = rows.iter().filter(|r| keep(r)).collect();
+            kept.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
+            kept.iter().take(100).map(|r| r.identifier.clone()).collect::<Vec<_>>()
+        };
+        let has = |r: &fixtures::Row, t: &str| {
+            [&r.first_name, &r.last_name, &r.email]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&t.to_lowercase()))
+        };
+        let (u1, u2) = (rows[0].last_name.clone(), rows.iter().find(|r| r.last_name != rows[0].last_name).unwrap().last_name.clone());
+        let (m1, m2) = (rows[0].model_name.clone(), rows.iter().find(|r| r.model_name != rows[0].model_name).unwrap().model_name.clone());
+        let (k1, k2) = (rows[0].submitted_by.clone(), rows.iter().find(|r| r.submitted_by != rows[0].submitted_by).unwrap().submitted_by.clone());
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let first = rows[0].first_name.clone();
+        let cases: Vec<(String, Vec<String>)> = vec![
+            (format!("user={},{}", enc(&u1), enc(&u2)), expect(&|r| has(r, &u1) || has(r, &u2))),
+            (format!("user={};{}", enc(&u1), enc(&first)), expect(&|r| has(r, &u1) && has(r, &first))),
+            (format!("user={};{}", enc(&u1), enc(&u2)), expect(&|r| has(r, &u1) && has(r, &u2))),
+            (format!("model={},{}", enc(&m1), enc(&m2)), expect(&|r| {
+                let name = r.model_name.to_lowercase();
+                name.contains(&m1.to_lowercase()) || name.contains(&m2.to_lowercase())
+            })),
+            (format!("accessKey={k1},{k2}"), expect(&|r| r.submitted_by == k1 || r.submitted_by == k2)),
+            (format!("accessKey={k1};{k2}"), Vec::new()),
+            (
+                format!("user={},{}&accessKey={k1},{k2}", enc(&u1), enc(&u2)),
+                expect(&|r| (has(r, &u1) || has(r, &u2)) && (r.submitted_by == k1 || r.submitted_by == k2)),
+            ),
+        ];
+        for (query, expected) in cases {
+            let reply = ok(&app, &w.admin, &format!("/api/jobs/history?per-page=100&{query}")).await;
+            assert_eq!(identifiers(reply.json().as_array().unwrap()), expected, "{query}");
+        }
+        let many = vec!["a"; 21].join(",");
+        refused(&rest(&app, "GET", &format!("/api/jobs/history?user={many}"), Some(&w.a), None).await, 400, "user lists 21 values; at most 20");
+        refused(&rest(&app, "GET", "/api/jobs/history?model=a,,b", Some(&w.a), None).await, 400, "model must not be empty");
+    }
+
     async fn job_objects_are_the_graphql_job(t: TestDb) {
         let w = world(&t.db).await;
         let rows = fixtures::truth(&t.db).await;

@@ -98,6 +98,19 @@ pub struct Range {
     pub to: NaiveDateTime,
 }
 
+/// A search field's texts: every group must match (AND), a group by any of its texts (OR).
+/// A GraphQL filter field is one group of one text ([`Texts::one`]); Modzy's REST parameters
+/// may hold several (`a,b`: any; `a;b`: all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Texts(pub Vec<Vec<String>>);
+
+impl Texts {
+    /// The single text `text`.
+    pub fn one(text: String) -> Self {
+        Self(vec![vec![text]])
+    }
+}
+
 /// Which jobs: every condition set here must hold (AND). Which accounts' jobs is not among
 /// them: every function that reads jobs takes the caller's [`Scope`] apart, so it cannot be
 /// forgotten.
@@ -105,12 +118,12 @@ pub struct Range {
 pub struct JobConditions {
     /// Effective statuses allowed (`None`: all). An empty list matches nothing.
     pub statuses: Option<Vec<JobStatus>>,
-    /// Case-insensitive substring of the user's first name, last name or email.
-    pub user: Option<String>,
-    /// Exact key prefix (`submittedBy`).
-    pub access_key: Option<String>,
-    /// Case-insensitive substring of the model's name.
-    pub model_name: Option<String>,
+    /// Case-insensitive substrings of the user's first name, last name or email.
+    pub user: Option<Texts>,
+    /// Exact key prefixes (`submittedBy`).
+    pub access_key: Option<Texts>,
+    /// Case-insensitive substrings of the model's name.
+    pub model_name: Option<Texts>,
     /// Exact model identifier.
     pub model_identifier: Option<String>,
     /// Exact model version.

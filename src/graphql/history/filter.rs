@@ -5,7 +5,7 @@
 use async_graphql::{Enum, InputObject};
 use chrono::NaiveDateTime;
 
-use crate::db::jobs::{JobConditions, Range};
+use crate::db::jobs::{JobConditions, Range, Texts};
 use crate::domain::JobStatus;
 use crate::graphql::error::ApiError;
 use crate::graphql::scalars::DateTime;
@@ -148,6 +148,34 @@ pub struct JobFilter {
     pub account_identifier: Option<String>,
 }
 
+/// Most texts one REST search parameter may list (`a,b;c`).
+pub const MAX_TEXTS: usize = 20;
+
+/// A search parameter of Modzy's REST history holding several texts: `,` separates texts of
+/// which any must match, `;` groups that must all match. Each text is checked as a GraphQL
+/// filter field's text is (not empty, at most [`MAX_TEXT`] characters); at most
+/// [`MAX_TEXTS`] texts.
+pub fn texts(field: &str, value: &str) -> Result<Texts, ApiError> {
+    let groups: Vec<Vec<String>> = value
+        .split(';')
+        .map(|group| {
+            group
+                .split(',')
+                .map(|t| {
+                    text(field, &Some(t.to_string()), Wording::Rest).map(Option::unwrap_or_default)
+                })
+                .collect::<Result<_, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let count: usize = groups.iter().map(Vec::len).sum();
+    if count > MAX_TEXTS {
+        return Err(ApiError::bad_input(format!(
+            "{field} lists {count} values; at most {MAX_TEXTS} are allowed"
+        )));
+    }
+    Ok(Texts(groups))
+}
+
 fn text(field: &str, value: &Option<String>, wording: Wording) -> Result<Option<String>, ApiError> {
     let Some(v) = value else { return Ok(None) };
     let v = v.trim();
@@ -206,9 +234,9 @@ impl JobFilter {
             |field, r: Option<DateRange>| r.map(|r| r.resolve(field, now, wording)).transpose();
         Ok(JobConditions {
             statuses,
-            user: text("user", &self.user, wording)?,
-            access_key: text("accessKey", &self.access_key, wording)?,
-            model_name: text("model", &self.model, wording)?,
+            user: text("user", &self.user, wording)?.map(Texts::one),
+            access_key: text("accessKey", &self.access_key, wording)?.map(Texts::one),
+            model_name: text("model", &self.model, wording)?.map(Texts::one),
             model_identifier: text("modelIdentifier", &self.model_identifier, wording)?,
             model_version: text("modelVersion", &self.model_version, wording)?,
             created: range("createdAt", self.created_at)?,

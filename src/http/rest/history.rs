@@ -5,7 +5,8 @@
 //! [`super::pages`]. The answer is a bare JSON array of jobs with an RFC 8288 `Link` header
 //! (`first`, `prev`, `next`).
 //!
-//! Parameters: `user`, `accessKey`, `model` (as the GraphQL filter's fields), `startDate` /
+//! Parameters: `user`, `accessKey`, `model` (as the GraphQL filter's fields, each possibly
+//! several values: `a,b` any of them, `a;b` all of them; at most 20), `startDate` /
 //! `endDate` (on `createdAt`; ISO 8601 with or without an offset — none means UTC — or a
 //! date alone: its first instant for `startDate`, its last for `endDate`), `status`
 //! (`all`, `pending`, `terminated`, `timedout` or an exact status, any case; `,` between
@@ -19,11 +20,11 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use super::pages::Query;
 use super::wire::JobBody;
 use crate::auth::Caller;
-use crate::db::jobs::SortKey;
+use crate::db::jobs::{JobConditions, SortKey};
 use crate::domain::JobStatus;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::history::connection::fetch;
-use crate::graphql::history::filter::{DateRange, JobFilter, JobStatusGroup, Wording};
+use crate::graphql::history::filter::{self, DateRange, JobFilter, JobStatusGroup, Wording};
 use crate::graphql::history::order::{JobOrder, JobOrderField, OrderDirection};
 use crate::graphql::history::page::{MAX_PAGE_SIZE, Page};
 use crate::graphql::loaders::{self, Nested};
@@ -54,8 +55,11 @@ const SORT_FIELDS: [(&str, JobOrderField); 8] = [
 /// A validated history request.
 #[derive(Debug)]
 pub struct HistoryParams {
-    /// The filter, as the GraphQL `jobs` field takes it.
+    /// The filter, as the GraphQL `jobs` field takes it, but for the search texts.
     pub filter: JobFilter,
+    /// The search texts (`user`, `accessKey`, `model`), which may hold several values here
+    /// (`,` any, `;` all): only those fields of it are set.
+    pub texts: JobConditions,
     /// The order.
     pub order: JobOrder,
     /// The page number, from 1.
@@ -195,6 +199,7 @@ impl HistoryParams {
     /// [`JobFilter::conditions_as`] makes).
     pub fn parse(raw_query: Option<&str>) -> ApiResult<Self> {
         let mut filter = JobFilter::default();
+        let mut texts = JobConditions::default();
         let (mut start, mut end) = (None, None);
         let (mut field, mut dir) = (JobOrderField::CreatedAt, OrderDirection::Desc);
         let (mut page, mut per_page) = (1, DEFAULT_PER_PAGE);
@@ -210,9 +215,9 @@ impl HistoryParams {
             seen.push(name.to_string());
             let v = value.to_string();
             match &*name {
-                "user" => filter.user = Some(v.clone()),
-                "accessKey" => filter.access_key = Some(v.clone()),
-                "model" => filter.model = Some(v.clone()),
+                "user" => texts.user = Some(filter::texts("user", &v)?),
+                "accessKey" => texts.access_key = Some(filter::texts("accessKey", &v)?),
+                "model" => texts.model_name = Some(filter::texts("model", &v)?),
                 "startDate" => start = Some(instant("startDate", &v, false)?),
                 "endDate" => end = Some(instant("endDate", &v, true)?),
                 "status" => filter.statuses = statuses(&v)?,
@@ -247,6 +252,7 @@ impl HistoryParams {
         rest.sort();
         Ok(Self {
             filter,
+            texts,
             order: JobOrder {
                 field,
                 direction: dir,
@@ -288,7 +294,12 @@ pub async fn answer(
 ) -> ApiResult<Response> {
     let now = crate::db::now();
     let params = HistoryParams::parse(raw_query)?;
-    let conditions = params.filter.conditions_as(now, Wording::Rest)?;
+    let conditions = JobConditions {
+        user: params.texts.user.clone(),
+        access_key: params.texts.access_key.clone(),
+        model_name: params.texts.model_name.clone(),
+        ..params.filter.conditions_as(now, Wording::Rest)?
+    };
     let query = Query {
         key: format!("{}?{:?}", caller.prefix, params.rest),
         scope: caller.scope(),
