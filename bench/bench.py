@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target/release/job-history"))  # BENCH_BIN: compare builds
 DATA = ROOT / "bench/.data"
+# BENCH_SQLITE: the seeded SQLite file, e.g. one shared by several worktrees.
+SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE", DATA / "bench.db"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DURATION = int(os.environ.get("DURATION", "10"))
 WARMUP = int(os.environ.get("WARMUP", "3"))
@@ -94,12 +96,12 @@ def prepare_postgres():
 
 
 def prepare_sqlite():
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / "bench.db"
-    marker = DATA / "bench.db.seeded"
+    path = SQLITE_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    marker = path.with_name(path.name + ".seeded")
     if not marker.exists() or marker.read_text().strip() != str(JOBS):
-        log(f"seeding {JOBS} jobs into SQLite (once)")
-        for p in DATA.glob("bench.db*"):
+        log(f"seeding {JOBS} jobs into SQLite at {path} (once)")
+        for p in path.parent.glob(path.name + "*"):
             p.unlink()
         seed(f"sqlite://{path}")
         marker.write_text(str(JOBS))
@@ -124,10 +126,10 @@ def new_key(url, email, role):
 
 
 class Server:
-    def __init__(self, url, extra_env=None, stderr=None, wrapper=()):
+    def __init__(self, url, extra_env=None, stderr=None, wrapper=(), args=()):
         env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PER_SECOND": "0", "LOG_LEVEL": "warn",
                "TIMEOUT_SWEEP_MS": "0", **(extra_env or {})}
-        self.proc = subprocess.Popen([*wrapper, str(BIN), "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*wrapper, str(BIN), "serve", "--port", "0", *args], env=env, stdout=subprocess.PIPE,
                                      stderr=stderr or subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://[0-9.:]+", line)
@@ -202,15 +204,27 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "ApiKey {key}"
 wrk.body = {json.dumps(body)}
-local errors = 0
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+errors = 0
+first_error = ""
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then errors = errors + 1 end
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    errors = errors + 1
+    if errors == 1 then first_error = status .. " " .. string.sub(body, 1, 200) end
+  end
 end
 function done(summary, latency, requests)
-  io.write(string.format("GRAPHQL_ERRORS %d\\n", errors))
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + t:get("errors")
+    if t:get("errors") > 0 then io.write("FIRST_ERROR " .. t:get("first_error") .. "\\n") end
+  end
+  io.write(string.format("GRAPHQL_ERRORS %d\\n", n))
 end
 """)
-    # wrk runs response() per thread; with -t1 the count is exact.
+    # Each wrk thread runs response() in its own Lua state and done() runs in the main one: the
+    # count is read from each thread's global `errors` (a `local` in done() was always 0).
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -260,6 +274,9 @@ def wrk(url, script, seconds, conns, server_pid=None):
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in socket.groups()) if socket else 0
     errors += int(re.search(r"GRAPHQL_ERRORS (\d+)", out).group(1))
+    first = re.search(r"^FIRST_ERROR (.*)$", out, re.M)
+    if first:
+        log(f"wrk: {errors} failed responses; the first: {first.group(1)}")
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors,
             "cpu_server": cpu["server"], "cpu_postgres": cpu["postgres"]}
 

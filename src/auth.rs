@@ -111,6 +111,10 @@ pub struct Authenticator {
     cache: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
     /// Prefixes found to match no key, and when.
     unknown: Mutex<HashMap<String, Instant>>,
+    /// The secret hash of every usable key read so far, by prefix: what [`Self::trusts`]
+    /// compares with. Apart from `cache`, because a cache entry is stale or locked while it is
+    /// read again, and a good key must not count as anonymous traffic meanwhile.
+    trusted: Mutex<HashMap<String, String>>,
 }
 
 /// A looked-up key (or its absence) and when it was read.
@@ -135,24 +139,40 @@ impl Authenticator {
             ttl,
             cache: Mutex::new(HashMap::new()),
             unknown: Mutex::new(HashMap::new()),
+            trusted: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `header` carries a key this authenticator has checked within its TTL (without
-    /// waiting or reading the database): such a request is not anonymous traffic.
+    /// Whether `header` carries a key whose secret matched when this authenticator last read
+    /// it, and which was neither revoked nor expired then (without waiting or reading the
+    /// database): such a request is not anonymous traffic. Its cache entry may be stale or
+    /// being read again; authentication still checks the key as usual.
     pub fn trusts(&self, header: &str) -> bool {
         let Ok((prefix, secret)) = parse_header(header) else {
             return false;
         };
-        let Some(slot) = lock(&self.cache).get(prefix).cloned() else {
+        let Some(hash) = lock(&self.trusted).get(prefix).cloned() else {
             return false;
         };
-        let Ok(entry) = slot.try_lock() else {
-            return false;
-        };
-        matches!(entry.as_ref(), Some((at, Some(key)))
-            if at.elapsed() < self.ttl
-                && bool::from(hash_secret(secret).as_bytes().ct_eq(key.secret_hash.as_bytes())))
+        hash_secret(secret).as_bytes().ct_eq(hash.as_bytes()).into()
+    }
+
+    /// Remembers (or forgets) `prefix`'s key as read just now, for [`Self::trusts`].
+    fn note(&self, prefix: &str, key: Option<&ApiKey>) {
+        let now = crate::db::now();
+        let usable = key.filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|t| t > now));
+        let mut trusted = lock(&self.trusted);
+        match usable {
+            Some(k) => {
+                if trusted.len() >= CACHE_CAPACITY && !trusted.contains_key(prefix) {
+                    trusted.clear();
+                }
+                trusted.insert(prefix.to_string(), k.secret_hash.clone());
+            }
+            None => {
+                trusted.remove(prefix);
+            }
+        }
     }
 
     /// Authenticates an `Authorization` header value (or its absence) at instant `now`.
@@ -232,9 +252,12 @@ impl Authenticator {
     }
 
     async fn read(&self, prefix: &str) -> Result<Option<ApiKey>, DbError> {
-        self.db
+        let key = self
+            .db
             .read(async |c| crate::db::keys::by_prefix(c, prefix).await)
-            .await
+            .await?;
+        self.note(prefix, key.as_ref());
+        Ok(key)
     }
 }
 
