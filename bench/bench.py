@@ -186,30 +186,29 @@ def ask(srv, key, body):
 
 
 def lua_script(path, key, body):
+    """A wrk script sending `body` (a GraphQL request, or {"rest": path}: a GET of the URL wrk
+    is given) as `key` and counting failed answers: a non-200, or GraphQL `errors`."""
     if "rest" in json.loads(body):
-        path.write_text(f"""
+        request = f"""
 wrk.method = "GET"
 wrk.headers["Authorization"] = "ApiKey {key}"
-local errors = 0
-function response(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
-end
-function done(summary, latency, requests)
-  io.write(string.format("GRAPHQL_ERRORS %d\\n", errors))
-end
-""")
-        return
-    path.write_text(f"""
+"""
+        failed = "status ~= 200"
+    else:
+        request = f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "ApiKey {key}"
 wrk.body = {json.dumps(body)}
+"""
+        failed = """status ~= 200 or string.find(body, '"errors"', 1, true)"""
+    path.write_text(request + f"""
 local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 errors = 0
 first_error = ""
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+  if {failed} then
     errors = errors + 1
     if errors == 1 then first_error = status .. " " .. string.sub(body, 1, 200) end
   end
