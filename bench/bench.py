@@ -356,6 +356,9 @@ def to_literal_sql(text):
     return sql
 
 
+JOB_STATUS_CODES = {"Submitted": 0, "InProgress": 1, "Completed": 2, "Canceled": 3, "Timedout": 4, "Error": 5}
+
+
 def parse_binds(s):
     """Diesel's Debug rendering of bind values into SQL literals."""
     pos = 0
@@ -379,8 +382,13 @@ def parse_binds(s):
             pos = end + 1
             return "'" + raw.replace("'", "''") + "'"
         m = re.compile(r"[^,\]]+").match(s, pos)
-        token = m.group(0).strip()
         pos = m.end()
+        return scalar(m.group(0).strip())
+
+    def scalar(token):
+        wrapped = re.fullmatch(r"(\w+)\((.*)\)", token)
+        if wrapped and wrapped.group(1) != "Some":
+            return scalar(wrapped.group(2))  # an id newtype (`UserId(7)`): its value
         if re.fullmatch(r"-?\d+", token):
             return token
         if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+", token):
@@ -388,9 +396,13 @@ def parse_binds(s):
         if token in ("true", "false"):
             return token
         if token.startswith("Some("):
-            return token[5:-1]
+            return scalar(token[5:-1])
         if token == "None":
             return "NULL"
+        if token in JOB_STATUS_CODES:
+            # A typed status bind prints as its variant; the history page binds job statuses
+            # only (domain::JobStatus's discriminants, the migration's codes).
+            return str(JOB_STATUS_CODES[token])
         raise SystemExit(f"bench: cannot replay bind {token!r}")
 
     out = []

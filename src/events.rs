@@ -261,7 +261,8 @@ async fn listen(url: String, sender: broadcast::Sender<Wire>, status: Arc<Listen
                                     let _ = sender.send(Wire::Event(e));
                                 }
                                 None => {
-                                    tracing::warn!(payload = %n.payload, "ignoring a malformed job event")
+                                    let payload = &n.payload;
+                                    tracing::warn!(%payload, "ignoring a malformed job event")
                                 }
                             },
                             Err(e) => {

@@ -2,9 +2,9 @@
 //! their history, on embedded SQLite or PostgreSQL.
 //!
 //! Layout: [`config`] (CLI and environment), [`db`] (pools, schema, migrations, one body of
-//! query code for both backends), [`domain`] (statuses and roles), [`keys`] and [`auth`] (API keys, callers),
-//! [`seed`] (demo and load data), [`graphql`] (the schema), [`http`] (the axum router and
-//! server), [`cli`] (the commands).
+//! query code for both backends), [`domain`] (statuses and roles), [`keys`] and [`auth`] (API
+//! keys, callers), [`seed`] (demo and load data), [`graphql`] (the schema), [`http`] (the axum
+//! router and server), [`cli`] (the commands).
 
 pub mod auth;
 pub mod cli;

@@ -129,7 +129,8 @@ impl Api {
             .ok_or_else(|| Failure {
                 code: format!("HTTP_{}", status.as_u16()),
                 error: anyhow::anyhow!(
-                    "{} answered {status} with something that is not a GraphQL response: is --url the job-history server?",
+                    "{} answered {status} with something that is not a GraphQL response: \
+                     is --url the job-history server?",
                     self.url
                 ),
             })
@@ -206,14 +207,20 @@ pub async fn run_observed(
         }
         let (identifier, version) = &models[rng.random_range(0..models.len())];
         let n = rng.random_range(1..=4);
-        let inputs: Vec<Value> = (0..n).map(|i| json!({ "name": format!("input-{i}"), "byteAmount": rng.random_range(1_000..5_000_000) })).collect();
+        let inputs: Vec<Value> = (0..n)
+            .map(|i| {
+                let bytes = rng.random_range(1_000..5_000_000);
+                json!({ "name": format!("input-{i}"), "byteAmount": bytes })
+            })
+            .collect();
         let stalls = rng.random_bool(opts.timeout_rate);
         let timeout = if stalls {
             Some(rng.random_range(2_000..6_000))
         } else {
             Some(120_000)
         };
-        let input = json!({ "model": { "identifier": identifier, "version": version }, "inputs": inputs, "timeout": timeout });
+        let model = json!({ "identifier": identifier, "version": version });
+        let input = json!({ "model": model, "inputs": inputs, "timeout": timeout });
         let job = match api
             .call("submit", &opts.user_key, SUBMIT, json!({ "input": input }))
             .await

@@ -9,7 +9,8 @@
 use clap::{Arg, ArgAction, Command, CommandFactory};
 
 /// The comment before the generated table in README.md.
-pub const BEGIN: &str = "<!-- configuration table: generated from src/config.rs; regenerate with `UPDATE_README=1 cargo test --test readme` -->";
+pub const BEGIN: &str = "<!-- configuration table: generated from src/config.rs; \
+    regenerate with `UPDATE_README=1 cargo test --test readme` -->";
 /// The comment after it.
 pub const END: &str = "<!-- end of configuration table -->";
 

@@ -18,7 +18,7 @@ use diesel_async::RunQueryDsl;
 use super::jobs::JobRecord;
 use super::models::{Job, Model};
 use super::schema::{accounts, models};
-use super::{Conn, DbError};
+use super::{Conn, DbError, Tx};
 use crate::domain::{AccountId, ModelId};
 
 /// The whole model catalogue, ordered by name then version (read from the database each
@@ -51,7 +51,7 @@ pub enum Added {
 /// New models need nothing else to be seen: [`Catalogue`] keeps models by id and reads the
 /// ones it has not seen, and [`all_models`] always reads the table.
 pub async fn add_model(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     identifier: &str,
     version: &str,
     name: &str,
@@ -61,7 +61,7 @@ pub async fn add_model(
         version: version.to_string(),
         name: name.to_string(),
     };
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         let inserted = diesel::insert_into(models::table)
             .values(&new)
             .on_conflict((models::identifier, models::version))

@@ -6,7 +6,8 @@
 //! ordinary `async fn`, and [`on_backend!`](crate::on_backend) expands its Diesel code once per
 //! arm, where the concrete connection type lets each expression infer its backend. Obtained
 //! from [`Db::read`](super::Db::read) (a pooled connection) or [`Db::write`](super::Db::write)
-//! (the same, inside one write transaction), so several data functions can share one.
+//! (the same inside one write transaction, as a [`Tx`]), so several data functions can share
+//! one.
 
 use diesel::connection::AnsiTransactionManager;
 use diesel::{QueryResult, SqliteConnection};
@@ -46,46 +47,104 @@ macro_rules! on_backend {
 const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
 impl Conn<'_> {
-    /// Begins a write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
-    pub(super) async fn begin_write(&mut self) -> QueryResult<()> {
+    /// The same connection, borrowed for as long as `self` is.
+    fn reborrow(&mut self) -> Conn<'_> {
         match self {
-            Self::Postgres(c) => manager(c).begin(c).await,
-            Self::Sqlite(c) => {
+            Self::Postgres(c) => Conn::Postgres(c),
+            Self::Sqlite(c) => Conn::Sqlite(c),
+        }
+    }
+}
+
+/// A connection inside a write transaction begun by [`Db::write`](super::Db::write), the only
+/// place that makes one. A data function that writes more than one statement takes
+/// `&mut Tx<'_>`, so calling it outside a transaction does not compile; reads and single
+/// statements inside the transaction take `&mut Conn<'_>`, which a `&mut Tx<'_>` derefs to
+/// (spelled [`Tx::conn`] where no coercion applies, as in [`on_backend!`](crate::on_backend)).
+///
+/// ```no_run
+/// # use job_history::db::{Db, lifecycle::{self, LifecycleError}, models::Job};
+/// # use job_history::domain::Scope;
+/// async fn cancel(db: &Db, scope: Scope) -> Result<Job, LifecycleError> {
+///     let now = job_history::db::now();
+///     db.write(async |tx| lifecycle::cancel(tx, scope, "a job", now).await).await
+/// }
+/// ```
+///
+/// The same writer on a connection from [`Db::read`](super::Db::read) is refused:
+///
+/// ```compile_fail,E0308
+/// # use job_history::db::{Db, lifecycle::{self, LifecycleError}, models::Job};
+/// # use job_history::domain::Scope;
+/// async fn cancel(db: &Db, scope: Scope) -> Result<Job, LifecycleError> {
+///     let now = job_history::db::now();
+///     db.read(async |conn| lifecycle::cancel(conn, scope, "a job", now).await).await
+/// }
+/// ```
+pub struct Tx<'c>(Conn<'c>);
+
+impl<'c> Tx<'c> {
+    /// Begins a write transaction on `conn`: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on
+    /// SQLite.
+    pub(super) async fn begin(conn: &'c mut Conn<'_>) -> QueryResult<Self> {
+        let mut conn = conn.reborrow();
+        match &mut conn {
+            Conn::Postgres(c) => manager(c).begin(c).await?,
+            Conn::Sqlite(c) => {
                 c.spawn_blocking(|c: &mut SqliteConnection| {
                     AnsiTransactionManager::begin_transaction_sql(c, SQLITE_BEGIN)
                 })
-                .await
+                .await?
             }
         }
+        Ok(Self(conn))
     }
 
-    /// Commits the transaction [`Self::begin_write`] began.
-    pub(super) async fn commit(&mut self) -> QueryResult<()> {
-        match self {
-            Self::Postgres(c) => manager(c).commit(c).await,
-            Self::Sqlite(c) => manager(c).commit(c).await,
+    /// The connection, for reads and single statements inside the transaction.
+    pub fn conn(&mut self) -> &mut Conn<'c> {
+        &mut self.0
+    }
+
+    /// Commits the transaction.
+    pub(super) async fn commit(mut self) -> QueryResult<()> {
+        match &mut self.0 {
+            Conn::Postgres(c) => manager(c).commit(c).await,
+            Conn::Sqlite(c) => manager(c).commit(c).await,
         }
     }
 
-    /// Rolls back the transaction [`Self::begin_write`] began after its body failed with
-    /// `error`, and returns the error to report: as Diesel's own `transaction` does on each
-    /// backend, a rollback that fails replaces `error`, except on PostgreSQL when the
-    /// transaction manager is already broken.
-    pub(super) async fn roll_back<E>(&mut self, error: E) -> E
+    /// Rolls back the transaction after its body failed with `error`, and returns the error to
+    /// report: as Diesel's own `transaction` does on each backend, a rollback that fails
+    /// replaces `error`, except on PostgreSQL when the transaction manager is already broken.
+    pub(super) async fn roll_back<E>(mut self, error: E) -> E
     where
         E: From<diesel::result::Error>,
     {
-        let rolled = match self {
-            Self::Postgres(c) => match manager(c).roll_back(c).await {
+        let rolled = match &mut self.0 {
+            Conn::Postgres(c) => match manager(c).roll_back(c).await {
                 Err(diesel::result::Error::BrokenTransactionManager) => Ok(()),
                 other => other,
             },
-            Self::Sqlite(c) => manager(c).roll_back(c).await,
+            Conn::Sqlite(c) => manager(c).roll_back(c).await,
         };
         match rolled {
             Ok(()) => error,
             Err(e) => e.into(),
         }
+    }
+}
+
+impl<'c> std::ops::Deref for Tx<'c> {
+    type Target = Conn<'c>;
+
+    fn deref(&self) -> &Conn<'c> {
+        &self.0
+    }
+}
+
+impl<'c> std::ops::DerefMut for Tx<'c> {
+    fn deref_mut(&mut self) -> &mut Conn<'c> {
+        &mut self.0
     }
 }
 

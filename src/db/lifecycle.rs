@@ -11,8 +11,9 @@
 //!
 //! **The rule for writes that must be atomic**: a data function that writes more than one
 //! statement (`submit`, `cancel`, `start`, `report` here, and
-//! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Conn<'_>` and
-//! must be called inside [`Db::write`](super::Db::write); it opens no transaction of its own.
+//! [`super::people::find_or_create_owner`]) takes the transaction as `tx: &mut Tx<'_>`, which
+//! only [`Db::write`](super::Db::write) makes, so a call outside one does not compile; it
+//! opens no transaction of its own.
 //! So several of them can share one transaction, and each request's statements stay what they
 //! were (no `SAVEPOINT`s; SQLite's `BEGIN IMMEDIATE` cannot nest anyway). [`sweep`] is the
 //! exception by design: each of its updates commits on its own (call it inside
@@ -25,7 +26,7 @@ use diesel_async::RunQueryDsl;
 use super::daily::{add_daily, day_of};
 use super::models::{Job, NewJob, NewJobInput};
 use super::schema::{job_inputs, jobs, models};
-use super::{Conn, DbError};
+use super::{Conn, DbError, Tx};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
@@ -255,12 +256,12 @@ fn new_inputs(job_id: JobId, spec: &JobSpec) -> impl Iterator<Item = NewJobInput
 
 /// Creates a SUBMITTED job with its inputs in the submitter's account; returns the new row.
 pub async fn submit(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     who: &Submitter,
     spec: &JobSpec,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         let model_id = models::table
             .filter(models::identifier.eq(&spec.model_identifier))
             .filter(models::version.eq(&spec.model_version))
@@ -289,12 +290,12 @@ pub async fn submit(
 /// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
 /// written.
 pub async fn cancel(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         let set = (
             jobs::status.eq(JobStatus::Canceled),
             jobs::finished_at.eq(Some(now)),
@@ -320,12 +321,12 @@ pub async fn cancel(
 /// SUBMITTED → IN_PROGRESS for a job visible in `scope`; records the start, so `queueTime`
 /// is known. Returns the job as written.
 pub async fn start(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     now: NaiveDateTime,
 ) -> Result<Job, LifecycleError> {
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         let set = (
             jobs::status.eq(JobStatus::InProgress),
             jobs::started_at.eq(Some(now)),
@@ -350,7 +351,7 @@ pub async fn start(
 /// more the job becomes COMPLETED (ERROR when every input failed), with its elapsed time.
 /// Returns the job as written.
 pub async fn report(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     scope: Scope,
     identifier: &str,
     input: &str,
@@ -362,7 +363,7 @@ pub async fn report(
         Outcome::Completed => (1, 0, InputStatus::Completed),
         Outcome::Failed => (0, 1, InputStatus::Failed),
     };
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         // First the counters, atomically in the database (this also locks the job row, so
         // concurrent reports on one job queue here).
         let set = (

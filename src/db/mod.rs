@@ -41,7 +41,7 @@ use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
-pub use conn::Conn;
+pub use conn::{Conn, Tx};
 pub use connect::{DatabaseUrl, DbConfig, PlanCacheMode};
 pub use stats::DbStats;
 
@@ -192,18 +192,21 @@ impl Db {
     ///   [`health::Refusal::Busy`], which clients see as `SERVICE_UNAVAILABLE`.
     /// - **PostgreSQL** begins with a plain `BEGIN`: writers lock only the rows they change.
     ///
-    /// The statements are those of Diesel's `transaction` (`immediate_transaction` on
-    /// SQLite), including what a failed rollback reports ([`Conn`]'s `roll_back`).
+    /// `body` gets the connection as a [`Tx`], which only this function makes: the data
+    /// functions that write several statements take one, so they cannot run outside a
+    /// transaction. The statements are those of Diesel's `transaction`
+    /// (`immediate_transaction` on SQLite), including what a failed rollback reports
+    /// ([`Tx`]'s `roll_back`).
     pub async fn write<T, E>(
         &self,
-        body: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T, E>,
+        body: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        self.read(async |tx: &mut Conn<'_>| {
-            tx.begin_write().await?;
-            match body(tx).await {
+        self.read(async |conn: &mut Conn<'_>| {
+            let mut tx = Tx::begin(conn).await?;
+            match body(&mut tx).await {
                 Ok(value) => {
                     tx.commit().await?;
                     Ok(value)

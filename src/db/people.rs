@@ -1,7 +1,7 @@
 //! Accounts and users: what the API shows of them (`viewer`, nested `user`), the account an
 //! administrator's filter names, the demo's first user, and the owner `keys create` issues a
-//! key to. Each takes a [`Conn`]; [`find_or_create_owner`] writes several rows and must be
-//! called inside [`super::Db::write`] (see [`super::lifecycle`] for the rule).
+//! key to. Each takes a [`Conn`]; [`find_or_create_owner`] writes several rows, so it takes a
+//! [`Tx`], which only [`super::Db::write`] makes (see [`super::lifecycle`] for the rule).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 
 use super::models::{NewAccount, NewUser, User};
 use super::schema::{accounts, users};
-use super::{Conn, DbError};
+use super::{Conn, DbError, Tx};
 use crate::domain::{AccountId, UserId};
 
 /// An account's identifier and name.
@@ -175,13 +175,13 @@ fn quote_similar(names: &[(AccountId, String)], name: &str) -> Option<String> {
 /// in the account with exactly the name asked for, created when missing unless a similar name
 /// exists and `req.new_account` is not set. One write transaction.
 pub async fn find_or_create_owner(
-    tx: &mut Conn<'_>,
+    tx: &mut Tx<'_>,
     req: &OwnerRequest,
     now: NaiveDateTime,
 ) -> Result<Owner, OwnerError> {
     let email = &req.email;
     let wanted = req.account.as_deref();
-    crate::on_backend!(tx, c => {
+    crate::on_backend!(tx.conn(), c => {
         if let Some((user_id, account_id, account)) = users::table
             .inner_join(accounts::table)
             .filter(users::email.eq(email))

@@ -1,27 +1,40 @@
-//! How the vocabulary's enums are stored: statuses as their `Integer` codes, roles as `Text`
-//! names. A code or name the enum does not know fails the row's deserialization (the tables'
-//! CHECK constraints keep them out).
+//! How the vocabulary's enums are stored: statuses as their `Integer` codes (their
+//! discriminants, see [`JobStatus::code`]), roles as `Text` names. A code or name the enum does
+//! not know fails the row's deserialization (the tables' CHECK constraints keep them out).
+//!
+//! Statuses are bound per backend, by value: Diesel's generic `ToSql` borrows what it binds for
+//! as long as the statement, which a code computed from the enum does not live, whereas
+//! PostgreSQL writes the bytes at once and SQLite takes an owned value.
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
-use diesel::serialize::{self, Output, ToSql};
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{Integer, Text};
+use diesel::sqlite::Sqlite;
 
 use super::{InputStatus, JobStatus, Role};
 
-/// A stored status code no status has.
-fn unknown(what: &str, code: impl std::fmt::Display) -> Box<dyn std::error::Error + Send + Sync> {
-    format!("unknown {what} {code} in the database").into()
+/// Binds `code` on PostgreSQL.
+fn bind_pg(code: i32, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
+    ToSql::<Integer, Pg>::to_sql(&code, &mut out.reborrow())
 }
 
-impl<DB: Backend> ToSql<Integer, DB> for JobStatus
-where
-    i32: ToSql<Integer, DB>,
-{
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
-        // A constant per status, so the value outlives the output.
-        const CODES: [i32; 6] = [0, 1, 2, 3, 4, 5];
-        CODES[*self as usize].to_sql(out)
+/// Binds `code` on SQLite.
+fn bind_sqlite(code: i32, out: &mut Output<'_, '_, Sqlite>) -> serialize::Result {
+    out.set_value(code);
+    Ok(IsNull::No)
+}
+
+impl ToSql<Integer, Pg> for JobStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        bind_pg(self.code(), out)
+    }
+}
+
+impl ToSql<Integer, Sqlite> for JobStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        bind_sqlite(self.code(), out)
     }
 }
 
@@ -30,18 +43,19 @@ where
     i32: FromSql<Integer, DB>,
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let code = i32::from_sql(bytes)?;
-        Self::from_code(code).ok_or_else(|| unknown("job status", code))
+        Ok(Self::try_from(i32::from_sql(bytes)?)?)
     }
 }
 
-impl<DB: Backend> ToSql<Integer, DB> for InputStatus
-where
-    i32: ToSql<Integer, DB>,
-{
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
-        const CODES: [i32; 3] = [0, 1, 2];
-        CODES[*self as usize].to_sql(out)
+impl ToSql<Integer, Pg> for InputStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        bind_pg(self.code(), out)
+    }
+}
+
+impl ToSql<Integer, Sqlite> for InputStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        bind_sqlite(self.code(), out)
     }
 }
 
@@ -50,8 +64,7 @@ where
     i32: FromSql<Integer, DB>,
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let code = i32::from_sql(bytes)?;
-        Self::from_code(code).ok_or_else(|| unknown("input status", code))
+        Ok(Self::try_from(i32::from_sql(bytes)?)?)
     }
 }
 
@@ -70,6 +83,6 @@ where
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
         let name = String::from_sql(bytes)?;
-        Self::parse(&name).ok_or_else(|| unknown("role", name))
+        Self::parse(&name).ok_or_else(|| format!("unknown role {name} in the database").into())
     }
 }

@@ -76,7 +76,8 @@ impl Unmeasurable {
                 format!("fragment `{name}` is spread but not defined in the document")
             }
             Self::FragmentCycle(names) => format!(
-                "fragments spread each other in a cycle (among: {}); a fragment may not spread itself, directly or through others",
+                "fragments spread each other in a cycle (among: {}); \
+                 a fragment may not spread itself, directly or through others",
                 names.join(", ")
             ),
         }
@@ -434,7 +435,11 @@ mod tests {
 
     #[test]
     fn fragments_are_measured_once_and_counted_per_use() {
-        let f = measure("{ viewer { ...A ...A } } fragment A on Viewer { a: keyPrefix b: keyPrefix user { email } }").unwrap();
+        let f = measure(
+            "{ viewer { ...A ...A } } \
+             fragment A on Viewer { a: keyPrefix b: keyPrefix user { email } }",
+        )
+        .unwrap();
         assert_eq!(f.aliases, 4);
         assert_eq!(f.depth, 3);
         // viewer 1 + 2 × (spread 1 + a 1 + b 1 + user 2) = 11

@@ -14,7 +14,7 @@ use super::types::model::Model;
 use crate::auth::Caller;
 use crate::db::catalogue::{self, Added};
 use crate::db::lifecycle::{self, JobSpec, LifecycleError, Outcome, Submitter};
-use crate::db::{Conn, Db, models};
+use crate::db::{Db, Tx, models};
 use crate::domain::Role;
 use crate::events::{EventBus, JobEvent};
 
@@ -82,7 +82,8 @@ impl SubmitJobInput {
             }
             if !names.insert(name.to_string()) {
                 return bad(format!(
-                    "{list}[{i}].name {name:?} is used twice; input names are unique within a job"
+                    "{list}[{i}].name {name:?} is used twice; \
+                     input names are unique within a job"
                 ));
             }
             if input.byte_amount.0 < 0 {
@@ -100,8 +101,8 @@ impl SubmitJobInput {
             .is_none()
         {
             return bad(format!(
-                "{list}: the byteAmount values add up to more than {} bytes, the most a job can \
-                 hold",
+                "{list}: the byteAmount values add up to more than {} bytes, \
+                 the most a job can hold",
                 i64::MAX
             ));
         }
@@ -169,10 +170,10 @@ fn submitter(caller: &Caller) -> Submitter {
 pub async fn apply(
     db: &Db,
     bus: Option<&EventBus>,
-    change: impl AsyncFnOnce(&mut Conn<'_>) -> Result<models::Job, LifecycleError>,
+    change: impl AsyncFnOnce(&mut Tx<'_>) -> Result<models::Job, LifecycleError>,
 ) -> ApiResult<Job> {
     let record = db
-        .write(async |tx: &mut Conn<'_>| {
+        .write(async |tx: &mut Tx<'_>| {
             let job = change(tx).await?;
             Ok::<_, LifecycleError>(db.catalogue().records(tx, vec![job]).await?.pop())
         })
@@ -211,7 +212,7 @@ pub async fn add_model(
     }
     let [(_, identifier), (_, version), (_, name)] = fields;
     let added = db
-        .write(async |tx: &mut Conn<'_>| catalogue::add_model(tx, identifier, version, name).await)
+        .write(async |tx: &mut Tx<'_>| catalogue::add_model(tx, identifier, version, name).await)
         .await?;
     match added {
         Added::Created(model) => Ok((model, true)),
@@ -261,7 +262,7 @@ pub async fn cancel(
 /// [`apply`] with the request's database and event bus.
 async fn changed(
     ctx: &Context<'_>,
-    change: impl AsyncFnOnce(&mut Conn<'_>) -> Result<models::Job, LifecycleError>,
+    change: impl AsyncFnOnce(&mut Tx<'_>) -> Result<models::Job, LifecycleError>,
 ) -> ApiResult<Job> {
     apply(
         ctx.data_unchecked::<Db>(),
@@ -315,7 +316,8 @@ impl Mutation {
         Ok(Model::from(model))
     }
 
-    /// Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. Role `worker` (or `admin`).
+    #[doc = " Starts a SUBMITTED job: IN_PROGRESS, with its queue time recorded. \
+             Role `worker` (or `admin`)."]
     async fn start_job(
         &self,
         ctx: &Context<'_>,

@@ -3,14 +3,18 @@
 //! (`error.rs`) and the abuse limits theirs (`limits.rs`); what is left is what async-graphql
 //! reports itself, in its own words and without a code:
 //!
-//! | what | code | message |
-//! |---|---|---|
-//! | the document does not parse | `GRAPHQL_PARSE_FAILED` | `syntax error at line 1, column 17: expected name` (not pest's ` --> 1:17 … = expected name`) |
-//! | it does not fit the schema: unknown field, argument or type, a literal of the wrong type, … | `GRAPHQL_VALIDATION_FAILED` | async-graphql's, naming the field and type |
-//! | a value the client supplies is not acceptable: any value from a variable, a `DateTime` or `Long` in the wrong format | `BAD_USER_INPUT` | the argument path (`filter.createdAt.from`) and what is expected |
-//! | `operationName` names no operation, or is missing among several | `OPERATION_RESOLUTION_FAILURE` | async-graphql's |
-//! | a subscription sent over HTTP | `BAD_REQUEST` | where subscriptions are served |
-//! | anything else (a bug) | `INTERNAL_SERVER_ERROR` | logged with an error id; only the id is sent |
+//! - the document does not parse: `GRAPHQL_PARSE_FAILED`, "syntax error at line 1, column 17:
+//!   expected name" (not pest's ` --> 1:17 … = expected name`);
+//! - it does not fit the schema (an unknown field, argument or type, a literal of the wrong
+//!   type, …): `GRAPHQL_VALIDATION_FAILED`, async-graphql's message, naming the field and type;
+//! - a value the client supplies is not acceptable (any value from a variable, a `DateTime` or
+//!   `Long` in the wrong format): `BAD_USER_INPUT`, the argument path
+//!   (`filter.createdAt.from`) and what is expected;
+//! - `operationName` names no operation, or is missing among several:
+//!   `OPERATION_RESOLUTION_FAILURE`, async-graphql's message;
+//! - a subscription sent over HTTP: `BAD_REQUEST`, saying where subscriptions are served;
+//! - anything else (a bug): `INTERNAL_SERVER_ERROR`, logged with an error id; only the id is
+//!   sent.
 //!
 //! `locations` and `path` stay as async-graphql gives them (the specification's form). Errors
 //! are rare: an answer without one returns at once, and the document is looked at only for an
@@ -344,7 +348,8 @@ mod tests {
         assert_eq!(code, "BAD_USER_INPUT");
         assert!(
             message.starts_with(
-                "invalid value for argument \"filter.createdAt.from\" (from variable $f): expected a DateTime, "
+                "invalid value for argument \"filter.createdAt.from\" (from variable $f): \
+                 expected a DateTime, "
             ),
             "{message}"
         );

@@ -18,8 +18,12 @@ pub struct Subscriptions;
 
 fn missed(n: Option<u64>) -> ApiError {
     ApiError::EventsMissed(match n {
-        Some(n) => format!("this subscriber fell behind and missed {n} events: re-read the jobs you show"),
-        None => "events may have been missed while the event listener reconnected: re-read the jobs you show".into(),
+        Some(n) => {
+            format!("this subscriber fell behind and missed {n} events: re-read the jobs you show")
+        }
+        None => "events may have been missed while the event listener reconnected: \
+                 re-read the jobs you show"
+            .into(),
     })
 }
 

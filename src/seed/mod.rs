@@ -1,12 +1,14 @@
 //! `job-history seed`: bulk-loads deterministic demo data (see [`generate`]).
 //!
-//! The load runs on a blocking thread with sync Diesel over a dedicated connection — an
-//! [`AsyncConnectionWrapper`] on PostgreSQL, a plain `SqliteConnection` on SQLite — so one body
-//! of multi-row `INSERT`s serves both backends (diesel-async's SQLite wrapper cannot run
-//! multi-row inserts, diesel_async issue #277). A generator thread produces batches while the
-//! loader writes the previous one. Each batch of jobs and their inputs is one transaction: an
-//! interrupted seed leaves whole jobs only, and seeding a non-empty database only adds rows.
+//! The load runs on a blocking thread with sync Diesel over a dedicated connection ([`bulk`]:
+//! the statements, per backend). This module is the plan: what to write, in which
+//! transactions, whether to rebuild the indexes, the per-day counts and the progress bar. A
+//! generator thread produces batches while the loader writes the previous one. Each batch of
+//! jobs and their inputs is one transaction (or the whole load is, when it at least doubles
+//! the jobs and so rebuilds the indexes): an interrupted seed leaves whole jobs only, and
+//! seeding a non-empty database only adds rows.
 
+pub mod bulk;
 pub mod catalogue;
 pub mod generate;
 
@@ -14,16 +16,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel_async::AsyncPgConnection;
-use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel::Connection;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::models::{Model, NewJob, NewJobInput, NewModel};
-use crate::db::schema::{accounts, api_keys, job_inputs, jobs, models, users};
 use crate::db::{DatabaseUrl, DbError};
-use crate::domain::{AccountId, JobId, Role, UserId};
+use crate::domain::{AccountId, Role};
 use crate::keys::IssuedKey;
+use bulk::{Existing, PgSync, SyncConn};
 use generate::{GeneratedJob, Generator, Submitter};
 
 /// What to seed.
@@ -75,42 +75,11 @@ pub struct SeedReport {
 /// Jobs per transaction (and per batch handed over by the generator thread).
 const JOBS_PER_TX: usize = 5_000;
 
-/// How each backend likes its bulk load. Rows per statement are const generics: full chunks
-/// go through `&[T; N]`, which Diesel caches as a prepared statement (no re-parse per chunk).
-/// PostgreSQL wants few round trips (big statements, within its 65 535 bind limit); SQLite
-/// wants small statements, whose statement journals stay cheap (measured: 100 rows per
-/// statement loads ~3x faster than 1 000).
-struct Tuning {
-    /// Lists the secondary indexes of `jobs` and `job_inputs` as (name, definition): those that
-    /// can be dropped and re-created, i.e. not backing a constraint.
-    index_catalog: &'static str,
-    /// Session settings for the load.
-    setup: &'static str,
-}
+/// Users (and keys) per `INSERT`.
+const USERS_PER_STATEMENT: usize = 1_000;
 
-const PG_TUNING: Tuning = Tuning {
-    index_catalog: "SELECT i.relname::text AS name, pg_get_indexdef(i.oid) AS definition \
-        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
-        WHERE t.relname IN ('jobs', 'job_inputs') AND t.relnamespace = current_schema()::regnamespace \
-        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
-    setup: "SET maintenance_work_mem = '256MB'",
-};
-
-const SQLITE_TUNING: Tuning = Tuning {
-    index_catalog: "SELECT name, sql AS definition FROM sqlite_master \
-        WHERE type = 'index' AND tbl_name IN ('jobs', 'job_inputs') AND sql IS NOT NULL",
-    setup: "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-        PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;",
-};
-
-/// A secondary index as the catalog describes it.
-#[derive(diesel::QueryableByName)]
-struct IndexDef {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    definition: String,
-}
+/// Jobs created per (account, day), added to `job_daily` when their transaction ends.
+type DayCounts = HashMap<(AccountId, i32), i32>;
 
 /// Why a seed run failed.
 #[derive(Debug, thiserror::Error)]
@@ -131,16 +100,15 @@ pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, Se
         ));
     }
     let url = url.clone();
+    let unavailable = |e: diesel::ConnectionError| DbError::Unavailable(e.to_string());
     let loaded = tokio::task::spawn_blocking(move || match &url {
         DatabaseUrl::Postgres(url) => {
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            pg::run(&mut conn, &opts)
+            let mut conn = PgSync::establish(url).map_err(unavailable)?;
+            run(&mut SyncConn::Postgres(&mut conn), &opts)
         }
         DatabaseUrl::Sqlite(path) => {
-            let mut conn = diesel::SqliteConnection::establish(path)
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            sqlite::run(&mut conn, &opts)
+            let mut conn = diesel::SqliteConnection::establish(path).map_err(unavailable)?;
+            run(&mut SyncConn::Sqlite(&mut conn), &opts)
         }
     })
     .await
@@ -148,262 +116,224 @@ pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, Se
     Ok(loaded?)
 }
 
-/// The loader, written once and compiled for each backend's synchronous connection type.
-macro_rules! loader {
-    ($module:ident, $conn:ty, $tuning:expr, write_transaction: $write_tx:ident, job_rows: $job_rows:literal, input_rows: $input_rows:literal) => {
-        mod $module {
-            use super::*;
-
-            type Conn = $conn;
-            const TUNING: Tuning = $tuning;
-            const JOB_ROWS: usize = $job_rows;
-            const INPUT_ROWS: usize = $input_rows;
-
-            pub(super) fn run(conn: &mut Conn, opts: &SeedOptions) -> Result<SeedReport, DbError> {
-                let started = Instant::now();
-                diesel::connection::SimpleConnection::batch_execute(conn, TUNING.setup)?;
-                let catalogue = ensure_catalogue(conn)?;
-                let existing_accounts: i64 = accounts::table.count().get_result(conn)?;
-                let existing_users: i64 = users::table.count().get_result(conn)?;
-                let existing_jobs: i64 = jobs::table.count().get_result(conn)?;
-                let salt = ((existing_accounts as u64) << 40)
-                    ^ ((existing_users as u64) << 20)
-                    ^ existing_jobs as u64;
-                let mut generator = Generator::new(opts.seed, salt, opts.now);
-                let submitters = conn.$write_tx(|conn| {
-                    create_people(
-                        conn,
-                        &mut generator,
-                        existing_accounts,
-                        existing_users,
-                        opts,
-                    )
-                })?;
-                let inputs = if opts.jobs as i64 >= existing_jobs.max(1) {
-                    // Loading at least as many jobs as there are: building the indexes once at
-                    // the end beats maintaining them row by row (~3x on SQLite). One transaction,
-                    // so an interrupted load leaves the database as it was, indexes included.
-                    conn.$write_tx(|conn| {
-                        let indexes: Vec<IndexDef> =
-                            diesel::sql_query(TUNING.index_catalog).load(conn)?;
-                        for index in &indexes {
-                            diesel::sql_query(format!("DROP INDEX {}", index.name))
-                                .execute(conn)?;
-                        }
-                        let inputs =
-                            load_jobs(conn, generator, &submitters, &catalogue, opts, false)?;
-                        for index in &indexes {
-                            diesel::sql_query(&index.definition).execute(conn)?;
-                        }
-                        Ok::<_, DbError>(inputs)
-                    })?
-                } else {
-                    load_jobs(conn, generator, &submitters, &catalogue, opts, true)?
-                };
-                if opts.jobs > 0 {
-                    // Fresh statistics for the planner after a bulk load (SQLite has none
-                    // until asked; PostgreSQL's autovacuum would get there later). 2 s at 1M.
-                    diesel::sql_query("ANALYZE").execute(conn)?;
-                }
-                Ok(SeedReport {
-                    accounts: opts.accounts,
-                    users: opts.users,
-                    jobs: opts.jobs,
-                    inputs,
-                    elapsed: started.elapsed(),
-                })
-            }
-
-            /// Adds the catalogue models that are missing; returns the whole catalogue.
-            fn ensure_catalogue(conn: &mut Conn) -> QueryResult<Vec<Model>> {
-                let rows: Vec<NewModel> = catalogue::MODELS
-                    .iter()
-                    .flat_map(|(name, identifier, versions)| {
-                        versions.iter().map(move |v| NewModel {
-                            identifier: identifier.to_string(),
-                            version: v.to_string(),
-                            name: name.to_string(),
-                        })
-                    })
-                    .collect();
-                for row in &rows {
-                    // One by one: SQLite cannot combine a multi-row insert with ON CONFLICT.
-                    diesel::insert_into(models::table)
-                        .values(row)
-                        .on_conflict_do_nothing()
-                        .execute(conn)?;
-                }
-                models::table
-                    .order(models::id)
-                    .select(Model::as_select())
-                    .load(conn)
-            }
-
-            /// Creates the accounts, users and one `user` key per user.
-            fn create_people(
-                conn: &mut Conn,
-                generator: &mut Generator,
-                existing_accounts: i64,
-                existing_users: i64,
-                opts: &SeedOptions,
-            ) -> QueryResult<Vec<Submitter>> {
-                let new_accounts: Vec<_> = (0..opts.accounts)
-                    .map(|i| generator.account(existing_accounts as usize + i))
-                    .collect();
-                let account_ids: Vec<AccountId> = diesel::insert_into(accounts::table)
-                    .values(&new_accounts)
-                    .returning(accounts::id)
-                    .get_results(conn)?;
-                let mut submitters = Vec::with_capacity(opts.users);
-                for chunk in (0..opts.users).collect::<Vec<_>>().chunks(1_000) {
-                    let rows: Vec<_> = chunk
-                        .iter()
-                        .map(|&i| {
-                            generator.user(
-                                existing_users as usize + i,
-                                account_ids[i % account_ids.len()],
-                            )
-                        })
-                        .collect();
-                    let created: Vec<(UserId, AccountId)> = diesel::insert_into(users::table)
-                        .values(&rows)
-                        .returning((users::id, users::account_id))
-                        .get_results(conn)?;
-                    let now = crate::db::now();
-                    let keys: Vec<_> = created
-                        .iter()
-                        .map(|&(user_id, account_id)| {
-                            let key = IssuedKey::generate();
-                            submitters.push(Submitter {
-                                user_id,
-                                account_id,
-                                key_prefix: key.prefix.clone(),
-                            });
-                            key.to_row(user_id, account_id, Role::User, now)
-                        })
-                        .collect();
-                    diesel::insert_into(api_keys::table)
-                        .values(&keys)
-                        .execute(conn)?;
-                }
-                Ok(submitters)
-            }
-
-            /// Generates jobs on a second thread and writes them batch by batch.
-            fn load_jobs(
-                conn: &mut Conn,
-                mut generator: Generator,
-                submitters: &[Submitter],
-                catalogue: &[Model],
-                opts: &SeedOptions,
-                transaction_per_batch: bool,
-            ) -> Result<u64, DbError> {
-                let bar = progress_bar(opts);
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<GeneratedJob>>(2);
-                let n = opts.jobs;
-                std::thread::scope(|scope| {
-                    scope.spawn(move || {
-                        let mut k = 0;
-                        while k < n {
-                            let end = (k + JOBS_PER_TX as u64).min(n);
-                            let batch = (k..end)
-                                .map(|k| generator.job(k, n, submitters, catalogue))
-                                .collect();
-                            if tx.send(batch).is_err() {
-                                return; // the loader stopped on an error
-                            }
-                            k = end;
-                        }
-                    });
-                    let mut inputs = 0;
-                    // Per-day counts go with their batch's transaction; in one big transaction
-                    // they are written once at the end (fewer upserts than batch by batch).
-                    let mut daily = HashMap::new();
-                    for batch in rx {
-                        let len = batch.len() as u64;
-                        inputs += if transaction_per_batch {
-                            conn.$write_tx(|conn| {
-                                let n = insert_batch(conn, batch, &mut daily)?;
-                                write_daily(conn, &mut daily)?;
-                                QueryResult::Ok(n)
-                            })?
-                        } else {
-                            insert_batch(conn, batch, &mut daily)?
-                        };
-                        bar.inc(len);
-                    }
-                    write_daily(conn, &mut daily)?;
-                    bar.finish_and_clear();
-                    Ok(inputs)
-                })
-            }
-
-            /// Adds the accumulated per-day counts to `job_daily` and forgets them.
-            fn write_daily(
-                conn: &mut Conn,
-                daily: &mut HashMap<(AccountId, i32), i32>,
-            ) -> QueryResult<()> {
-                for ((account, day), n) in daily.drain() {
-                    diesel::query_dsl::methods::ExecuteDsl::execute(
-                        crate::db::daily::add_daily(account, day, n),
-                        conn,
-                    )?;
-                }
-                Ok(())
-            }
-
-            /// Inserts one batch of jobs (counting them per account and day into `daily`), then
-            /// their inputs; returns the number of inputs.
-            fn insert_batch(
-                conn: &mut Conn,
-                batch: Vec<GeneratedJob>,
-                daily: &mut HashMap<(AccountId, i32), i32>,
-            ) -> QueryResult<u64> {
-                let (jobs, per_job): (Vec<NewJob>, Vec<Vec<NewJobInput>>) =
-                    batch.into_iter().map(|g| (g.job, g.inputs)).unzip();
-                let mut inputs: Vec<NewJobInput> = Vec::with_capacity(per_job.len() * 3);
-                for (rows, row_inputs) in jobs.chunks(JOB_ROWS).zip(per_job.chunks(JOB_ROWS)) {
-                    let insert = diesel::insert_into(jobs::table);
-                    let returning = (jobs::job_identifier, jobs::id);
-                    let ids: HashMap<String, JobId> = match <&[NewJob; JOB_ROWS]>::try_from(rows) {
-                        Ok(full) => insert.values(full).returning(returning).get_results(conn)?,
-                        Err(_) => insert.values(rows).returning(returning).get_results(conn)?,
-                    }
-                    .into_iter()
-                    .collect();
-                    for (job, job_inputs) in rows.iter().zip(row_inputs) {
-                        let job_id = ids[&job.job_identifier];
-                        inputs.extend(
-                            job_inputs
-                                .iter()
-                                .cloned()
-                                .map(|i| NewJobInput { job_id, ..i }),
-                        );
-                    }
-                }
-                for job in &jobs {
-                    *daily
-                        .entry((job.account_id, crate::db::daily::day_of(job.created_at)))
-                        .or_default() += 1;
-                }
-                for rows in inputs.chunks(INPUT_ROWS) {
-                    let insert = diesel::insert_into(job_inputs::table);
-                    match <&[NewJobInput; INPUT_ROWS]>::try_from(rows) {
-                        Ok(full) => insert.values(full).execute(conn)?,
-                        Err(_) => insert.values(rows).execute(conn)?,
-                    };
-                }
-                Ok(inputs.len() as u64)
-            }
-        }
+/// The whole load on `conn`: models, people, jobs, statistics.
+fn run(conn: &mut SyncConn<'_>, opts: &SeedOptions) -> Result<SeedReport, DbError> {
+    let started = Instant::now();
+    bulk::set_up(conn)?;
+    let catalogue = bulk::ensure_models(conn, &catalogue_models())?;
+    let existing = bulk::existing(conn)?;
+    let mut generator = Generator::new(opts.seed, salt(existing), opts.now);
+    let submitters = bulk::write_tx(conn, |conn| {
+        create_people(conn, &mut generator, existing, opts)
+    })?;
+    let load = Load {
+        submitters: &submitters,
+        catalogue: &catalogue,
+        opts,
     };
+    let inputs = if rebuilds_indexes(opts.jobs, existing.jobs) {
+        // One transaction, so an interrupted load leaves the database as it was, indexes
+        // included.
+        bulk::write_tx(conn, |conn| {
+            let indexes = bulk::secondary_indexes(conn)?;
+            for index in &indexes {
+                bulk::execute(conn, &format!("DROP INDEX {}", index.name))?;
+            }
+            let inputs = load.jobs(conn, generator, Commit::AtTheEnd)?;
+            for index in &indexes {
+                bulk::execute(conn, &index.definition)?;
+            }
+            Ok(inputs)
+        })?
+    } else {
+        load.jobs(conn, generator, Commit::PerBatch)?
+    };
+    if opts.jobs > 0 {
+        // Fresh statistics for the planner after a bulk load (SQLite has none until asked;
+        // PostgreSQL's autovacuum would get there later). 2 s at 1M.
+        bulk::execute(conn, "ANALYZE")?;
+    }
+    Ok(SeedReport {
+        accounts: opts.accounts,
+        users: opts.users,
+        jobs: opts.jobs,
+        inputs,
+        elapsed: started.elapsed(),
+    })
 }
 
-// Write transactions on SQLite begin as writers (`BEGIN IMMEDIATE`), like the server's
-// (`crate::db::Db::write`): a seed next to a running server queues for the write lock
-// instead of failing when the server commits between the seed's first read and its first write.
-loader!(pg, AsyncConnectionWrapper<AsyncPgConnection>, PG_TUNING, write_transaction: transaction, job_rows: 1000, input_rows: 3000);
-loader!(sqlite, diesel::SqliteConnection, SQLITE_TUNING, write_transaction: immediate_transaction, job_rows: 100, input_rows: 300);
+/// The generator's salt: the existing row counts, so a second run into the same database adds
+/// new identifiers instead of colliding.
+fn salt(existing: Existing) -> u64 {
+    ((existing.accounts as u64) << 40) ^ ((existing.users as u64) << 20) ^ existing.jobs as u64
+}
+
+/// Whether a load of `adding` jobs into a table of `existing` drops the secondary indexes and
+/// re-creates them at the end: when it adds at least as many as there are, building them once
+/// beats maintaining them row by row (~3x on SQLite).
+fn rebuilds_indexes(adding: u64, existing: i64) -> bool {
+    adding as i64 >= existing.max(1)
+}
+
+/// Every model of the catalogue, one row per version.
+fn catalogue_models() -> Vec<NewModel> {
+    catalogue::MODELS
+        .iter()
+        .flat_map(|(name, identifier, versions)| {
+            versions.iter().map(move |v| NewModel {
+                identifier: identifier.to_string(),
+                version: v.to_string(),
+                name: name.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Creates the accounts, users and one `user` key per user.
+fn create_people(
+    conn: &mut SyncConn<'_>,
+    generator: &mut Generator,
+    existing: Existing,
+    opts: &SeedOptions,
+) -> Result<Vec<Submitter>, DbError> {
+    let new_accounts: Vec<_> = (0..opts.accounts)
+        .map(|i| generator.account(existing.accounts as usize + i))
+        .collect();
+    let account_ids = bulk::insert_accounts(conn, &new_accounts)?;
+    let mut submitters = Vec::with_capacity(opts.users);
+    for chunk in (0..opts.users)
+        .collect::<Vec<_>>()
+        .chunks(USERS_PER_STATEMENT)
+    {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|&i| {
+                generator.user(
+                    existing.users as usize + i,
+                    account_ids[i % account_ids.len()],
+                )
+            })
+            .collect();
+        let created = bulk::insert_users(conn, &rows)?;
+        let now = crate::db::now();
+        let keys: Vec<_> = created
+            .iter()
+            .map(|&(user_id, account_id)| {
+                let key = IssuedKey::generate();
+                submitters.push(Submitter {
+                    user_id,
+                    account_id,
+                    key_prefix: key.prefix.clone(),
+                });
+                key.to_row(user_id, account_id, Role::User, now)
+            })
+            .collect();
+        bulk::insert_keys(conn, &keys)?;
+    }
+    Ok(submitters)
+}
+
+/// When the loaded jobs commit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    /// Each batch in its own transaction (with its per-day counts).
+    PerBatch,
+    /// Inside the caller's transaction; the per-day counts are written once, at the end (fewer
+    /// upserts than batch by batch).
+    AtTheEnd,
+}
+
+/// What the jobs are generated from.
+struct Load<'a> {
+    submitters: &'a [Submitter],
+    catalogue: &'a [Model],
+    opts: &'a SeedOptions,
+}
+
+impl Load<'_> {
+    /// Generates the jobs on a second thread and writes them batch by batch; returns the number
+    /// of inputs written.
+    fn jobs(
+        &self,
+        conn: &mut SyncConn<'_>,
+        mut generator: Generator,
+        commit: Commit,
+    ) -> Result<u64, DbError> {
+        let bar = progress_bar(self.opts);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<GeneratedJob>>(2);
+        let (n, submitters, catalogue) = (self.opts.jobs, self.submitters, self.catalogue);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut k = 0;
+                while k < n {
+                    let end = (k + JOBS_PER_TX as u64).min(n);
+                    let batch = (k..end)
+                        .map(|k| generator.job(k, n, submitters, catalogue))
+                        .collect();
+                    if tx.send(batch).is_err() {
+                        return; // the loader stopped on an error
+                    }
+                    k = end;
+                }
+            });
+            let mut inputs = 0;
+            let mut days = DayCounts::new();
+            for batch in rx {
+                let len = batch.len() as u64;
+                inputs += match commit {
+                    Commit::PerBatch => bulk::write_tx(conn, |conn| {
+                        let n = insert_batch(conn, batch, &mut days)?;
+                        write_days(conn, &mut days)?;
+                        Ok(n)
+                    })?,
+                    Commit::AtTheEnd => insert_batch(conn, batch, &mut days)?,
+                };
+                bar.inc(len);
+            }
+            write_days(conn, &mut days)?;
+            bar.finish_and_clear();
+            Ok(inputs)
+        })
+    }
+}
+
+/// Inserts one batch of jobs (counting them per account and day into `days`), then their
+/// inputs; returns the number of inputs.
+fn insert_batch(
+    conn: &mut SyncConn<'_>,
+    batch: Vec<GeneratedJob>,
+    days: &mut DayCounts,
+) -> Result<u64, DbError> {
+    let (jobs, per_job): (Vec<NewJob>, Vec<Vec<NewJobInput>>) =
+        batch.into_iter().map(|g| (g.job, g.inputs)).unzip();
+    let ids = bulk::insert_jobs(conn, &jobs)?;
+    let mut inputs: Vec<NewJobInput> = Vec::with_capacity(per_job.len() * 3);
+    for (job, job_inputs) in jobs.iter().zip(per_job) {
+        let job_id = ids[&job.job_identifier];
+        inputs.extend(job_inputs.into_iter().map(|i| NewJobInput { job_id, ..i }));
+    }
+    count_days(&jobs, days);
+    bulk::insert_inputs(conn, &inputs)?;
+    Ok(inputs.len() as u64)
+}
+
+/// Counts `jobs` per account and day of creation into `days`.
+fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
+    for job in jobs {
+        let day = crate::db::daily::day_of(job.created_at);
+        *days.entry((job.account_id, day)).or_default() += 1;
+    }
+}
+
+/// Adds the counted jobs to `job_daily` and forgets them.
+fn write_days(conn: &mut SyncConn<'_>, days: &mut DayCounts) -> Result<(), DbError> {
+    for ((account, day), n) in days.drain() {
+        bulk::add_daily(conn, account, day, n)?;
+    }
+    Ok(())
+}
+
+/// A progress bar of the jobs loaded, hidden unless asked for.
 fn progress_bar(opts: &SeedOptions) -> ProgressBar {
     if !opts.progress {
         return ProgressBar::hidden();
@@ -416,4 +346,17 @@ fn progress_bar(opts: &SeedOptions) -> ProgressBar {
         .expect("static template"),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_are_rebuilt_when_a_load_at_least_doubles_the_jobs() {
+        assert!(!rebuilds_indexes(0, 0), "an empty load keeps them");
+        assert!(rebuilds_indexes(1, 0));
+        assert!(rebuilds_indexes(100, 100));
+        assert!(!rebuilds_indexes(99, 100));
+    }
 }

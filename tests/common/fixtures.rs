@@ -53,7 +53,7 @@ pub struct Row {
 impl Row {
     /// The status the API must show at `now`.
     pub fn status(&self, now: NaiveDateTime) -> JobStatus {
-        let s = JobStatus::from_code(self.stored_status).unwrap();
+        let s = JobStatus::try_from(self.stored_status).unwrap();
         if s.is_pending() && self.deadline_at.is_some_and(|d| d <= now) {
             JobStatus::Timedout
         } else {

@@ -134,7 +134,9 @@ impl JobConnection {
                 .map(Scope::Account),
             (Some(_), Scope::Account(_)) => {
                 return Err(ApiError::Forbidden(
-                    "filter.accountIdentifier is for administrator keys; your key sees its own account only".into(),
+                    "filter.accountIdentifier is for administrator keys; \
+                     your key sees its own account only"
+                        .into(),
                 ));
             }
         };

@@ -36,7 +36,8 @@ pub fn encode(order: JobOrder, job: &Job) -> String {
 pub fn decode(argument: &str, cursor: &str, order: JobOrder) -> Result<Seek, ApiError> {
     let invalid = || {
         ApiError::bad_input(format!(
-            "`{argument}` is not a valid cursor: pass a cursor returned by this connection's edges or pageInfo"
+            "`{argument}` is not a valid cursor: \
+             pass a cursor returned by this connection's edges or pageInfo"
         ))
     };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;

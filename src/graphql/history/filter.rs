@@ -209,7 +209,8 @@ impl JobFilter {
             && exact.len() > MAX_STATUSES
         {
             return Err(ApiError::bad_input(format!(
-                "{} lists {} statuses; at most {MAX_STATUSES} are allowed (each status once)",
+                "{} lists {} statuses; \
+                 at most {MAX_STATUSES} are allowed (each status once)",
                 wording.field("statuses"),
                 exact.len()
             )));

@@ -49,7 +49,8 @@ impl Page {
                 && !(0..=MAX_PAGE_SIZE).contains(&n)
             {
                 return Err(ApiError::bad_input(format!(
-                    "`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {n}: page through larger results with cursors"
+                    "`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {n}: \
+                     page through larger results with cursors"
                 )));
             }
         }
