@@ -164,18 +164,51 @@ class Server:
         return data["data"]
 
 
+    def rest(self, key, path):
+        req = urllib.request.Request(self.base + path, headers={"authorization": f"ApiKey {key}"})
+        with urllib.request.urlopen(req) as answer:  # raises on any status but 2xx
+            return json.loads(answer.read())
+
+
+def rest_path(since, after_page=1):
+    """The REST history route asking for the GraphQL history page's rows (no totalCount: the
+    route has none): TERMINATED jobs created since `since`, 50 per page."""
+    query = urllib.parse.urlencode({"status": "terminated", "startDate": since, "per-page": 50,
+                                    "page": after_page})
+    return f"/api/jobs/history?{query}"
+
+
+def ask(srv, key, body):
+    """One request of a workload: a GraphQL body, or {"rest": path}."""
+    if "rest" in body:
+        return srv.rest(key, body["rest"])
+    return srv.gql(key, body["query"], body["variables"], body["operationName"])
+
+
 def lua_script(path, key, body):
-    path.write_text(f"""
+    """A wrk script sending `body` (a GraphQL request, or {"rest": path}: a GET of the URL wrk
+    is given) as `key` and counting failed answers: a non-200, or GraphQL `errors`."""
+    if "rest" in json.loads(body):
+        request = f"""
+wrk.method = "GET"
+wrk.headers["Authorization"] = "ApiKey {key}"
+"""
+        failed = "status ~= 200"
+    else:
+        request = f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "ApiKey {key}"
 wrk.body = {json.dumps(body)}
+"""
+        failed = """status ~= 200 or string.find(body, '"errors"', 1, true)"""
+    path.write_text(request + f"""
 local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 errors = 0
 first_error = ""
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+  if {failed} then
     errors = errors + 1
     if errors == 1 then first_error = status .. " " .. string.sub(body, 1, 200) end
   end
@@ -264,17 +297,24 @@ def instructions(url, keys, workloads, requests=50):
         for i, (name, body) in enumerate(workloads.items()):
             headers = {"content-type": "application/json", "authorization": f"ApiKey {keys[name]}"}
 
-            def ask():
-                conn.request("POST", "/graphql", json.dumps(body), headers)
-                answer = conn.getresponse().read()
-                if b'"errors"' in answer:
+            def one():
+                if "rest" in body:
+                    conn.request("GET", body["rest"], headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    failed = response.status != 200
+                else:
+                    conn.request("POST", "/graphql", json.dumps(body), headers)
+                    answer = conn.getresponse().read()
+                    failed = b'"errors"' in answer
+                if failed:
                     raise SystemExit(f"bench: workload query failed: {answer[:300]!r}")
 
             for _ in range(10):
-                ask()
+                one()
             run(["callgrind_control", "-z", str(srv.proc.pid)])
             for _ in range(requests):
-                ask()
+                one()
             run(["callgrind_control", "-d", f"w{i}", str(srv.proc.pid)])
             dump = next(f for f in out.iterdir()
                         if re.search(rf"^desc: Trigger: .* w{i}$", f.read_text(errors="replace")[:4000], re.M))
@@ -417,6 +457,9 @@ def main():
             "deep page (after 10 000 rows)": {"query": history(True), "variables": {**variables, "after": after}, "operationName": "History"},
             "job details": {"query": DETAILS, "variables": {"j": job}, "operationName": "Details"},
             "history page, one account (user key)": {"query": history(True), "variables": variables, "operationName": "History"},
+            # The same rows as "history page, no totalCount", through Modzy's REST route.
+            "REST history page (GET /api/jobs/history)": {"rest": rest_path(since)},
+            "REST deep page (page 201, after 10 000 rows)": {"rest": rest_path(since, 201)},
         }
         workloads = {name: body for name, body in workloads.items() if wanted(name)}
         keys = {name: user_key if "user key" in name else key for name in workloads}
@@ -424,15 +467,16 @@ def main():
         for i, (name, body) in enumerate(workloads.items()):
             scripts[name] = work / f"w{i}.lua"
             lua_script(scripts[name], keys[name], json.dumps(body))
-            srv.gql(keys[name], body["query"], body["variables"], body["operationName"])  # fails loudly if broken
+            ask(srv, keys[name], body)  # fails loudly if broken
         results = {name: [] for name in workloads}
         floors = []
         statements_per_request = {}
         for r in range(ROUNDS):
             for name, script in scripts.items():
                 log(f"round {r + 1}/{ROUNDS}: {name}")
-                wrk(srv.base + "/graphql", script, WARMUP, CONNS)
-                results[name].append(wrk(srv.base + "/graphql", script, DURATION, CONNS, srv.proc.pid))
+                target = srv.base + workloads[name].get("rest", "/graphql")
+                wrk(target, script, WARMUP, CONNS)
+                results[name].append(wrk(target, script, DURATION, CONNS, srv.proc.pid))
             if wanted("floor"):
                 log(f"round {r + 1}/{ROUNDS}: pgbench floor")
                 floors.append(pgbench(pg_url, statements, DURATION, CONNS))
@@ -446,7 +490,7 @@ def main():
             deltas = []
             for _ in range(20):
                 before = srv.metric("jh_sql_statements_total")
-                srv.gql(keys[name], body["query"], body["variables"], body["operationName"])
+                ask(srv, keys[name], body)
                 deltas.append(srv.metric("jh_sql_statements_total") - before)
             statements_per_request[name] = statistics.median(deltas)
         rss = srv.peak_rss_mb()
@@ -485,7 +529,8 @@ def settle(srv):
 
 def sum_requests(srv):
     text = urllib.request.urlopen(srv.base + "/metrics").read().decode()
-    return sum(float(l.split()[1]) for l in text.splitlines() if l.startswith("jh_graphql_requests_total{"))
+    return sum(float(l.split()[1]) for l in text.splitlines()
+               if l.startswith(("jh_graphql_requests_total{", "jh_rest_requests_total{")))
 
 
 def med(runs, key):
@@ -537,6 +582,12 @@ def report(results, floors, statements, per_request, rss, sqlite_runs, counts):
                             ("history page, no totalCount", "Without totalCount / with")):
             if name in results:
                 lines.append(f"- {label}: **{med(results[name], 'rps') / hist:.2f}×**.")
+    same = "history page, no totalCount"
+    for name, label in (("REST history page (GET /api/jobs/history)", "REST history page / GraphQL"),
+                        ("REST deep page (page 201, after 10 000 rows)", "REST page 201 / GraphQL")):
+        if name in results and same in results:
+            lines.append(f"- {label} (the same rows, without totalCount): "
+                         f"**{med(results[name], 'rps') / med(results[same], 'rps'):.2f}×** req/s.")
     lines += [
         f"- Server peak RSS (VmHWM) over the PostgreSQL runs: **{rss:.0f} MB**.",
         "",

@@ -111,7 +111,7 @@ pub struct Authenticator {
     cache: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
     /// Prefixes found to match no key, and when.
     unknown: Mutex<HashMap<String, Instant>>,
-    /// The secret hash of every usable key read so far, by prefix: what [`Self::trusts`]
+    /// The secret hash of every key read so far, by prefix: what [`Self::trusts`]
     /// compares with. Apart from `cache`, because a cache entry is stale or locked while it is
     /// read again, and a good key must not count as anonymous traffic meanwhile.
     trusted: Mutex<HashMap<String, String>>,
@@ -144,8 +144,7 @@ impl Authenticator {
     }
 
     /// Whether `header` carries a key whose secret matched when this authenticator last read
-    /// it, and which was neither revoked nor expired then (without waiting or reading the
-    /// database): such a request is not anonymous traffic. Its cache entry may be stale or
+    /// it (without waiting or reading the database): such a request is not anonymous traffic. Its cache entry may be stale or
     /// being read again; authentication still checks the key as usual.
     pub fn trusts(&self, header: &str) -> bool {
         let Ok((prefix, secret)) = parse_header(header) else {
@@ -157,12 +156,12 @@ impl Authenticator {
         hash_secret(secret).as_bytes().ct_eq(hash.as_bytes()).into()
     }
 
-    /// Remembers (or forgets) `prefix`'s key as read just now, for [`Self::trusts`].
+    /// Remembers (or forgets) `prefix`'s key as read just now, for [`Self::trusts`]. A revoked
+    /// or expired key stays trusted: the server knows it (a wrong secret is not), its lookups
+    /// are cached like any other, and its client must hear `FORBIDDEN`, not a rate limit.
     fn note(&self, prefix: &str, key: Option<&ApiKey>) {
-        let now = crate::db::now();
-        let usable = key.filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|t| t > now));
         let mut trusted = lock(&self.trusted);
-        match usable {
+        match key {
             Some(k) => {
                 if trusted.len() >= CACHE_CAPACITY && !trusted.contains_key(prefix) {
                     trusted.clear();

@@ -1,7 +1,7 @@
 //! Command line and environment: every flag of `serve`, `seed`, `simulate` and the global
-//! ones is also an environment variable; `keys` flags are not (they choose one key's owner,
-//! role and prefix, and a variable left in the environment would silently apply to the next
-//! key).
+//! ones is also an environment variable; `keys` and `models` flags are not (they choose one
+//! key's owner, role and prefix, or one model's identity, and a variable left in the
+//! environment would silently apply to the next key or model).
 //!
 //! README.md's configuration table is generated from these definitions
 //! ([`crate::cli::reference`]); `tests/readme.rs` fails when the two drift. Boolean flags
@@ -158,6 +158,36 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the model catalogue jobs are submitted against.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+/// `models` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Add a model version to the catalogue. Idempotent: adding the same model again changes
+    /// nothing; the same identifier and version under another name is refused (models are
+    /// never renamed).
+    // `--version` is the model's version here, not the program's.
+    #[command(disable_version_flag = true)]
+    Add(ModelsAddArgs),
+    /// List the catalogue: identifier, version and name, one model version per line.
+    List,
+}
+
+/// `models add` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ModelsAddArgs {
+    /// The model's identifier, e.g. `ed542963de`.
+    #[arg(long)]
+    pub identifier: String,
+    /// The version, e.g. `1.0.1`.
+    #[arg(long)]
+    pub version: String,
+    /// Human-readable name, e.g. `Sentiment Analysis`.
+    #[arg(long)]
+    pub name: String,
 }
 
 /// `serve` flags.

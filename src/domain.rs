@@ -98,6 +98,15 @@ impl InputStatus {
     pub const fn code(self) -> i32 {
         self as i32
     }
+
+    /// The name used by the API (`PENDING`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
 }
 
 /// A stored status code that no status has: a corrupt row (the tables' CHECK constraints keep

@@ -1,7 +1,7 @@
 //! Prometheus metrics, exposed as text at `GET /metrics`: GraphQL requests and their latency
-//! per operation name, SQL statements executed, pool state, active subscriptions, and the
-//! process's resident memory. Operators scrape it; the benchmark reads statements per request
-//! and peak memory from it.
+//! per operation name, REST requests and their latency per route, SQL statements executed,
+//! pool state, active subscriptions, and the process's resident memory. Operators scrape it;
+//! the benchmark reads statements per request and peak memory from it.
 //!
 //! The `prometheus` crate (without its protobuf and process features: it adds no dependency
 //! the service does not already build) keeps the per-operation counters and histogram and
@@ -24,12 +24,15 @@ const BUCKETS: [f64; 12] = [
 /// Distinct operation names tracked; later ones are counted as `other` (bounded cardinality).
 const MAX_OPERATIONS: usize = 100;
 
-/// Request metrics per GraphQL operation.
+/// Request metrics per GraphQL operation and per REST route.
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     errors: IntCounterVec,
     latency: HistogramVec,
+    rest_requests: IntCounterVec,
+    rest_errors: IntCounterVec,
+    rest_latency: HistogramVec,
     /// The operation names with their own label so far.
     operations: Mutex<HashSet<String>>,
 }
@@ -59,17 +62,44 @@ impl Default for Metrics {
             .buckets(BUCKETS.to_vec()),
             label,
         );
+        // The REST routes: the label is the route's template (`GET /api/jobs/{id}`), a fixed
+        // set, so its cardinality is bounded by the router.
+        let route = &["route"];
+        let rest_requests = IntCounterVec::new(
+            Opts::new("jh_rest_requests_total", "REST requests by route."),
+            route,
+        );
+        let rest_errors = IntCounterVec::new(
+            Opts::new(
+                "jh_rest_errors_total",
+                "REST requests answered with an error status (4xx or 5xx).",
+            ),
+            route,
+        );
+        let rest_latency = HistogramVec::new(
+            HistogramOpts::new("jh_rest_request_duration_seconds", "REST request latency.")
+                .buckets(BUCKETS.to_vec()),
+            route,
+        );
         // Fixed names, help and buckets: these cannot fail.
         let (requests, errors, latency) = (
             requests.expect("valid counter"),
             errors.expect("valid counter"),
             latency.expect("valid histogram"),
         );
+        let (rest_requests, rest_errors, rest_latency) = (
+            rest_requests.expect("valid counter"),
+            rest_errors.expect("valid counter"),
+            rest_latency.expect("valid histogram"),
+        );
         let registry = Registry::new();
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(errors.clone()),
             Box::new(latency.clone()),
+            Box::new(rest_requests.clone()),
+            Box::new(rest_errors.clone()),
+            Box::new(rest_latency.clone()),
         ] {
             registry.register(collector).expect("distinct metric names");
         }
@@ -78,6 +108,9 @@ impl Default for Metrics {
             requests,
             errors,
             latency,
+            rest_requests,
+            rest_errors,
+            rest_latency,
             operations: Mutex::default(),
         }
     }
@@ -125,6 +158,18 @@ impl Metrics {
             .with_label_values(labels)
             .inc_by(u64::from(failed));
         self.latency
+            .with_label_values(labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one REST request on `route`, a route template of the router (a fixed set).
+    pub fn observe_rest(&self, route: &'static str, elapsed: Duration, failed: bool) {
+        let labels = &[route];
+        self.rest_requests.with_label_values(labels).inc();
+        self.rest_errors
+            .with_label_values(labels)
+            .inc_by(u64::from(failed));
+        self.rest_latency
             .with_label_values(labels)
             .observe(elapsed.as_secs_f64());
     }
@@ -280,6 +325,8 @@ mod tests {
         m.observe(Some("History"), Duration::from_millis(3), false);
         m.observe(Some("History"), Duration::from_millis(30), true);
         m.observe(Some("bad\"label}"), Duration::from_millis(1), false);
+        m.observe_rest("GET /api/jobs/history", Duration::from_millis(2), false);
+        m.observe_rest("GET /api/jobs/history", Duration::from_millis(2), true);
         let text = m.render(&Snapshot {
             statements: 7,
             statements_cached: 5,
@@ -301,6 +348,8 @@ mod tests {
             "jh_graphql_request_duration_seconds_bucket{operation=\"History\",le=\"0.05\"} 2"
         ));
         assert!(text.contains("operation=\"badlabel\""));
+        assert!(text.contains("jh_rest_requests_total{route=\"GET /api/jobs/history\"} 2"));
+        assert!(text.contains("jh_rest_errors_total{route=\"GET /api/jobs/history\"} 1"));
         assert!(
             text.contains("jh_sql_statements_total 7")
                 && text.contains("jh_sql_statements_cached_total 5")
@@ -311,6 +360,9 @@ mod tests {
             "jh_graphql_requests_total",
             "jh_graphql_errors_total",
             "jh_graphql_request_duration_seconds",
+            "jh_rest_requests_total",
+            "jh_rest_errors_total",
+            "jh_rest_request_duration_seconds",
             "jh_sql_statements_total",
             "jh_sql_statements_cached_total",
             "jh_sql_statements_cached",

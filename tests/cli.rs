@@ -169,6 +169,48 @@ fn keys_list_and_revoke() {
     assert!(stderr.contains("no active API key with prefix"), "{stderr}");
 }
 
+#[test]
+fn models_add_is_idempotent_and_never_renames() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| run_in(dir.path(), args);
+    let add = [
+        "models",
+        "add",
+        "--identifier",
+        "abc123",
+        "--version",
+        "1.0.0",
+    ];
+    let (ok, out, err) = run(&[&add[..], &["--name", "Sentiment"]].concat());
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "abc123\t1.0.0\tSentiment");
+    assert!(err.contains("added model abc123 version 1.0.0"), "{err}");
+    let (ok, out, err) = run(&[&add[..], &["--name", "Sentiment"]].concat());
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "abc123\t1.0.0\tSentiment");
+    assert!(err.contains("already in the catalogue"), "{err}");
+    let (ok, _, err) = run(&[&add[..], &["--name", "Other"]].concat());
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("already exists named \"Sentiment\""), "{err}");
+    let (ok, _, err) = run(&[
+        "models",
+        "add",
+        "--identifier",
+        " ",
+        "--version",
+        "1",
+        "--name",
+        "x",
+    ]);
+    assert!(
+        !ok && err.contains("identifier must be 1 to 200 characters"),
+        "{err}"
+    );
+    let (_, list, _) = run(&["models", "list"]);
+    assert_eq!(list.matches("abc123").count(), 1, "{list}");
+}
+
 /// Runs the binary in `dir` and returns (success, stdout, stderr).
 fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     output(bin().current_dir(dir).args(args))
@@ -310,10 +352,12 @@ fn every_boolean_flag_takes_the_usual_spellings() {
 }
 
 #[test]
-fn every_flag_but_keys_has_an_environment_variable() {
+fn every_flag_but_keys_and_models_has_an_environment_variable() {
     let missing: Vec<String> = job_history::cli::reference::arguments()
         .into_iter()
-        .filter(|(path, arg)| arg.get_env().is_none() && !path.starts_with("keys"))
+        .filter(|(path, arg)| {
+            arg.get_env().is_none() && !path.starts_with("keys") && !path.starts_with("models")
+        })
         .map(|(path, arg)| format!("{path} --{}", arg.get_id()))
         .collect();
     assert!(missing.is_empty(), "flags without env: {missing:?}");

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use job_history::db::count::{count, count_live};
 use job_history::db::daily::{day_of, day_start};
-use job_history::db::jobs::{JobConditions, Range};
+use job_history::db::jobs::{JobConditions, Range, Texts};
 use job_history::db::lifecycle::{self, JobSpec, Outcome, Submitter};
 use job_history::db::schema::{api_keys, models};
 use job_history::db::{Db, DbError};
@@ -90,7 +90,7 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
     };
     let (identifier, version, name) = &w.models[rng.random_range(0..w.models.len())];
     match rng.random_range(0..5) {
-        0 => c.model_name = Some(name[..name.len().min(4)].to_lowercase()),
+        0 => c.model_name = Some(Texts::one(name[..name.len().min(4)].to_lowercase())),
         1 => c.model_identifier = Some(identifier.clone()),
         2 => {
             (c.model_identifier, c.model_version) =

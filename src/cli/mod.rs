@@ -5,6 +5,7 @@
 //! command quietly with success, as `head` intends, instead of a panic on the broken pipe.
 
 mod keys;
+mod models;
 pub mod reference;
 mod serve;
 
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::config::{Cli, Command, DbArgs, KeysCommand};
+use crate::config::{Cli, Command, DbArgs, KeysCommand, ModelsCommand};
 use crate::db::{self, Db};
 use crate::seed::{self, SeedOptions};
 
@@ -120,6 +121,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeysCommand::Create(args) => keys::create(&db, &args).await,
                 KeysCommand::List(args) => keys::list(&db, &args).await,
                 KeysCommand::Revoke(args) => keys::revoke(&db, &args.prefix).await,
+            }
+        }
+        Command::Models(command) => {
+            let db = open_migrated(&cli.db).await?;
+            match command {
+                ModelsCommand::Add(args) => models::add(&db, &args).await,
+                ModelsCommand::List => models::list(&db).await,
             }
         }
         Command::Serve(args) => serve::run(&cli.db, &args).await,

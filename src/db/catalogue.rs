@@ -18,7 +18,7 @@ use diesel_async::RunQueryDsl;
 use super::jobs::JobRecord;
 use super::models::{Job, Model};
 use super::schema::{accounts, models};
-use super::{Conn, DbError};
+use super::{Conn, DbError, Tx};
 use crate::domain::{AccountId, ModelId};
 
 /// The whole model catalogue, ordered by name then version (read from the database each
@@ -30,6 +30,57 @@ pub async fn all_models(conn: &mut Conn<'_>) -> Result<Vec<Model>, DbError> {
             .select(Model::as_select())
             .load(c)
             .await?)
+    })
+}
+
+/// What [`add_model`] did.
+#[derive(Clone, Debug)]
+pub enum Added {
+    /// The model was inserted.
+    Created(Model),
+    /// The same model (identifier, version and name) was already there: nothing changed.
+    Existing(Model),
+    /// The identifier and version exist under another name. Nothing is renamed: a model's row
+    /// never changes once written (the kept copies rely on it).
+    Conflict(Model),
+}
+
+/// Adds the model `identifier` at `version` named `name` to the catalogue, idempotently: run
+/// again with the same values it changes nothing. One statement that inserts unless the pair
+/// exists, then one that reads the row, so concurrent adds of the same model both succeed.
+/// New models need nothing else to be seen: [`Catalogue`] keeps models by id and reads the
+/// ones it has not seen, and [`all_models`] always reads the table.
+pub async fn add_model(
+    tx: &mut Tx<'_>,
+    identifier: &str,
+    version: &str,
+    name: &str,
+) -> Result<Added, DbError> {
+    let new = super::models::NewModel {
+        identifier: identifier.to_string(),
+        version: version.to_string(),
+        name: name.to_string(),
+    };
+    crate::on_backend!(tx.conn(), c => {
+        let inserted = diesel::insert_into(models::table)
+            .values(&new)
+            .on_conflict((models::identifier, models::version))
+            .do_nothing()
+            .execute(c)
+            .await?;
+        let row: Model = models::table
+            .filter(models::identifier.eq(identifier))
+            .filter(models::version.eq(version))
+            .select(Model::as_select())
+            .first(c)
+            .await?;
+        Ok(if inserted == 1 {
+            Added::Created(row)
+        } else if row.name == name {
+            Added::Existing(row)
+        } else {
+            Added::Conflict(row)
+        })
     })
 }
 

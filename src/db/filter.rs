@@ -146,22 +146,45 @@ macro_rules! filter_jobs {
             }
         }
         if let Some(user) = &c.user {
-            let p = $crate::db::filter::like_pattern(user);
-            let mut matching = users::table.select(users::id).into_boxed();
-            if let Some(account) = scope.account() {
-                matching = matching.filter(users::account_id.eq(account));
+            // One subquery per group (AND); a group of several texts ORs them in a nested
+            // subquery, so the account condition applies to all of them.
+            for any in &user.0 {
+                let matches = |text: &str| {
+                    let p = $crate::db::filter::like_pattern(text);
+                    lower(users::first_name)
+                        .like(p.clone())
+                        .escape('\\')
+                        .or(lower(users::last_name).like(p.clone()).escape('\\'))
+                        .or(lower(users::email).like(p).escape('\\'))
+                };
+                let mut matching = users::table.select(users::id).into_boxed();
+                if let Some(account) = scope.account() {
+                    matching = matching.filter(users::account_id.eq(account));
+                }
+                matching = match any.as_slice() {
+                    [text] => matching.filter(matches(text)),
+                    texts => {
+                        let mut either = users::table.select(users::id).into_boxed();
+                        for (i, text) in texts.iter().enumerate() {
+                            either = if i == 0 {
+                                either.filter(matches(text))
+                            } else {
+                                either.or_filter(matches(text))
+                            };
+                        }
+                        matching.filter(users::id.eq_any(either))
+                    }
+                };
+                q = q.filter(jobs::user_id.eq_any(matching));
             }
-            matching = matching.filter(
-                lower(users::first_name)
-                    .like(p.clone())
-                    .escape('\\')
-                    .or(lower(users::last_name).like(p.clone()).escape('\\'))
-                    .or(lower(users::email).like(p).escape('\\')),
-            );
-            q = q.filter(jobs::user_id.eq_any(matching));
         }
-        if let Some(prefix) = &c.access_key {
-            q = q.filter(jobs::submitted_by.eq(prefix.clone()));
+        if let Some(prefixes) = &c.access_key {
+            for any in &prefixes.0 {
+                q = match any.as_slice() {
+                    [prefix] => q.filter(jobs::submitted_by.eq(prefix.clone())),
+                    prefixes => q.filter(jobs::submitted_by.eq_any(prefixes.to_vec())),
+                };
+            }
         }
         if c.on_model() {
             q = q.filter(jobs::model_id.eq_any($crate::db::filter::matching_models!(c)));
@@ -203,9 +226,29 @@ macro_rules! matching_models {
         use $crate::db::schema::models;
         let c: &$crate::db::jobs::JobConditions = $c;
         let mut matching = models::table.select(models::id).into_boxed();
-        if let Some(name) = &c.model_name {
-            let p = $crate::db::filter::like_pattern(name);
-            matching = matching.filter(lower(models::name).like(p).escape('\\'));
+        if let Some(names) = &c.model_name {
+            // One condition per group (AND); a group of several names ORs them in a nested
+            // subquery.
+            let matches = |text: &str| {
+                let p = $crate::db::filter::like_pattern(text);
+                lower(models::name).like(p).escape('\\')
+            };
+            for any in &names.0 {
+                matching = match any.as_slice() {
+                    [name] => matching.filter(matches(name)),
+                    names => {
+                        let mut either = models::table.select(models::id).into_boxed();
+                        for (i, name) in names.iter().enumerate() {
+                            either = if i == 0 {
+                                either.filter(matches(name))
+                            } else {
+                                either.or_filter(matches(name))
+                            };
+                        }
+                        matching.filter(models::id.eq_any(either))
+                    }
+                };
+            }
         }
         if let Some(identifier) = &c.model_identifier {
             matching = matching.filter(models::identifier.eq(identifier.clone()));

@@ -98,6 +98,19 @@ pub struct Range {
     pub to: NaiveDateTime,
 }
 
+/// A search field's texts: every group must match (AND), a group by any of its texts (OR).
+/// A GraphQL filter field is one group of one text ([`Texts::one`]); Modzy's REST parameters
+/// may hold several (`a,b`: any; `a;b`: all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Texts(pub Vec<Vec<String>>);
+
+impl Texts {
+    /// The single text `text`.
+    pub fn one(text: String) -> Self {
+        Self(vec![vec![text]])
+    }
+}
+
 /// Which jobs: every condition set here must hold (AND). Which accounts' jobs is not among
 /// them: every function that reads jobs takes the caller's [`Scope`] apart, so it cannot be
 /// forgotten.
@@ -105,12 +118,12 @@ pub struct Range {
 pub struct JobConditions {
     /// Effective statuses allowed (`None`: all). An empty list matches nothing.
     pub statuses: Option<Vec<JobStatus>>,
-    /// Case-insensitive substring of the user's first name, last name or email.
-    pub user: Option<String>,
-    /// Exact key prefix (`submittedBy`).
-    pub access_key: Option<String>,
-    /// Case-insensitive substring of the model's name.
-    pub model_name: Option<String>,
+    /// Case-insensitive substrings of the user's first name, last name or email.
+    pub user: Option<Texts>,
+    /// Exact key prefixes (`submittedBy`).
+    pub access_key: Option<Texts>,
+    /// Case-insensitive substrings of the model's name.
+    pub model_name: Option<Texts>,
     /// Exact model identifier.
     pub model_identifier: Option<String>,
     /// Exact model version.
@@ -295,6 +308,79 @@ pub async fn page(
         rows.reverse();
     }
     catalogue.records(conn, rows).await
+}
+
+/// The position (sort key and id) of the row `skip` rows past the start of `req` — past its
+/// `after` cursor, in its sort, under its conditions — or `None` when fewer rows follow. Page
+/// numbers are served with it (the REST history): it finds the last row of a page without
+/// reading the pages before it into the server. It selects only `id` and the sort key, which
+/// the `(account_id, key, id)` indexes hold, so PostgreSQL can skip with an index-only scan
+/// when the filter needs no other column; `skip` rows are still stepped over, so callers
+/// bound it. `req.limit`, `req.before` and `req.from_end` are ignored.
+pub async fn position_after(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    req: &PageRequest,
+    skip: i64,
+) -> Result<Option<Seek>, DbError> {
+    let req = &PageRequest {
+        before: None,
+        from_end: false,
+        ..req.clone()
+    };
+    let ts = seeks(req, from_micros);
+    let int = seeks(req, |v| i32::try_from(v).ok());
+    let big = seeks(req, Some);
+    let micros = |t: NaiveDateTime| Some(t.and_utc().timestamp_micros());
+    let wide = |v: i32| Some(i64::from(v));
+    let status = |s: JobStatus| Some(i64::from(s.code()));
+    let same = |v: i64| Some(v);
+    let nullable = |v: Option<i64>| v;
+    // The page query's conditions and keyset, selecting only the id and the key.
+    macro_rules! skipped {
+        ($c:ident, $col:expr, |$q:ident| $keyset:expr, $key:expr) => {{
+            let $q = jobs::table.select((jobs::id, $col)).into_boxed();
+            let $q = filter_jobs!($q, scope, &req.conditions);
+            let rows = $keyset.offset(skip).limit(1).load($c).await?;
+            rows.into_iter()
+                .next()
+                .map(|(id, k)| Seek { key: $key(k), id })
+        }};
+    }
+    Ok(crate::on_backend!(conn, c => match req.sort.key {
+        SortKey::CreatedAt => {
+            let seeks = ts?;
+            skipped!(c, jobs::created_at,
+                |q| keyset_not_null!(q, jobs::created_at, seeks, req), micros)
+        }
+        SortKey::SubmittedAt => {
+            let seeks = ts?;
+            skipped!(c, jobs::submitted_at,
+                |q| keyset_not_null!(q, jobs::submitted_at, seeks, req), micros)
+        }
+        SortKey::UpdatedAt => {
+            let seeks = ts?;
+            skipped!(c, jobs::updated_at,
+                |q| keyset_not_null!(q, jobs::updated_at, seeks, req), micros)
+        }
+        SortKey::Status => {
+            let seeks = int?;
+            skipped!(c, jobs::status, |q| keyset_not_null!(q, jobs::status, seeks, req), status)
+        }
+        SortKey::Total => {
+            let seeks = int?;
+            skipped!(c, jobs::total, |q| keyset_not_null!(q, jobs::total, seeks, req), wide)
+        }
+        SortKey::InputByteAmount => {
+            let seeks = big?;
+            skipped!(c, jobs::input_byte_amount,
+                |q| keyset_not_null!(q, jobs::input_byte_amount, seeks, req), same)
+        }
+        SortKey::ElapsedTime => skipped!(c, jobs::elapsed_ms,
+            |q| keyset_nullable!(q, jobs::elapsed_ms, "jobs.elapsed_ms", req), nullable),
+        SortKey::QueueTime => skipped!(c, jobs::queue_ms,
+            |q| keyset_nullable!(q, jobs::queue_ms, "jobs.queue_ms", req), nullable),
+    }))
 }
 
 /// The jobs with these identifiers visible in `scope` (in any order; missing ones are left

@@ -1,6 +1,6 @@
 //! The one error type of the service: every refusal and failure a client can see, whatever
 //! produced it (a resolver, the document limits, the admission pipeline, the HTTP handler or
-//! the layers around it) and whatever carries it (HTTP, the websocket, later REST). Each
+//! the layers around it) and whatever carries it (HTTP, the websocket, the REST routes). Each
 //! variant has a stable `extensions.code`, the HTTP status it is answered with when it is the
 //! whole answer, and a public message; clients branch on the code, people read the message.
 //! Database and internal details are logged with a correlation id and never sent: the client

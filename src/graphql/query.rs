@@ -13,6 +13,7 @@ use super::types::job::Job;
 use super::types::model::Model;
 use super::types::viewer::Viewer;
 use crate::db::{Db, catalogue, jobs};
+use crate::domain::Scope;
 
 /// Most ids `nodes` accepts at once.
 pub const MAX_NODES: usize = 100;
@@ -61,22 +62,10 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The job's identifier (a UUID).")] job_identifier: String,
     ) -> ApiResult<Option<Job>> {
-        let identifier = job_identifier.trim();
-        if uuid::Uuid::parse_str(identifier).is_err() {
-            return Err(ApiError::bad_input(format!(
-                "{identifier:?} is not a job identifier (a UUID)"
-            )));
-        }
-        let found = fetch_jobs(ctx, vec![identifier.to_string()])
-            .await?
-            .into_iter()
-            .next();
-        match found {
-            Some(job) => Ok(Some(job)),
-            None => Err(ApiError::NotFound(format!(
-                "no job with identifier {identifier}"
-            ))),
-        }
+        let scope = super::caller(ctx)?.scope();
+        Ok(Some(
+            job(ctx.data_unchecked::<Db>(), scope, &job_identifier).await?,
+        ))
     }
 
     /// Refetches any object by its global `id`; null when it does not exist.
@@ -128,6 +117,29 @@ impl Query {
         let db = ctx.data_unchecked::<Db>();
         let rows = db.read(async |c| catalogue::all_models(c).await).await?;
         Ok(rows.into_iter().map(Model::from).collect())
+    }
+}
+
+/// The job `identifier` if `scope` sees it, read now: `BAD_USER_INPUT` when the identifier is
+/// not a UUID, `NOT_FOUND` when there is no such job or another account's (the same text).
+pub async fn job(db: &Db, scope: Scope, identifier: &str) -> ApiResult<Job> {
+    let identifier = identifier.trim();
+    if uuid::Uuid::parse_str(identifier).is_err() {
+        return Err(ApiError::bad_input(format!(
+            "{identifier:?} is not a job identifier (a UUID)"
+        )));
+    }
+    let now = crate::db::now();
+    let found = db
+        .read(async |c| {
+            jobs::by_identifiers(c, db.catalogue(), scope, &[identifier.to_string()]).await
+        })
+        .await?;
+    match found.into_iter().next() {
+        Some(record) => Ok(Job::new(record, now)),
+        None => Err(ApiError::NotFound(format!(
+            "no job with identifier {identifier}"
+        ))),
     }
 }
 

@@ -51,6 +51,11 @@ impl DateTime {
     pub fn naive(self) -> NaiveDateTime {
         self.0.naive_utc()
     }
+
+    /// The text form every transport sends: UTC, milliseconds, explicit offset.
+    pub fn to_iso(self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Millis, false)
+    }
 }
 
 /// An instant in ISO 8601 / RFC 3339 form. Output is UTC with milliseconds and an explicit
@@ -76,7 +81,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, false))
+        Value::String(self.to_iso())
     }
 }
 

@@ -1,4 +1,5 @@
-//! The HTTP surface: routes and middleware. [`router`] builds the whole app over an
+//! The HTTP surface: routes and middleware (GraphQL, its websocket, Modzy's REST routes under
+//! `/api` in [`rest`], the playground, health and metrics). [`router`] builds the whole app over an
 //! [`AppState`]; tests drive it directly, `serve` binds it to a socket.
 
 pub mod graphql;
@@ -8,6 +9,7 @@ pub mod pipeline;
 pub mod playground;
 pub mod rate_limit;
 pub mod reply;
+pub mod rest;
 pub mod server;
 pub mod ws;
 
@@ -131,6 +133,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// An API key the playground prefills (`serve --demo` only).
     pub playground_key: Option<String>,
+    /// Where the REST history's pages ended, per caller and query.
+    pub pages: Arc<rest::pages::PageEnds>,
 }
 
 impl AppState {
@@ -151,6 +155,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             playground_key: None,
+            pages: Arc::default(),
         }
     }
 }
@@ -178,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .nest("/api", rest::router())
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(CompressionLayer::new())

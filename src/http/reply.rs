@@ -132,7 +132,13 @@ pub fn refusal(error: &ApiError, media: MediaType) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let response = async_graphql::Response::from_errors(vec![error.to_server_error()]);
     let mut http = write_body(status, media, &response, false);
-    let headers = http.headers_mut();
+    refusal_headers(error, http.headers_mut());
+    http
+}
+
+/// The headers a refusal carries whatever its body: `Retry-After` (429), `WWW-Authenticate`
+/// (401), `Allow` (405). GraphQL and REST refusals both set them here.
+pub fn refusal_headers(error: &ApiError, headers: &mut HeaderMap) {
     if let Some(seconds) = error.retry_after() {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
@@ -145,18 +151,20 @@ pub fn refusal(error: &ApiError, media: MediaType) -> Response {
     if let ApiError::MethodNotAllowed { allow, .. } = error {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    http
 }
 
-/// Turns what the layers around `/graphql` answer by themselves into GraphQL responses: the
-/// body limit's 413 (from tower-http, or from reading a body with no length announced) and
-/// the outer timeout's 504 are plain text or empty otherwise. Other routes are untouched.
+/// Turns what the layers around `/graphql` and `/api` answer by themselves into each API's
+/// error form: the body limit's 413 (from tower-http, or from reading a body with no length
+/// announced), the outer timeout's 504 and the router's 405 are plain text or empty otherwise.
+/// Other routes are untouched.
 pub async fn shape_refusals(
     State(config): State<Arc<HttpConfig>>,
     request: axum::extract::Request,
     next: Next,
 ) -> Response {
-    if request.uri().path() != "/graphql" {
+    let path = request.uri().path();
+    let rest = path == "/api" || path.starts_with("/api/");
+    if path != "/graphql" && !rest {
         return next.run(request).await;
     }
     let media = negotiate(request.headers()).unwrap_or(MediaType::Json);
@@ -170,7 +178,12 @@ pub async fn shape_refusals(
     if graphql || status.is_success() {
         return response;
     }
-    let mut shaped = refusal(&outer_refusal(status, &config), media);
+    let refused = outer_refusal(status, &config);
+    let mut shaped = if rest {
+        super::rest::error::answer(&refused)
+    } else {
+        refusal(&refused, media)
+    };
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = response.headers().get(&name) {
             shaped.headers_mut().insert(name, value.clone());

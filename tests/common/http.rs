@@ -131,3 +131,31 @@ pub fn code(body: &Value) -> &str {
         .as_str()
         .unwrap_or("")
 }
+
+/// A REST request (`/api/…`) with `method` on `path` as `key` (a full key) when given.
+pub fn rest_request(method: &str, path: &str, key: Option<&str>) -> request::Builder {
+    let request = Request::builder().method(method).uri(path);
+    match key {
+        Some(key) => request.header(header::AUTHORIZATION, api_key(key)),
+        None => request,
+    }
+}
+
+/// Sends a REST request through `app`: `method` on `path` as `key`, with a JSON `body` when
+/// given.
+pub async fn rest(
+    app: &Router,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let request = rest_request(method, path, key);
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    send(app.clone(), request.unwrap()).await
+}

@@ -8,12 +8,46 @@ use super::cursor;
 use super::filter::JobFilter;
 use super::order::JobOrder;
 use super::page::{Page, PageArgs};
-use crate::db::jobs::{self, JobConditions, PageRequest};
+use crate::db::jobs::{self, JobConditions, JobRecord, PageRequest};
 use crate::db::{Db, count, people};
 use crate::domain::Scope;
 use crate::graphql::Loaders;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::job::Job;
+
+/// One page of the history visible in `scope`: the jobs of `page` in `order`, and whether
+/// more follow its far end. The one reader of history pages, for the `jobs` connection and
+/// the REST history route alike: it asks for one row more than the page and drops it.
+pub async fn fetch(
+    db: &Db,
+    scope: Scope,
+    conditions: &JobConditions,
+    order: JobOrder,
+    page: &Page,
+) -> ApiResult<(Vec<JobRecord>, bool)> {
+    let request = PageRequest {
+        conditions: conditions.clone(),
+        sort: order.sort(),
+        after: page.after,
+        before: page.before,
+        limit: i64::from(page.size) + 1,
+        from_end: page.from_end,
+    };
+    let mut records = db
+        .read(async |c| jobs::page(c, db.catalogue(), scope, &request).await)
+        .await
+        .map_err(ApiError::from)?;
+    let has_more = records.len() > page.size as usize;
+    if has_more {
+        // The extra row tells there is more; it sits beyond the page's far end.
+        if page.from_end {
+            records.remove(0);
+        } else {
+            records.pop();
+        }
+    }
+    Ok((records, has_more))
+}
 
 /// Where a page sits in the whole result.
 #[derive(SimpleObject, Clone, Debug, Default)]
@@ -111,27 +145,7 @@ impl JobConnection {
             // An account that does not exist has no jobs.
             return Ok(Self::nothing(&page));
         };
-        let request = PageRequest {
-            conditions,
-            sort: order.sort(),
-            after: page.after,
-            before: page.before,
-            limit: i64::from(page.size) + 1,
-            from_end: page.from_end,
-        };
-        let mut records = db
-            .read(async |c| jobs::page(c, db.catalogue(), scope, &request).await)
-            .await
-            .map_err(ApiError::from)?;
-        let has_more = records.len() > page.size as usize;
-        if has_more {
-            // The extra row tells there is more; it sits beyond the page's far end.
-            if page.from_end {
-                records.remove(0);
-            } else {
-                records.pop();
-            }
-        }
+        let (records, has_more) = fetch(db, scope, &conditions, order, &page).await?;
         let selection = ctx.look_ahead();
         let rows: Vec<_> = records.iter().map(|r| &r.job).collect();
         Loaders::prefetch(ctx, &selection.field("edges").field("node"), &rows).await?;
@@ -147,7 +161,7 @@ impl JobConnection {
         Ok(Self {
             edges,
             page_info,
-            counted: Some((scope, request.conditions)),
+            counted: Some((scope, conditions)),
         })
     }
 

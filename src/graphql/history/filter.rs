@@ -5,7 +5,7 @@
 use async_graphql::{Enum, InputObject};
 use chrono::NaiveDateTime;
 
-use crate::db::jobs::{JobConditions, Range};
+use crate::db::jobs::{JobConditions, Range, Texts};
 use crate::domain::JobStatus;
 use crate::graphql::error::ApiError;
 use crate::graphql::scalars::DateTime;
@@ -32,13 +32,43 @@ pub enum JobStatusGroup {
 }
 
 impl JobStatusGroup {
-    fn statuses(self) -> Option<Vec<JobStatus>> {
+    /// The exact statuses of the group; `None` for ALL.
+    pub fn statuses(self) -> Option<Vec<JobStatus>> {
         use JobStatus::*;
         match self {
             Self::All => None,
             Self::Pending => Some(vec![Submitted, InProgress]),
             Self::Terminated => Some(vec![Completed, Canceled, Timedout, Error]),
             Self::Timedout => Some(vec![Timedout]),
+        }
+    }
+}
+
+/// Whose words a validation message uses: the GraphQL argument paths (`filter.createdAt:
+/// \`from\``) or the REST route's query parameters (`startDate`), so one validation serves
+/// both transports and each names what its client actually sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    /// `filter.<field>`, with `from`/`to` for date ranges.
+    Graphql,
+    /// The query parameter's own name, with `startDate`/`endDate` for the date range.
+    Rest,
+}
+
+impl Wording {
+    /// How a filter field is named in messages.
+    fn field(self, field: &str) -> String {
+        match self {
+            Self::Graphql => format!("filter.{field}"),
+            Self::Rest => field.to_string(),
+        }
+    }
+
+    /// The opening of a date range's message and the names of its two bounds.
+    fn range(self, field: &str) -> (String, &'static str, &'static str) {
+        match self {
+            Self::Graphql => (format!("filter.{field}: "), "`from`", "`to`"),
+            Self::Rest => (String::new(), "`startDate`", "`endDate`"),
         }
     }
 }
@@ -54,24 +84,27 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    fn resolve(self, field: &str, now: NaiveDateTime) -> Result<Range, ApiError> {
-        let err = |m: String| ApiError::bad_input(format!("filter.{field}: {m}"));
+    fn resolve(self, field: &str, now: NaiveDateTime, wording: Wording) -> Result<Range, ApiError> {
+        let (opening, from_name, to_name) = wording.range(field);
+        let err = |m: String| ApiError::bad_input(format!("{opening}{m}"));
         let Some(from) = self.from.map(DateTime::naive) else {
             return Err(err(match self.to {
-                Some(_) => "`to` needs a `from`: give the start of the range too".into(),
-                None => "give at least `from`".into(),
+                Some(_) => {
+                    format!("{to_name} needs a {from_name}: give the start of the range too")
+                }
+                None => format!("give at least {from_name}"),
             }));
         };
         if from > now {
             return Err(err(format!(
-                "`from` ({}) is in the future",
+                "{from_name} ({}) is in the future",
                 DateTime::from_naive(from).0.to_rfc3339()
             )));
         }
         let to = self.to.map_or(now, DateTime::naive);
         if to < from {
             return Err(err(format!(
-                "`to` ({}) is before `from` ({})",
+                "{to_name} ({}) is before {from_name} ({})",
                 DateTime::from_naive(to).0.to_rfc3339(),
                 DateTime::from_naive(from).0.to_rfc3339()
             )));
@@ -115,17 +148,46 @@ pub struct JobFilter {
     pub account_identifier: Option<String>,
 }
 
-fn text(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+/// Most texts one REST search parameter may list (`a,b;c`).
+pub const MAX_TEXTS: usize = 20;
+
+/// A search parameter of Modzy's REST history holding several texts: `,` separates texts of
+/// which any must match, `;` groups that must all match. Each text is checked as a GraphQL
+/// filter field's text is (not empty, at most [`MAX_TEXT`] characters); at most
+/// [`MAX_TEXTS`] texts.
+pub fn texts(field: &str, value: &str) -> Result<Texts, ApiError> {
+    let groups: Vec<Vec<String>> = value
+        .split(';')
+        .map(|group| {
+            group
+                .split(',')
+                .map(|t| {
+                    text(field, &Some(t.to_string()), Wording::Rest).map(Option::unwrap_or_default)
+                })
+                .collect::<Result<_, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let count: usize = groups.iter().map(Vec::len).sum();
+    if count > MAX_TEXTS {
+        return Err(ApiError::bad_input(format!(
+            "{field} lists {count} values; at most {MAX_TEXTS} are allowed"
+        )));
+    }
+    Ok(Texts(groups))
+}
+
+fn text(field: &str, value: &Option<String>, wording: Wording) -> Result<Option<String>, ApiError> {
     let Some(v) = value else { return Ok(None) };
     let v = v.trim();
+    let field = wording.field(field);
     if v.is_empty() {
         return Err(ApiError::bad_input(format!(
-            "filter.{field} must not be empty: leave it out to match everything"
+            "{field} must not be empty: leave it out to match everything"
         )));
     }
     if v.chars().count() > MAX_TEXT {
         return Err(ApiError::bad_input(format!(
-            "filter.{field} is longer than {MAX_TEXT} characters"
+            "{field} is longer than {MAX_TEXT} characters"
         )));
     }
     Ok(Some(v.to_string()))
@@ -134,12 +196,22 @@ fn text(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError>
 impl JobFilter {
     /// The database conditions, validated, at instant `now`.
     pub fn conditions(&self, now: NaiveDateTime) -> Result<JobConditions, ApiError> {
+        self.conditions_as(now, Wording::Graphql)
+    }
+
+    /// The database conditions, validated, at instant `now`, with messages in `wording`.
+    pub fn conditions_as(
+        &self,
+        now: NaiveDateTime,
+        wording: Wording,
+    ) -> Result<JobConditions, ApiError> {
         if let Some(exact) = &self.statuses
             && exact.len() > MAX_STATUSES
         {
             return Err(ApiError::bad_input(format!(
-                "filter.statuses lists {} statuses; \
+                "{} lists {} statuses; \
                  at most {MAX_STATUSES} are allowed (each status once)",
+                wording.field("statuses"),
                 exact.len()
             )));
         }
@@ -159,14 +231,15 @@ impl JobFilter {
                 ids.len()
             )));
         }
-        let range = |field, r: Option<DateRange>| r.map(|r| r.resolve(field, now)).transpose();
+        let range =
+            |field, r: Option<DateRange>| r.map(|r| r.resolve(field, now, wording)).transpose();
         Ok(JobConditions {
             statuses,
-            user: text("user", &self.user)?,
-            access_key: text("accessKey", &self.access_key)?,
-            model_name: text("model", &self.model)?,
-            model_identifier: text("modelIdentifier", &self.model_identifier)?,
-            model_version: text("modelVersion", &self.model_version)?,
+            user: text("user", &self.user, wording)?.map(Texts::one),
+            access_key: text("accessKey", &self.access_key, wording)?.map(Texts::one),
+            model_name: text("model", &self.model, wording)?.map(Texts::one),
+            model_identifier: text("modelIdentifier", &self.model_identifier, wording)?,
+            model_version: text("modelVersion", &self.model_version, wording)?,
             created: range("createdAt", self.created_at)?,
             submitted: range("submittedAt", self.submitted_at)?,
             updated: range("updatedAt", self.updated_at)?,

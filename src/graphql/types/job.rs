@@ -37,6 +37,19 @@ impl Job {
         let pending = job.status.is_pending();
         job.deadline_at.filter(|d| pending && *d <= self.now)
     }
+
+    /// The status shown: TIMEDOUT for a pending job whose timeout has elapsed.
+    pub fn effective_status(&self) -> JobStatus {
+        if self.expired_at().is_some() {
+            return JobStatus::Timedout;
+        }
+        self.record.job.status
+    }
+
+    /// The last change shown: the deadline of a job that timed out unnoticed since.
+    pub fn effective_updated_at(&self) -> NaiveDateTime {
+        self.expired_at().unwrap_or(self.record.job.updated_at)
+    }
 }
 
 /// A machine-learning inference job: a model run over one or more inputs.
@@ -69,10 +82,7 @@ impl Job {
 
     /// Where the job is in its lifecycle. A pending job whose timeout has elapsed is TIMEDOUT.
     async fn status(&self) -> JobStatus {
-        if self.expired_at().is_some() {
-            return JobStatus::Timedout;
-        }
-        self.record.job.status
+        self.effective_status()
     }
 
     /// When the job was created.
@@ -82,7 +92,7 @@ impl Job {
 
     /// When the job last changed (its deadline, if it timed out unnoticed since).
     async fn updated_at(&self) -> DateTime {
-        DateTime::from_naive(self.expired_at().unwrap_or(self.record.job.updated_at))
+        DateTime::from_naive(self.effective_updated_at())
     }
 
     /// When the job was submitted.

@@ -9,6 +9,14 @@ use crate::graphql::scalars::{DateTime, Long};
 /// One input of a job.
 pub struct JobInput(pub models::JobInput);
 
+impl JobInput {
+    /// Processing time of `input` in milliseconds, once finished.
+    pub fn elapsed_of(input: &models::JobInput) -> Option<i64> {
+        let (s, f) = (input.started_at?, input.finished_at?);
+        Some((f - s).num_milliseconds())
+    }
+}
+
 /// One input of a job, with its own processing status.
 #[Object(serial)]
 impl JobInput {
@@ -44,8 +52,7 @@ impl JobInput {
 
     /// Processing time of the input in milliseconds, once finished.
     async fn elapsed_time(&self) -> Option<Long> {
-        let (s, f) = (self.0.started_at?, self.0.finished_at?);
-        Some(Long((f - s).num_milliseconds()))
+        Self::elapsed_of(&self.0).map(Long)
     }
 
     /// Why processing failed (FAILED inputs only).

@@ -1,0 +1,247 @@
+//! Modzy's Jobs REST routes under `/api`, beside the GraphQL API, so Modzy's SDKs work by
+//! changing only their base URL. A thin adapter: every route goes through the same admission
+//! as `/graphql` ([`AppState::admit`]: the key, the per-address and per-key rate limits) within
+//! the same request timeout, parses Modzy's parameters into the GraphQL API's own types and
+//! calls the same functions (history page, job lookup, lifecycle writes and their events, the
+//! catalogue), and answers errors as the one [`ApiError`] in Modzy's form ([`error`]).
+//! Each route is counted in `/metrics` under its template (`jh_rest_*{route="GET /api/…"}`).
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /api/jobs/history` | a page of the history ([`history`]) |
+//! | `GET /api/jobs/{jobIdentifier}` | one job with its inputs |
+//! | `DELETE /api/jobs/{jobIdentifier}` | cancel it |
+//! | `POST /api/jobs` | submit ([`jobs`]) |
+//! | `GET /api/models[/{identifier}[/versions[/{version}]]]` | the catalogue ([`models`]) |
+//! | `GET /api/models/requirements/account` | no hardware requirements (`[]`) |
+
+pub mod error;
+pub mod history;
+pub mod jobs;
+pub mod models;
+pub mod pages;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Serialize;
+
+use super::AppState;
+use crate::auth::Caller;
+use crate::graphql::error::{ApiError, ApiResult};
+
+/// The media type of every answer.
+pub const JSON_TYPE: &str = "application/json; charset=utf-8";
+
+/// `value` as JSON bytes (every value here serializes: strings, numbers, lists).
+fn json_bytes(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec())
+}
+
+/// A 200 answer with `value` as its JSON body.
+fn json(value: &impl Serialize) -> Response {
+    let mut response = (StatusCode::OK, json_bytes(value)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
+    response
+}
+
+/// The routes under `/api` (to be nested there).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/jobs/history", get(history_route))
+        .route("/jobs", axum::routing::post(submit_route))
+        .route("/jobs/{job}", get(job_route).delete(cancel_route))
+        .route("/models", get(models_route))
+        .route("/models/requirements/account", get(requirements_route))
+        .route("/models/{model}", get(model_route))
+        .route("/models/{model}/versions", get(versions_route))
+        .route("/models/{model}/versions/{version}", get(version_route))
+        .fallback(no_route)
+}
+
+/// Admits the request and runs `body` for the caller within the request timeout, answering a
+/// refusal or failure in Modzy's error form; counts the request under `route`.
+async fn serve(
+    state: &AppState,
+    route: &'static str,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    body: impl AsyncFnOnce(&Caller) -> ApiResult<Response>,
+) -> Response {
+    let started = Instant::now();
+    let client = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let timeout = state.config.request_timeout;
+    let work = async {
+        let caller = state
+            .admit(authorization, client, || false)
+            .await?
+            .ok_or_else(|| ApiError::internal("admitted without a caller"))?;
+        body(&caller).await
+    };
+    let answer = match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => error::answer(&e),
+        Err(_) => error::answer(&ApiError::RequestTimeout(format!(
+            "the request took longer than {} ms and was abandoned: ask for less",
+            timeout.as_millis()
+        ))),
+    };
+    let failed = answer.status().is_client_error() || answer.status().is_server_error();
+    state.metrics.observe_rest(route, started.elapsed(), failed);
+    answer
+}
+
+async fn history_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    serve(
+        &state,
+        "GET /api/jobs/history",
+        connect_info,
+        &headers,
+        async |caller| history::answer(&state, caller, query.as_deref()).await,
+    )
+    .await
+}
+
+async fn job_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(job): Path<String>,
+) -> Response {
+    serve(
+        &state,
+        "GET /api/jobs/{jobIdentifier}",
+        connect_info,
+        &headers,
+        async |caller| jobs::get(&state, caller, &job).await,
+    )
+    .await
+}
+
+async fn cancel_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(job): Path<String>,
+) -> Response {
+    serve(
+        &state,
+        "DELETE /api/jobs/{jobIdentifier}",
+        connect_info,
+        &headers,
+        async |caller| jobs::cancel(&state, caller, &job).await,
+    )
+    .await
+}
+
+async fn submit_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(
+        &state,
+        "POST /api/jobs",
+        connect_info,
+        &headers,
+        async |caller| jobs::submit(&state, caller, &body).await,
+    )
+    .await
+}
+
+async fn models_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    serve(
+        &state,
+        "GET /api/models",
+        connect_info,
+        &headers,
+        async |_| models::list(&state, query.as_deref()).await,
+    )
+    .await
+}
+
+async fn requirements_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    let route = "GET /api/models/requirements/account";
+    serve(&state, route, connect_info, &headers, async |_| {
+        Ok(models::requirements())
+    })
+    .await
+}
+
+async fn model_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(model): Path<String>,
+) -> Response {
+    serve(
+        &state,
+        "GET /api/models/{identifier}",
+        connect_info,
+        &headers,
+        async |_| models::one(&state, &model).await,
+    )
+    .await
+}
+
+async fn versions_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(model): Path<String>,
+) -> Response {
+    let route = "GET /api/models/{identifier}/versions";
+    serve(&state, route, connect_info, &headers, async |_| {
+        models::versions(&state, &model).await
+    })
+    .await
+}
+
+async fn version_route(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path((model, version)): Path<(String, String)>,
+) -> Response {
+    let route = "GET /api/models/{identifier}/versions/{version}";
+    serve(&state, route, connect_info, &headers, async |_| {
+        models::version(&state, &model, &version).await
+    })
+    .await
+}
+
+/// Any other path under `/api`: 404 in Modzy's form (not counted: the label set stays fixed).
+async fn no_route() -> Response {
+    error::answer(&ApiError::NotFound(
+        "no such route: the REST API serves /api/jobs/history, /api/jobs/{jobIdentifier}, \
+         /api/jobs and /api/models"
+            .into(),
+    ))
+}
