@@ -275,7 +275,7 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
             .load(c)
             .await?
     });
-    let rows: Vec<Row> = read
+    let mut rows: Vec<Row> = read
         .into_iter()
         .map(
             |(a, day, model_id, explain, image, slot, n0, n1, n2, n3, n4)| {
@@ -296,6 +296,8 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
             },
         )
         .collect();
+    // Deleted in the writers' lock order too: accounts' rows, then the all-accounts rows.
+    rows.sort_by_key(|&((account, cell, slot), _)| (account == ALL_ACCOUNTS, account, cell, slot));
     let mut sums = Tally::default();
     for &((account, cell, slot), n) in &rows {
         crate::on_backend!(tx.conn(), c => {
