@@ -144,8 +144,9 @@ impl Authenticator {
     }
 
     /// Whether `header` carries a key whose secret matched when this authenticator last read
-    /// it (without waiting or reading the database): such a request is not anonymous traffic. Its cache entry may be stale or
-    /// being read again; authentication still checks the key as usual.
+    /// it (without waiting or reading the database): such a request is not anonymous traffic.
+    /// Its cache entry may be stale or being read again; authentication still checks the key
+    /// as usual.
     pub fn trusts(&self, header: &str) -> bool {
         let Ok((prefix, secret)) = parse_header(header) else {
             return false;

@@ -39,7 +39,10 @@ pub async fn sweep_once(db: &Db, events: &EventBus) -> usize {
                 }),
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "timeout sweep failed; retrying at the next interval");
+                    tracing::warn!(
+                        error = %e,
+                        "timeout sweep failed; retrying at the next interval"
+                    );
                     events.publish(&changed).await;
                     return total + changed.len();
                 }

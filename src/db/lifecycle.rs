@@ -465,7 +465,8 @@ pub async fn overdue(
     now: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Overdue>, DbError> {
-    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> = crate::on_backend!(conn, c => {
+    type Candidate = (JobId, Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let rows: Vec<Candidate> = crate::on_backend!(conn, c => {
         jobs::table
             .filter(jobs::status.le(JobStatus::InProgress))
             .filter(jobs::deadline_at.le(now))

@@ -78,6 +78,10 @@ impl Cell {
     }
 }
 
+/// A statement that runs on either backend's connection, async or sync (an [`upsert`]).
+pub trait Upsert: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static {}
+impl<T: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static> Upsert for T {}
+
 /// Counts of many jobs gathered before they are written (the seeder's batches): each job is
 /// added to its account's row and to the all-accounts row.
 #[derive(Debug, Default)]
@@ -96,10 +100,7 @@ impl Tally {
 
     /// The upserts that write the gathered counts, emptying the tally: every account's rows
     /// before the all-accounts rows, each in key order, as every writer locks them.
-    pub fn drain(
-        &mut self,
-    ) -> impl Iterator<Item = impl QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static>
-    {
+    pub fn drain(&mut self) -> impl Iterator<Item = impl Upsert> {
         std::mem::take(&mut self.0)
             .into_iter()
             .map(|((_, account, cell), n)| upsert(account, cell, 0, n))
