@@ -81,7 +81,7 @@ impl Columns {
             timedout: has(JobStatus::Timedout),
             error: has(JobStatus::Error),
         };
-        let mut pending: Vec<JobStatus> = [
+        let pending: Vec<JobStatus> = [
             JobStatus::Submitted,
             JobStatus::InProgress,
             JobStatus::Timedout,
@@ -89,7 +89,6 @@ impl Columns {
         .into_iter()
         .filter(|s| statuses.contains(s))
         .collect();
-        pending.dedup();
         (columns, pending)
     }
 }

@@ -161,20 +161,7 @@ macro_rules! filter_jobs {
                 if let Some(account) = scope.account() {
                     matching = matching.filter(users::account_id.eq(account));
                 }
-                matching = match any.as_slice() {
-                    [text] => matching.filter(matches(text)),
-                    texts => {
-                        let mut either = users::table.select(users::id).into_boxed();
-                        for (i, text) in texts.iter().enumerate() {
-                            either = if i == 0 {
-                                either.filter(matches(text))
-                            } else {
-                                either.or_filter(matches(text))
-                            };
-                        }
-                        matching.filter(users::id.eq_any(either))
-                    }
-                };
+                matching = $crate::db::filter::matching_any!(matching, users, any, matches);
                 q = q.filter(jobs::user_id.eq_any(matching));
             }
         }
@@ -218,6 +205,30 @@ macro_rules! filter_jobs {
 }
 pub(crate) use filter_jobs;
 
+/// `$matching` (a boxed `SELECT $table.id`) narrowed to the rows one text of the group `$any`
+/// matches by `$matches`: the condition itself for a single text, else `id IN` a nested
+/// subquery ORing one condition per text. Shared by the user and model searches; a macro for
+/// the same reason as `filter_jobs!`.
+macro_rules! matching_any {
+    ($matching:expr, $table:ident, $any:expr, $matches:expr) => {
+        match $any.as_slice() {
+            [text] => $matching.filter($matches(text)),
+            texts => {
+                let mut either = $table::table.select($table::id).into_boxed();
+                for (i, text) in texts.iter().enumerate() {
+                    either = if i == 0 {
+                        either.filter($matches(text))
+                    } else {
+                        either.or_filter($matches(text))
+                    };
+                }
+                $matching.filter($table::id.eq_any(either))
+            }
+        }
+    };
+}
+pub(crate) use matching_any;
+
 /// The ids of the models `$c`'s model conditions match, as a boxed subquery for `eq_any`
 /// (shared by `jobs` and the rollup). A macro for the same reason as `filter_jobs!`.
 macro_rules! matching_models {
@@ -234,20 +245,7 @@ macro_rules! matching_models {
                 lower(models::name).like(p).escape('\\')
             };
             for any in &names.0 {
-                matching = match any.as_slice() {
-                    [name] => matching.filter(matches(name)),
-                    names => {
-                        let mut either = models::table.select(models::id).into_boxed();
-                        for (i, name) in names.iter().enumerate() {
-                            either = if i == 0 {
-                                either.filter(matches(name))
-                            } else {
-                                either.or_filter(matches(name))
-                            };
-                        }
-                        matching.filter(models::id.eq_any(either))
-                    }
-                };
+                matching = $crate::db::filter::matching_any!(matching, models, any, matches);
             }
         }
         if let Some(identifier) = &c.model_identifier {

@@ -91,11 +91,17 @@ impl Tally {
     /// Adds a job of `account` in `cell` with `counts`.
     pub fn add(&mut self, account: AccountId, cell: Cell, counts: Counts) {
         for a in [account, ALL_ACCOUNTS] {
-            self.0
-                .entry((a == ALL_ACCOUNTS, a, cell))
-                .or_default()
-                .add(counts);
+            self.add_row(a, cell, counts);
         }
+    }
+
+    /// Adds `counts` to the one row of `account` (or of every account) in `cell`, keyed so
+    /// accounts' rows drain before the all-accounts rows.
+    fn add_row(&mut self, account: AccountId, cell: Cell, counts: Counts) {
+        self.0
+            .entry((account == ALL_ACCOUNTS, account, cell))
+            .or_default()
+            .add(counts);
     }
 
     /// The upserts that write the gathered counts, emptying the tally: every account's rows
@@ -313,11 +319,7 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
             .execute(c)
             .await?
         });
-        // Keyed as the writers lock rows: accounts first, then the all-accounts rows.
-        sums.0
-            .entry((account == ALL_ACCOUNTS, account, cell))
-            .or_default()
-            .add(n);
+        sums.add_row(account, cell, n);
     }
     for upsert in sums.drain() {
         crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
