@@ -529,7 +529,8 @@ def settle(srv):
 
 def sum_requests(srv):
     text = urllib.request.urlopen(srv.base + "/metrics").read().decode()
-    return sum(float(l.split()[1]) for l in text.splitlines()
+    # The value is the last field: REST's route label holds a space ("GET /api/…").
+    return sum(float(l.rsplit(None, 1)[1]) for l in text.splitlines()
                if l.startswith(("jh_graphql_requests_total{", "jh_rest_requests_total{")))
 
 

@@ -214,18 +214,22 @@ fn outer_refusal(status: StatusCode, config: &HttpConfig) -> ApiError {
     }
 }
 
-/// The answer to a request whose handler panicked (`CatchPanicLayer`): a GraphQL error with
-/// an error id; the panic's message is logged with the id, never sent.
-pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+/// What a panic tells a client: an internal error whose message (the panic's, logged with an
+/// error id when the error is answered) is never sent.
+pub fn panic_error(panic: &(dyn std::any::Any + Send + 'static)) -> ApiError {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
-    refusal(
-        &ApiError::internal(format!("panic: {detail}")),
-        MediaType::Json,
-    )
+    ApiError::internal(format!("panic: {detail}"))
+}
+
+/// The answer to a request whose handler panicked (`CatchPanicLayer`): a GraphQL error with
+/// an error id; the panic's message is logged with the id, never sent. (`/api` answers its
+/// own panics in Modzy's form: `rest::guard`.)
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    refusal(&panic_error(panic.as_ref()), MediaType::Json)
 }
 
 #[cfg(test)]

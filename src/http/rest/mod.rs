@@ -54,8 +54,25 @@ fn json(value: &impl Serialize) -> Response {
     response
 }
 
-/// The routes under `/api` (to be nested there).
+/// The routes under `/api` (to be nested there), with their own panic answer.
 pub fn router() -> Router<AppState> {
+    guard(routes())
+}
+
+/// `routes` whose panics answer Modzy's error body (500 `INTERNAL_SERVER_ERROR` with an error
+/// id; the panic's message logged, never sent) rather than the GraphQL-shaped answer of the
+/// application's outer panic layer, which cannot tell an `/api` request from another. The
+/// routes' fallback is inside too.
+fn guard<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |panic: Box<dyn std::any::Any + Send + 'static>| {
+            error::answer(&super::reply::panic_error(panic.as_ref()))
+        },
+    ))
+}
+
+/// Every `/api` route and the fallback for unknown paths.
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/jobs/history", get(history_route))
         .route("/jobs", axum::routing::post(submit_route))
@@ -244,4 +261,39 @@ async fn no_route() -> Response {
          /api/jobs and /api/models"
             .into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panic_under_api_answers_modzys_error_body_with_an_id_and_no_details() {
+        let app = guard(Router::new().route(
+            "/jobs/history",
+            get(|| async {
+                if true {
+                    panic!("secret detail");
+                }
+                "unreachable"
+            }),
+        ));
+        let request = axum::http::Request::get("/jobs/history")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], JSON_TYPE);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["statusCode"], 500);
+        assert_eq!(body["status"], "INTERNAL_SERVER_ERROR");
+        assert_eq!(body["code"], "INTERNAL_SERVER_ERROR");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("(error id "), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+    }
 }
