@@ -26,6 +26,7 @@ pub mod health;
 pub mod inputs;
 pub mod jobs;
 pub mod keys;
+pub mod keyset;
 pub mod lifecycle;
 pub mod migrate;
 pub mod models;
