@@ -18,7 +18,9 @@ Settings (environment):
   stops early past this, keeping at least 5 samples)  DEEP=10000 (rows before the deep page)
   WALK_SECONDS=15 (a slower walk to the deep cursor gives up: the deep cells say so)
   ONLY=word,word (shapes whose names contain a word; nothing written)  LABEL=before
-  DURATION=10 WARMUP=3 CONNS=32 LOAD_CPU=1 (load)  WRITE_JOBS=1000 (writes)
+  DURATION=10 WARMUP=3 CONNS=32 LOAD_CPU=1 (load)  WRITE_JOBS=1000 WRITE_RUNS=1 (writes;
+  runs interleaved between binaries, medians reported)  WRITES_ON=demo|bench (a fresh
+  `serve --demo` database, or a copy of each binary's 1M-job database)
 Everything is aimed at 127.0.0.1. See bench/README.md.
 """
 
@@ -66,6 +68,8 @@ DURATION = int(os.environ.get("DURATION", "10"))
 WARMUP = int(os.environ.get("WARMUP", "3"))
 CONNS = int(os.environ.get("CONNS", "32"))
 WRITE_JOBS = int(os.environ.get("WRITE_JOBS", "1000"))
+WRITE_RUNS = int(os.environ.get("WRITE_RUNS", "1"))
+WRITES_ON = os.environ.get("WRITES_ON", "demo")
 TARGET_MS = 10.0  # issue 13: every shape's p50 at most this, one request at a time
 
 bench.SQLITE_PATH = Path(SQLITE_PATHS[0])
@@ -418,53 +422,92 @@ def run_load(backend, now):
 WRITES_PG_DB = "jh_bench_writes"  # created and dropped here, nothing else uses it
 
 
-def run_writes(backend):
-    rows = []
-    for binary in BINS:
-        bench.BIN = binary
-        tmp = Path(tempfile.mkdtemp(prefix="jh-writes-"))
-        if backend == "postgres":
-            admin = os.environ["TEST_DATABASE_URL"]
-            parts = urllib.parse.urlsplit(admin)
-            url = urllib.parse.urlunsplit(parts._replace(path="/" + WRITES_PG_DB))
-            bench.psql(admin, f"DROP DATABASE IF EXISTS {WRITES_PG_DB} WITH (FORCE)")
-            bench.psql(admin, f"CREATE DATABASE {WRITES_PG_DB}")
+def writes_database(backend, i, tmp):
+    """A fresh database for one writes run of binary `i`: empty (`serve --demo` seeds it) or,
+    with WRITES_ON=bench, a copy of that binary's 1M-job bench database."""
+    if backend == "postgres":
+        admin = os.environ["TEST_DATABASE_URL"]
+        parts = urllib.parse.urlsplit(admin)
+        url = urllib.parse.urlunsplit(parts._replace(path="/" + WRITES_PG_DB))
+        bench.psql(admin, f"DROP DATABASE IF EXISTS {WRITES_PG_DB} WITH (FORCE)")
+        if WRITES_ON == "bench":
+            source = urllib.parse.urlsplit(backend_url(backend, i)).path.lstrip("/")
+            bench.psql(admin, f"CREATE DATABASE {WRITES_PG_DB} TEMPLATE {source}")
         else:
-            url = f"sqlite://{tmp}/writes.db"
-        srv = bench.Server(url, {"DEMO_RATE": "0"}, args=["--demo"])
-        try:
-            # `serve --demo` prints the demo user's key after the address line.
-            user_key = None
-            for _ in range(3):
-                line = srv.proc.stdout.readline().strip()
-                if re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", line):
-                    user_key = line
-                    break
-            if not user_key:
-                raise SystemExit("matrix: serve --demo printed no key")
-            email = sql_value(url, "SELECT email FROM users ORDER BY id LIMIT 1")
-            worker_key = bench.new_key(url, email, "worker")
-            log(f"{backend}: writes, {binary}")
-            out = subprocess.run([sys.executable, str(ROOT / "bench/writes.py"), "--url", srv.base,
-                                  "--user-key", user_key, "--worker-key", worker_key,
-                                  "--jobs", str(WRITE_JOBS), "--concurrency", str(CONNS)],
-                                 text=True, capture_output=True)
-            for line in out.stdout.splitlines():
-                m = re.match(r"\| (\w+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (.*) \|$",
-                             line)
-                if m:
-                    rows.append((backend, binary, m.group(1), int(m.group(2)), int(m.group(3)),
-                                 float(m.group(4)), float(m.group(5)), m.group(6)))
-            if out.returncode not in (0, 1):
-                raise SystemExit(f"matrix: writes.py failed: {out.stderr[-500:]}")
-        finally:
-            srv.stop()
-            if backend == "postgres":
-                bench.psql(os.environ["TEST_DATABASE_URL"],
-                           f"DROP DATABASE IF EXISTS {WRITES_PG_DB} WITH (FORCE)")
-            for f in tmp.iterdir():
-                f.unlink()
-            tmp.rmdir()
+            bench.psql(admin, f"CREATE DATABASE {WRITES_PG_DB}")
+        return url
+    path = tmp / "writes.db"
+    if WRITES_ON == "bench":
+        with sqlite3.connect(backend_url(backend, i)[len("sqlite://"):]) as src, \
+                sqlite3.connect(path) as dst:
+            src.backup(dst)
+    return f"sqlite://{path}"
+
+
+def writes_keys(srv, url):
+    """A user key and a worker key of the same account: the demo's key (printed after the
+    address line), or two new keys for the bench database's first user."""
+    email = sql_value(url, "SELECT email FROM users ORDER BY id LIMIT 1")
+    if WRITES_ON == "bench":
+        return bench.new_key(url, email, "user"), bench.new_key(url, email, "worker")
+    for _ in range(3):
+        line = srv.proc.stdout.readline().strip()
+        if re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", line):
+            return line, bench.new_key(url, email, "worker")
+    raise SystemExit("matrix: serve --demo printed no key")
+
+
+def run_writes(backend):
+    """WRITE_RUNS runs per binary, interleaved (binary a, b, a, b, …), each on a fresh
+    database; the report takes each phase's median over the runs."""
+    runs = []
+    for run in range(WRITE_RUNS):
+        for i, binary in enumerate(BINS):
+            bench.BIN = binary
+            tmp = Path(tempfile.mkdtemp(prefix="jh-writes-"))
+            url = writes_database(backend, i, tmp)
+            if WRITES_ON == "bench":
+                user_key, worker_key = writes_keys(None, url)
+                srv = bench.Server(url)
+            else:
+                srv = bench.Server(url, {"DEMO_RATE": "0"}, args=["--demo"])
+            try:
+                if WRITES_ON != "bench":
+                    user_key, worker_key = writes_keys(srv, url)
+                log(f"{backend}: writes run {run + 1}/{WRITE_RUNS}, {binary}")
+                out = subprocess.run([sys.executable, str(ROOT / "bench/writes.py"),
+                                      "--url", srv.base, "--user-key", user_key,
+                                      "--worker-key", worker_key, "--jobs", str(WRITE_JOBS),
+                                      "--concurrency", str(CONNS)],
+                                     text=True, capture_output=True)
+                for line in out.stdout.splitlines():
+                    m = re.match(r"\| (\w+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (.*) \|$",
+                                 line)
+                    if m:
+                        runs.append((backend, i, m.group(1), int(m.group(2)), int(m.group(3)),
+                                     float(m.group(4)), float(m.group(5)), m.group(6)))
+                if out.returncode not in (0, 1):
+                    raise SystemExit(f"matrix: writes.py failed: {out.stderr[-500:]}")
+            finally:
+                srv.stop()
+                if backend == "postgres":
+                    bench.psql(os.environ["TEST_DATABASE_URL"],
+                               f"DROP DATABASE IF EXISTS {WRITES_PG_DB} WITH (FORCE)")
+                for f in tmp.iterdir():
+                    f.unlink()
+                tmp.rmdir()
+    rows = []
+    phases = list(dict.fromkeys(r[2] for r in runs))
+    for i, binary in enumerate(BINS):
+        for phase in phases:
+            mine = [r for r in runs if r[1] == i and r[2] == phase]
+            if not mine:
+                continue
+            errors = sorted({r[7] for r in mine} - {"none"}) or ["none"]
+            rows.append((backend, binary, phase, mine[0][3],
+                         [r[4] for r in mine],
+                         statistics.median(r[5] for r in mine),
+                         statistics.median(r[6] for r in mine), ", ".join(errors)))
     return rows
 
 
@@ -590,7 +633,9 @@ def writes_report(rows):
     lines = ["| backend | binary | phase | requests | req/s | p50 ms | p99 ms | errors |",
              "|---|---|---|---:|---:|---:|---:|---|"]
     for backend, binary, phase, n, rps, p50, p99, errors in rows:
-        lines.append(f"| {backend} | `{binary.name}` | {phase} | {n} | {rps} | {p50:.1f} | "
+        each = " / ".join(str(r) for r in rps)
+        shown = f"{statistics.median(rps):.0f}" + (f" ({each})" if len(rps) > 1 else "")
+        lines.append(f"| {backend} | `{binary.name}` | {phase} | {n} | {shown} | {p50:.1f} | "
                      f"{p99:.1f} | {errors} |")
     return lines + [""]
 
@@ -644,10 +689,12 @@ def main():
         rows = []
         for backend in BACKENDS:
             rows += run_writes(backend)
+        on = ("a copy of the binary's 1M-job bench database" if WRITES_ON == "bench" else
+              "`serve --demo` (5 000 demo jobs, simulator off) on a fresh database")
         sections += [f"## Writes, concurrency {CONNS}", "",
                      f"`bench/writes.py --jobs {WRITE_JOBS} --inputs 3 --concurrency {CONNS}` "
-                     "against `serve --demo` (5 000 demo jobs, simulator off, rate limit off) on a "
-                     "fresh database per binary and backend.", ""]
+                     f"against {on}, rate limit off; {WRITE_RUNS} run(s) per binary, interleaved; "
+                     "req/s is the median (each run's in brackets), p50/p99 medians.", ""]
         sections += writes_report(rows)
     cond.stopped.set()
     cpu = bench.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])
