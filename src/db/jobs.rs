@@ -213,9 +213,7 @@ fn duration_seeks(req: &PageRequest) -> Vec<(i64, JobId, bool)> {
         (req.before, req.sort.descending),
     ]
     .into_iter()
-    .filter_map(|(seek, greater)| {
-        seek.map(|s| (s.key.unwrap_or(NO_DURATION), s.id, greater))
-    })
+    .filter_map(|(seek, greater)| seek.map(|s| (s.key.unwrap_or(NO_DURATION), s.id, greater)))
     .collect()
 }
 

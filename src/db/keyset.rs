@@ -13,12 +13,12 @@
 //! uncacheable; [`RowCompare`] is a query node of its own, with constant SQL text and bound
 //! values, so its statements stay prepared once per connection.
 
+use diesel::QueryResult;
 use diesel::backend::Backend;
 use diesel::expression::{
     AppearsOnTable, AsExpression, Expression, SelectableExpression, ValidGrouping, is_aggregate,
 };
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::QueryResult;
 use diesel::sql_types::{BigInt, Bool, SqlType};
 
 use super::schema::jobs;
