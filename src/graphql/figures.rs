@@ -12,9 +12,10 @@
 //! number of items they may return: `jobs` by its `first`/`last` (20 when absent), `nodes` by
 //! its `ids`, `jobInputs` by [`INPUTS_PER_JOB`], and inside `jobStatistics` its `buckets` and
 //! `groups` by the buckets and groups its arguments ask for (kept symbolic until then, so a
-//! fragment measured once still counts them: [`crate::graphql::statistics::cost`]). Introspection (`__schema`, `__type` and
-//! fragments on `__…` types) is counted apart, its lists multiplied by the largest such list of
-//! this schema ([`IntrospectionSizes`]): that figure bounds the size of the answer.
+//! fragment measured once still counts them: [`crate::graphql::statistics::cost`]).
+//! Introspection (`__schema`, `__type` and fragments on `__…` types) is counted apart, its
+//! lists multiplied by the largest such list of this schema ([`IntrospectionSizes`]): that
+//! figure bounds the size of the answer.
 
 use std::collections::HashMap;
 
