@@ -397,7 +397,8 @@ impl Measure<'_> {
         field: &async_graphql::parser::types::Field,
     ) -> Option<u64> {
         match field.name.node.as_str() {
-            "jobs" => {
+            // `JobFigures.jobs` is a number, not the history's connection.
+            "jobs" if !field.selection_set.node.items.is_empty() => {
                 let rows = ["first", "last"]
                     .iter()
                     .find_map(|arg| self.argument(doc, field, arg))
