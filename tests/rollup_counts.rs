@@ -263,7 +263,8 @@ backend_tests! {
     async fn the_migration_fills_the_rollup_from_the_jobs_already_stored(t: TestDb) {
         common::fixtures::history(&t.db, 1_500).await;
         // Back to the schema before the rollup (`job_daily`, rebuilt by the down migration;
-        // no `job_counts`, no global sort indexes): a database as the previous release left it.
+        // no `job_counts`, no global sort indexes, no `job_stats`): a database as the release
+        // before issue 13 left it.
         let since = migrations_since_the_rollup();
         assert!(since >= 2, "{since}: the rollup's migrations are …000006 and …000007");
         revert(&t.db, since).await;

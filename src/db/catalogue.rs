@@ -107,32 +107,10 @@ impl Catalogue {
         conn: &mut Conn<'_>,
         jobs: Vec<Job>,
     ) -> Result<Vec<JobRecord>, DbError> {
-        let accounts = lookup(
-            &self.accounts,
-            jobs.iter().map(|j| j.account_id),
-            async |ids| {
-                let rows: Vec<(AccountId, String)> = crate::on_backend!(conn, c => {
-                    accounts::table
-                        .filter(accounts::id.eq_any(ids))
-                        .select((accounts::id, accounts::identifier))
-                        .load(c)
-                        .await?
-                });
-                Ok(rows.into_iter().map(|(id, i)| (id, Arc::from(i))).collect())
-            },
-        )
-        .await?;
-        let models = lookup(&self.models, jobs.iter().map(|j| j.model_id), async |ids| {
-            let rows: Vec<Model> = crate::on_backend!(conn, c => {
-                models::table
-                    .filter(models::id.eq_any(ids))
-                    .select(Model::as_select())
-                    .load(c)
-                    .await?
-            });
-            Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
-        })
-        .await?;
+        let accounts = self
+            .accounts(conn, jobs.iter().map(|j| j.account_id))
+            .await?;
+        let models = self.models(conn, jobs.iter().map(|j| j.model_id)).await?;
         jobs.into_iter()
             .map(|job| {
                 let (Some(account), Some(model)) =
@@ -154,6 +132,44 @@ impl Catalogue {
                 })
             })
             .collect()
+    }
+
+    /// The identifiers of the accounts `ids`, reading those not kept yet (one statement).
+    pub async fn accounts(
+        &self,
+        conn: &mut Conn<'_>,
+        ids: impl Iterator<Item = AccountId>,
+    ) -> Result<HashMap<AccountId, Arc<str>>, DbError> {
+        lookup(&self.accounts, ids, async |ids| {
+            let rows: Vec<(AccountId, String)> = crate::on_backend!(conn, c => {
+                accounts::table
+                    .filter(accounts::id.eq_any(ids))
+                    .select((accounts::id, accounts::identifier))
+                    .load(c)
+                    .await?
+            });
+            Ok(rows.into_iter().map(|(id, i)| (id, Arc::from(i))).collect())
+        })
+        .await
+    }
+
+    /// The models `ids`, reading those not kept yet (one statement).
+    pub async fn models(
+        &self,
+        conn: &mut Conn<'_>,
+        ids: impl Iterator<Item = ModelId>,
+    ) -> Result<HashMap<ModelId, Arc<Model>>, DbError> {
+        lookup(&self.models, ids, async |ids| {
+            let rows: Vec<Model> = crate::on_backend!(conn, c => {
+                models::table
+                    .filter(models::id.eq_any(ids))
+                    .select(Model::as_select())
+                    .load(c)
+                    .await?
+            });
+            Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
+        })
+        .await
     }
 }
 

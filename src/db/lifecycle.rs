@@ -19,9 +19,11 @@
 //! is [`overdue`] (a read) and then [`time_out`] per job, each in its own transaction, so a
 //! long sweep holds no lock for long.
 //!
-//! Each write also moves the rollup ([`super::rollup`]) in its transaction: a job inserted is
-//! counted as created, a job reaching a final status under that status. The rollup's rows are
-//! written last, after the job's, so a transaction holds those shared rows only until commit.
+//! Each write also moves the rollups in its transaction: `job_counts` ([`super::rollup`]) counts
+//! a job inserted as created and a job reaching a final status under that status; `job_stats`
+//! ([`super::statistics::rollup`]) adds a job's figures once, when it reaches its final status
+//! (one statement). The rollups' rows are written last, after the job's, always `job_counts`
+//! before `job_stats`, so a transaction holds those shared rows only until commit.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -30,7 +32,7 @@ use diesel_async::RunQueryDsl;
 use super::models::{Job, NewJob, NewJobInput};
 use super::rollup::{bump_created, bump_final};
 use super::schema::{job_inputs, jobs, models};
-use super::{Conn, DbError, Tx};
+use super::{Conn, DbError, Tx, statistics};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
@@ -323,6 +325,7 @@ pub async fn cancel(
         job
     });
     bump_final(tx, &job).await?;
+    statistics::rollup::bump_final(tx, &job).await?;
     Ok(job)
 }
 
@@ -426,6 +429,7 @@ pub async fn report(
         job
     });
     bump_final(tx, &job).await?; // nothing while inputs are pending
+    statistics::rollup::bump_final(tx, &job).await?;
     Ok(job)
 }
 
@@ -510,6 +514,7 @@ pub async fn time_out(tx: &mut Tx<'_>, job: Overdue) -> Result<Option<TimedOut>,
         return Ok(None);
     };
     bump_final(tx, &job).await?;
+    statistics::rollup::bump_final(tx, &job).await?;
     Ok(Some(TimedOut {
         account_id: job.account_id,
         job_id: job.id,

@@ -34,6 +34,7 @@ pub mod people;
 pub mod pool;
 pub mod rollup;
 pub mod schema;
+pub mod statistics;
 pub mod stats;
 pub mod upkeep;
 

@@ -58,6 +58,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_stats (account_id, grain, period, model_id, status, slot) {
+        account_id -> BigInt,
+        grain -> Integer,
+        period -> Integer,
+        model_id -> BigInt,
+        status -> Integer,
+        slot -> Integer,
+        jobs -> BigInt,
+        inputs -> BigInt,
+        inputs_completed -> BigInt,
+        inputs_failed -> BigInt,
+        input_bytes -> BigInt,
+        queue_count -> BigInt,
+        queue_sum -> BigInt,
+        queue_max -> BigInt,
+        queue_hist -> Text,
+        elapsed_count -> BigInt,
+        elapsed_sum -> BigInt,
+        elapsed_max -> BigInt,
+        elapsed_hist -> Text,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> BigInt,
         job_identifier -> Text,
@@ -113,11 +137,12 @@ diesel::joinable!(api_keys -> accounts (account_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(job_inputs -> jobs (job_id));
 diesel::joinable!(job_counts -> models (model_id));
+diesel::joinable!(job_stats -> models (model_id));
 diesel::joinable!(jobs -> accounts (account_id));
 diesel::joinable!(jobs -> models (model_id));
 diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(users -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    accounts, api_keys, job_counts, job_inputs, jobs, models, users
+    accounts, api_keys, job_counts, job_inputs, job_stats, jobs, models, users
 );

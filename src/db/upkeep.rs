@@ -1,5 +1,7 @@
-//! Upkeep every hour: SQLite's planner statistics, and folding the rollup's write slots of
-//! past days back into one row per cell ([`super::rollup::compact`]).
+//! Upkeep every hour: SQLite's planner statistics, folding the rollup's write slots of past
+//! days back into one row per cell ([`super::rollup::compact`]), and folding the statistics'
+//! slotted rows (every period, the current ones included) into slot 0
+//! ([`super::statistics::rollup::compact`]).
 //!
 //! PostgreSQL's autovacuum analyzes tables as they change. SQLite keeps no statistics until
 //! it is asked to, and without them its planner guesses: at 1M jobs it counted the history's
@@ -39,7 +41,24 @@ pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
     }
 }
 
-/// Runs [`compact_rollup`] and [`optimize`] every `every` until the process ends.
+/// Folds the statistics' slotted rows into slot 0 (`job_stats`), one `(account, grain,
+/// period)` per transaction, at most `limit` of them; returns how many rows it removed.
+pub async fn compact_statistics(db: &Db, limit: usize) -> Result<usize, DbError> {
+    let mut removed = 0;
+    for _ in 0..limit {
+        let n = db
+            .write(async |tx| super::statistics::rollup::compact(tx).await)
+            .await?;
+        if n == 0 {
+            break;
+        }
+        removed += n;
+    }
+    Ok(removed)
+}
+
+/// Runs [`compact_rollup`], [`compact_statistics`] and [`optimize`] every `every` until the
+/// process ends.
 pub async fn run(db: Db, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await; // the first tick is immediate; start-up has just optimized
@@ -49,6 +68,11 @@ pub async fn run(db: Db, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "folded past days' rollup slots"),
             Err(e) => tracing::warn!(error = %e, "rollup compaction failed"),
+        }
+        match compact_statistics(&db, 100_000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "folded the statistics' slotted rows"),
+            Err(e) => tracing::warn!(error = %e, "statistics compaction failed"),
         }
         if let Err(e) = optimize(&db).await {
             tracing::warn!(error = %e, "PRAGMA optimize failed");

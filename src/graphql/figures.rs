@@ -10,9 +10,12 @@
 //!
 //! Complexity is 1 per field (and per fragment spread), with list fields multiplied by the
 //! number of items they may return: `jobs` by its `first`/`last` (20 when absent), `nodes` by
-//! its `ids`, `jobInputs` by [`INPUTS_PER_JOB`]. Introspection (`__schema`, `__type` and
-//! fragments on `__…` types) is counted apart, its lists multiplied by the largest such list of
-//! this schema ([`IntrospectionSizes`]): that figure bounds the size of the answer.
+//! its `ids`, `jobInputs` by [`INPUTS_PER_JOB`], and inside `jobStatistics` its `buckets` and
+//! `groups` by the buckets and groups its arguments ask for (kept symbolic until then, so a
+//! fragment measured once still counts them: [`crate::graphql::statistics::cost`]).
+//! Introspection (`__schema`, `__type` and fragments on `__…` types) is counted apart, its
+//! lists multiplied by the largest such list of this schema ([`IntrospectionSizes`]): that
+//! figure bounds the size of the answer.
 
 use std::collections::HashMap;
 
@@ -23,6 +26,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Value};
 
 use crate::graphql::history::page::DEFAULT_PAGE_SIZE;
+use crate::graphql::statistics::cost::{self, Cost};
 
 /// How many inputs a job is assumed to have when estimating query complexity.
 pub const INPUTS_PER_JOB: u64 = 5;
@@ -32,8 +36,12 @@ pub const INPUTS_PER_JOB: u64 = 5;
 pub struct Figures {
     /// Deepest nesting of fields.
     pub depth: u64,
-    /// Complexity of the data fields.
+    /// Complexity of the data fields (of an operation: everything; of a fragment or a
+    /// selection inside `jobStatistics`: the part that does not depend on its shape).
     pub complexity: u64,
+    /// The part of the complexity that depends on the buckets and groups of the
+    /// `jobStatistics` field the selection is in (see [`Cost`]).
+    pub statistics: Cost,
     /// Complexity of the introspection fields: an upper bound on the answer's values.
     pub introspection: u64,
     /// Aliases, counted once per use (an alias in a fragment spread 3 times counts 3).
@@ -51,6 +59,7 @@ impl Figures {
     fn add(&mut self, other: &Figures) {
         self.depth = self.depth.max(other.depth);
         self.complexity = self.complexity.saturating_add(other.complexity);
+        self.statistics.add(&other.statistics);
         self.introspection = self.introspection.saturating_add(other.introspection);
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.top_fields = self.top_fields.saturating_add(other.top_fields);
@@ -197,6 +206,11 @@ impl Measure<'_> {
                 return Err(Unmeasurable::UnknownFragment((*unknown).to_string()));
             }
             let mut figures = self.set(doc, &op.node.selection_set.node, false, &fragments);
+            // Lists of a statistics' shape outside any `jobStatistics` count once.
+            figures.complexity = figures
+                .complexity
+                .saturating_add(figures.statistics.at(1, 1));
+            figures.statistics = Cost::default();
             figures.directives = figures
                 .directives
                 .max(u64::try_from(op.node.directives.len()).unwrap_or(u64::MAX));
@@ -293,14 +307,20 @@ impl Measure<'_> {
                     };
                     // A list field costs its items; any other field 1 plus its children.
                     let own = u64::from(factor.is_none());
-                    let (complexity, introspection_cost) = if inner {
+                    let (mut complexity, introspection_cost) = if inner {
                         (0, own.saturating_add(data).saturating_add(intro))
                     } else {
                         (own.saturating_add(data), intro)
                     };
+                    let mut statistics = child.statistics.scaled(factor.unwrap_or(1));
+                    if !inner {
+                        (complexity, statistics) =
+                            self.statistics_cost(doc, field, &child, (complexity, statistics));
+                    }
                     Figures {
                         depth: child.depth + 1,
                         complexity,
+                        statistics,
                         introspection: introspection_cost,
                         aliases: child
                             .aliases
@@ -343,6 +363,32 @@ impl Measure<'_> {
         total
     }
 
+    /// The complexity of `field` when it is `jobStatistics` (its selection's cost evaluated
+    /// at its buckets and groups), `buckets` or `groups` (multiplied by those, still
+    /// symbolic); else `plain`, as computed for any field.
+    fn statistics_cost(
+        &self,
+        doc: &ExecutableDocument,
+        field: &async_graphql::parser::types::Field,
+        child: &Figures,
+        plain: (u64, Cost),
+    ) -> (u64, Cost) {
+        match field.name.node.as_str() {
+            name @ ("jobStatistics" | "jobStatisticsUpdated") => {
+                let argument = |arg: &str| self.argument(doc, field, arg);
+                let live = name == "jobStatisticsUpdated";
+                let (buckets, groups) = cost::shape(argument, live, crate::db::now());
+                let inside = child
+                    .complexity
+                    .saturating_add(child.statistics.at(buckets, groups));
+                (inside.saturating_add(1), Cost::default())
+            }
+            "buckets" => (0, child.statistics.per_bucket(child.complexity)),
+            "groups" => (0, child.statistics.per_group(child.complexity)),
+            _ => plain,
+        }
+    }
+
     /// How many items a data list field may return, when it is one of the schema's lists with
     /// a size: `jobs(first|last)`, `nodes(ids)`, `jobInputs`.
     fn data_factor(
@@ -351,7 +397,8 @@ impl Measure<'_> {
         field: &async_graphql::parser::types::Field,
     ) -> Option<u64> {
         match field.name.node.as_str() {
-            "jobs" => {
+            // `JobFigures.jobs` is a number, not the history's connection.
+            "jobs" if !field.selection_set.node.items.is_empty() => {
                 let rows = ["first", "last"]
                     .iter()
                     .find_map(|arg| self.argument(doc, field, arg))

@@ -13,6 +13,7 @@ pub mod node;
 pub mod query;
 pub mod scalars;
 pub mod shape;
+pub mod statistics;
 pub mod subscription;
 pub mod types;
 

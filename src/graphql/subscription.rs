@@ -1,4 +1,5 @@
-//! The root `Subscription` type: jobs as they change, over websockets (`/graphql/ws`).
+//! The root `Subscription` type: jobs as they change, and the current bucket's statistics,
+//! over websockets (`/graphql/ws`).
 //!
 //! Each event is re-read with the subscriber's own scope and filter, so a subscription shows
 //! exactly what the history would (effective statuses included) and never another account's
@@ -9,6 +10,9 @@ use futures_util::Stream;
 
 use super::error::{ApiError, ApiResult};
 use super::history::filter::JobFilter;
+use super::statistics::calendar::StatisticsBucket;
+use super::statistics::resolve::StatisticsArgs;
+use super::statistics::types::{JobStatistics, StatisticsDimension};
 use super::types::job::Job;
 use crate::db::{Conn, Db, jobs};
 use crate::events::{EventBus, Received};
@@ -69,6 +73,47 @@ impl Subscriptions {
                 }
             }
         })
+    }
+
+    /// The current bucket's job statistics (as `jobStatistics` computes them, over the
+    /// bucket holding now, within `filter.createdAt` when given): sent at once, then whenever
+    /// they change, at most once a second; when the bucket ends, the next one.
+    async fn job_statistics_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which jobs; every condition given must hold.")] filter: Option<JobFilter>,
+        #[graphql(desc = "Bucket size.", default)] bucket: StatisticsBucket,
+        #[graphql(
+            desc = "IANA time zone whose local hours, midnights, Mondays and firsts of the \
+                    month start the buckets.",
+            default_with = "String::from(\"UTC\")"
+        )]
+        time_zone: String,
+        #[graphql(
+            desc = "Dimensions to group by (none: one group). ACCOUNT is for administrator \
+                    keys.",
+            default
+        )]
+        group_by: Vec<StatisticsDimension>,
+        #[graphql(
+            desc = "Most groups listed (1–100), largest first; the rest are summed in one \
+                    more group (`key.other`).",
+            default = 10
+        )]
+        group_limit: i32,
+    ) -> Result<impl Stream<Item = ApiResult<JobStatistics>> + use<>, ApiError> {
+        let scope = super::caller(ctx)?.scope();
+        let args = StatisticsArgs {
+            filter: filter.unwrap_or_default(),
+            bucket,
+            time_zone,
+            group_by,
+            group_limit,
+            percentiles: super::statistics::selects(ctx.field(), &super::statistics::PERCENTILES),
+        };
+        let db = ctx.data_unchecked::<Db>().clone();
+        let events = ctx.data_unchecked::<EventBus>().subscribe().await?;
+        super::statistics::live::updates(db, events, scope, args).await
     }
 
     /// Every change to a job of the caller's account (every account for administrators) that

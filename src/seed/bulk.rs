@@ -263,3 +263,18 @@ pub fn write_tally(
     }
     Ok(())
 }
+
+/// Rows of `job_stats` per statement when the seeder writes them.
+const STATS_ROWS_PER_STATEMENT: usize = 100;
+
+/// Writes the statistics gathered in `tally` (see [`crate::db::statistics::rollup::Tally`])
+/// and forgets them.
+pub fn write_stats(
+    conn: &mut SyncConn<'_>,
+    tally: &mut crate::db::statistics::rollup::Tally,
+) -> QueryResult<()> {
+    for upsert in tally.drain(STATS_ROWS_PER_STATEMENT) {
+        on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert.clone(), c))?;
+    }
+    Ok(())
+}

@@ -77,8 +77,13 @@ const JOBS_PER_TX: usize = 5_000;
 /// Users (and keys) per `INSERT`.
 const USERS_PER_STATEMENT: usize = 1_000;
 
-/// The rollup counts of the jobs loaded, written to `job_counts` when their transaction ends.
-type DayCounts = crate::db::rollup::Tally;
+/// The rollups of the jobs loaded, written to `job_counts` and `job_stats` when their
+/// transaction ends.
+#[derive(Debug, Default)]
+struct DayCounts {
+    counts: crate::db::rollup::Tally,
+    stats: crate::db::statistics::rollup::Tally,
+}
 
 /// Why a seed run failed.
 #[derive(Debug, thiserror::Error)]
@@ -316,7 +321,8 @@ fn insert_batch(
     Ok(inputs.len() as u64)
 }
 
-/// Counts `jobs` into the rollup tally `days`: created, and under their status when final.
+/// Counts `jobs` into the rollup tallies `days`: created, and under their status when final;
+/// the figures of those in a final status.
 fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
     use crate::db::rollup::{Cell, Counts};
     for job in jobs {
@@ -326,13 +332,17 @@ fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
             job.explain,
             job.image_classification_model,
         );
-        days.add(job.account_id, cell, Counts::of(job.status));
+        days.counts
+            .add(job.account_id, cell, Counts::of(job.status));
+        days.stats
+            .add(&crate::db::statistics::figures::Point::of_new(job));
     }
 }
 
 /// Adds the counted jobs to `job_counts` and forgets them.
 fn write_days(conn: &mut SyncConn<'_>, days: &mut DayCounts) -> Result<(), DbError> {
-    Ok(bulk::write_tally(conn, days)?)
+    bulk::write_tally(conn, &mut days.counts)?;
+    Ok(bulk::write_stats(conn, &mut days.stats)?)
 }
 
 /// A progress bar of the jobs loaded, hidden unless asked for.

@@ -1,7 +1,9 @@
 //! The data's invariants, checked with plain SQL (the same text on both backends) and Rust,
 //! independently of the code under test: every job's counters add up and match its inputs,
 //! and the rollup `job_counts` equals a live count of `jobs` per account (and all accounts),
-//! day, model and flags, by final status.
+//! day, model and flags, by final status; `job_stats` equals a recount of the jobs in a final
+//! status per account (and all accounts), hour and day, model and status — numbers, maxima and
+//! histograms.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -12,7 +14,10 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use job_history::db::Db;
-use job_history::db::schema::{job_counts, jobs};
+use job_history::db::schema::{job_counts, job_stats, jobs};
+use job_history::db::statistics::figures::Point;
+use job_history::db::statistics::histogram::Histogram;
+use job_history::db::statistics::rollup::{Tally, hour_of};
 use job_history::domain::{AccountId, JobStatus, ModelId};
 
 /// A rollup row's key: account (0 for every account), UTC day, model, explain, image flag.
@@ -63,13 +68,138 @@ pub async fn live_rollup(
     Ok(rollup)
 }
 
-/// Rewrites `job_counts` from `jobs` (for fixtures that edit jobs behind the writers' backs).
+/// A `job_stats` row's key: account (0 for every account), grain (0 hour, 1 day), period,
+/// model, status.
+pub type StatsKey = (i64, i32, i32, i64, i32);
+/// A `job_stats` row's numbers (jobs, inputs, completed, failed, bytes, queue count, sum, max,
+/// elapsed count, sum, max) and histograms.
+pub type StatsValue = ([i64; 11], Histogram, Histogram);
+
+/// The jobs as points for the statistics, every one under its *stored* status.
+async fn stored_points(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<Vec<Point>, job_history::db::DbError> {
+    type Read = (
+        (NaiveDateTime, i64, i64, i64, String, JobStatus),
+        (i32, i32, i32, i64, Option<i64>, Option<i64>),
+    );
+    let rows: Vec<Read> = job_history::on_backend!(conn, c => {
+        jobs::table
+            .select((
+                (jobs::created_at, jobs::account_id, jobs::model_id, jobs::user_id, jobs::submitted_by, jobs::status),
+                (jobs::total, jobs::completed, jobs::failed, jobs::input_byte_amount, jobs::queue_ms, jobs::elapsed_ms),
+            ))
+            .load(c)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |((created_at, a, m, u, key, status), (t, done, failed, bytes, q, e))| Point {
+                created_at,
+                account_id: AccountId(a),
+                model_id: ModelId(m),
+                user_id: job_history::domain::UserId(u),
+                submitted_by: key,
+                status,
+                inputs: [t.into(), done.into(), failed.into()],
+                bytes,
+                queue_ms: q,
+                elapsed_ms: e,
+                stored_pending: status.is_pending(),
+            },
+        )
+        .collect())
+}
+
+/// What `job_stats` must hold, computed from `jobs` by plain Rust: every job stored in a final
+/// status, in its account's rows and account 0's, hour and day.
+pub async fn live_stats(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<BTreeMap<StatsKey, StatsValue>, job_history::db::DbError> {
+    let mut out: BTreeMap<StatsKey, StatsValue> = BTreeMap::new();
+    for p in stored_points(conn).await? {
+        if p.stored_pending {
+            continue;
+        }
+        let hour = i32::try_from(p.created_at.and_utc().timestamp().div_euclid(3600)).unwrap();
+        assert_eq!(hour, hour_of(p.created_at));
+        for a in [p.account_id.0, 0] {
+            for (grain, period) in [(0, hour), (1, hour.div_euclid(24))] {
+                let v = out
+                    .entry((a, grain, period, p.model_id.0, p.status.code()))
+                    .or_default();
+                let n = &mut v.0;
+                n[0] += 1;
+                n[1] += p.inputs[0];
+                n[2] += p.inputs[1];
+                n[3] += p.inputs[2];
+                n[4] += p.bytes;
+                if let Some(q) = p.queue_ms {
+                    (n[5], n[6], n[7]) = (n[5] + 1, n[6] + q, n[7].max(q));
+                    v.1.add(q);
+                }
+                if let Some(e) = p.elapsed_ms {
+                    (n[8], n[9], n[10]) = (n[8] + 1, n[9] + e, n[10].max(e));
+                    v.2.add(e);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `job_stats` as stored, its slots summed and histograms parsed.
+pub async fn stored_stats(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<BTreeMap<StatsKey, StatsValue>, job_history::db::DbError> {
+    type Read = (
+        (i64, i32, i32, i64, i32),
+        (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64),
+        (String, String),
+    );
+    let rows: Vec<Read> = job_history::on_backend!(conn, c => {
+        use job_stats::dsl as t;
+        t::job_stats
+            .select((
+                (t::account_id, t::grain, t::period, t::model_id, t::status),
+                (t::jobs, t::inputs, t::inputs_completed, t::inputs_failed, t::input_bytes, t::queue_count, t::queue_sum, t::queue_max, t::elapsed_count, t::elapsed_sum, t::elapsed_max),
+                (t::queue_hist, t::elapsed_hist),
+            ))
+            .load(c)
+            .await?
+    });
+    let mut out: BTreeMap<StatsKey, StatsValue> = BTreeMap::new();
+    for (key, (a, b, c, d, e, f, g, h, i, j, k), (qh, eh)) in rows {
+        let v = out.entry(key).or_default();
+        for (idx, x) in [a, b, c, d, e, f, g, h, i, j, k].into_iter().enumerate() {
+            if idx == 7 || idx == 10 {
+                v.0[idx] = v.0[idx].max(x);
+            } else {
+                v.0[idx] += x;
+            }
+        }
+        v.1.add_text(&qh);
+        v.2.add_text(&eh);
+    }
+    Ok(out)
+}
+
+/// Rewrites `job_counts` and `job_stats` from `jobs` (for fixtures that edit jobs behind the writers' backs).
 pub async fn rebuild_rollup(
     conn: &mut job_history::db::Conn<'_>,
 ) -> Result<(), job_history::db::DbError> {
     use job_history::db::rollup::{Cell, Counts, upsert};
     let rollup = live_rollup(conn).await?;
+    let mut tally = Tally::default();
+    for p in stored_points(conn).await? {
+        tally.add(&p);
+    }
     job_history::on_backend!(conn, c => {
+        diesel::delete(job_stats::table).execute(c).await?;
+        for upsert in tally.drain(50) {
+            upsert.execute(c).await?;
+        }
         diesel::delete(job_counts::table).execute(c).await?;
         for ((account, day, model, explain, image), n) in rollup {
             let cell = Cell { day, model_id: ModelId(model), explain, image_classification_model: image };
@@ -131,11 +261,12 @@ pub async fn check(db: &Db) -> Report {
                     .load(c)
                     .await?
             });
-            Ok::<_, job_history::db::DbError>((v, live, stored))
+            let stats = (live_stats(conn).await?, stored_stats(conn).await?);
+            Ok::<_, job_history::db::DbError>((v, live, stored, stats))
         })
         .await
     };
-    let (v, live, stored) = run.await.expect("read the invariants");
+    let (v, live, stored, (live_stats, stored_stats)) = run.await.expect("read the invariants");
     assert_eq!(
         (v.bad_sum, v.bad_inputs),
         (0, 0),
@@ -154,6 +285,23 @@ pub async fn check(db: &Db) -> Report {
     assert_eq!(
         stored, live,
         "job_counts differs from a live count of jobs per account, day, model, flags and status"
+    );
+    for (key, want) in &live_stats {
+        assert_eq!(
+            stored_stats.get(key),
+            Some(want),
+            "job_stats row {key:?} differs from a recount of jobs"
+        );
+    }
+    assert_eq!(
+        stored_stats.len(),
+        live_stats.len(),
+        "job_stats holds rows no job accounts for: {:?}",
+        stored_stats
+            .keys()
+            .filter(|k| !live_stats.contains_key(k))
+            .take(5)
+            .collect::<Vec<_>>()
     );
     Report { jobs: v.jobs }
 }

@@ -49,6 +49,24 @@ pub async fn fetch(
     Ok((records, has_more))
 }
 
+/// The scope `filter` reads in for a caller with `scope`: the caller's, or for an
+/// administrator the account `filter.accountIdentifier` names (`None`: no such account, so no
+/// job matches). `FORBIDDEN` when another key names an account.
+pub async fn filter_scope(db: &Db, scope: Scope, filter: &JobFilter) -> ApiResult<Option<Scope>> {
+    match (&filter.account_identifier, scope) {
+        (None, scope) => Ok(Some(scope)),
+        (Some(identifier), Scope::All) => Ok(db
+            .read(async |c| people::account_by_identifier(c, identifier.trim()).await)
+            .await?
+            .map(Scope::Account)),
+        (Some(_), Scope::Account(_)) => Err(ApiError::Forbidden(
+            "filter.accountIdentifier is for administrator keys; \
+             your key sees its own account only"
+                .into(),
+        )),
+    }
+}
+
 /// Where a page sits in the whole result.
 #[derive(SimpleObject, Clone, Debug, Default)]
 pub struct PageInfo {
@@ -126,20 +144,7 @@ impl JobConnection {
         let caller = crate::graphql::caller(ctx)?;
         let db = ctx.data_unchecked::<Db>();
         let conditions = filter.conditions(now)?;
-        let scope = match (&filter.account_identifier, caller.scope()) {
-            (None, scope) => Some(scope),
-            (Some(identifier), Scope::All) => db
-                .read(async |c| people::account_by_identifier(c, identifier.trim()).await)
-                .await?
-                .map(Scope::Account),
-            (Some(_), Scope::Account(_)) => {
-                return Err(ApiError::Forbidden(
-                    "filter.accountIdentifier is for administrator keys; \
-                     your key sees its own account only"
-                        .into(),
-                ));
-            }
-        };
+        let scope = filter_scope(db, caller.scope(), filter).await?;
         let page = Page::new(args, order)?;
         let Some(scope) = scope else {
             // An account that does not exist has no jobs.

@@ -7,6 +7,7 @@ use async_graphql::Object;
 use crate::db::models;
 
 /// A catalogue entry, shared with [`crate::db::catalogue`] rather than copied per job.
+#[derive(Clone)]
 pub struct Model(pub Arc<models::Model>);
 
 /// A model (at one version) of the catalogue.

@@ -5,6 +5,7 @@ use async_graphql::Object;
 use crate::db::models;
 
 /// A user of an account.
+#[derive(Clone)]
 pub struct User(pub models::User);
 
 /// A user of an account: the person who submitted a job.

@@ -1,0 +1,404 @@
+//! Writing `job_stats`, the statistics' rollup: per account (and `account_id = 0` for every
+//! account), UTC hour and UTC day, model and final status, the jobs, their inputs and bytes,
+//! and their durations (count, sum, exact maximum, histogram text).
+//!
+//! A job is written once, when it reaches its final status ([`bump_final`], in that
+//! transaction): its four rows (account × all-accounts, hour × day) in **one** multi-row
+//! `INSERT … ON CONFLICT DO UPDATE` that adds its numbers and appends its histogram tokens
+//! (`hist = hist || excluded.hist`), so a transition costs one statement and no read. Rows are
+//! always written in one order — accounts' rows before the all-accounts rows, then by grain,
+//! period, model, status, slot ([`StatsRow::order`]) — by the writers, the seeder and the
+//! compaction alike, so PostgreSQL writers cannot deadlock on them. Live writes go to slot
+//! `1 + id % 16` ([`SLOTS`]); [`compact`] folds those rows into slot 0 with their histograms
+//! in compact form.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel_async::RunQueryDsl;
+
+use super::figures::{Durations, Figures, Point, status_index};
+use super::histogram::{self, Histogram};
+use crate::db::models::Job;
+use crate::db::rollup::ALL_ACCOUNTS;
+use crate::db::schema::job_stats;
+use crate::db::{DbError, Tx};
+use crate::domain::{AccountId, JobStatus, ModelId};
+
+/// The eleven number columns of a row, as read.
+pub type Numbers = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+/// Eleven numbers as an array.
+pub fn numbers((a, b, c, d, e, f, g, h, i, j, k): Numbers) -> [i64; 11] {
+    [a, b, c, d, e, f, g, h, i, j, k]
+}
+
+/// The eleven number columns of `job_stats`, in [`StatsRow::numbers`]' order.
+macro_rules! numbers_columns {
+    () => {
+        (
+            job_stats::jobs,
+            job_stats::inputs,
+            job_stats::inputs_completed,
+            job_stats::inputs_failed,
+            job_stats::input_bytes,
+            job_stats::queue_count,
+            job_stats::queue_sum,
+            job_stats::queue_max,
+            job_stats::elapsed_count,
+            job_stats::elapsed_sum,
+            job_stats::elapsed_max,
+        )
+    };
+}
+pub(crate) use numbers_columns;
+
+/// Rows one cell's live writes are spread over (slots 1 to 16; slot 0 holds what
+/// [`compact`] folded), as `job_counts` does (`crate::db::rollup::SLOTS`).
+pub const SLOTS: i64 = 16;
+
+/// A row's grain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grain {
+    /// One UTC hour: `period` is hours since 1970-01-01T00:00Z.
+    Hour = 0,
+    /// One UTC day: `period` is days since 1970-01-01.
+    Day = 1,
+}
+
+/// The UTC hour of `t` (hours since the epoch).
+pub fn hour_of(t: NaiveDateTime) -> i32 {
+    i32::try_from(t.and_utc().timestamp().div_euclid(3_600)).unwrap_or(i32::MAX)
+}
+
+/// The key of a `job_stats` row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The account (0: every account).
+    pub account_id: AccountId,
+    /// Hour or day.
+    pub grain: Grain,
+    /// Hours or days since the epoch.
+    pub period: i32,
+    /// The model.
+    pub model_id: ModelId,
+    /// The final status.
+    pub status: JobStatus,
+    /// The slot (0: compacted).
+    pub slot: i32,
+}
+
+impl Key {
+    /// The order every writer locks rows in: accounts' rows first, then all-accounts rows,
+    /// each by grain, period, model, status and slot.
+    pub fn order(&self) -> (bool, AccountId, Grain, i32, ModelId, i32, i32) {
+        (
+            self.account_id == ALL_ACCOUNTS,
+            self.account_id,
+            self.grain,
+            self.period,
+            self.model_id,
+            self.status.code(),
+            self.slot,
+        )
+    }
+}
+
+/// A row to add: its key and its numbers (histograms as text to append).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsRow {
+    /// Which row.
+    pub key: Key,
+    /// `jobs`, `inputs`, `inputs_completed`, `inputs_failed`, `input_bytes`, `queue_count`,
+    /// `queue_sum`, `queue_max`, `elapsed_count`, `elapsed_sum`, `elapsed_max`.
+    pub numbers: [i64; 11],
+    /// Text appended to `queue_hist` (starts with `,` unless empty).
+    pub queue_hist: String,
+    /// Text appended to `elapsed_hist`.
+    pub elapsed_hist: String,
+}
+
+impl StatsRow {
+    /// The row adding `f` (the figures of jobs of one final status) under `key`.
+    pub fn of_figures(key: Key, f: &Figures) -> Self {
+        let [total, completed, failed] = f.inputs;
+        let text = |d: &Durations| {
+            let t = d.histogram.to_text();
+            if t.is_empty() { t } else { format!(",{t}") }
+        };
+        Self {
+            key,
+            numbers: [
+                f.statuses[status_index(key.status)],
+                total,
+                completed,
+                failed,
+                f.bytes,
+                f.queue.count,
+                f.queue.sum,
+                f.queue.max,
+                f.elapsed.count,
+                f.elapsed.sum,
+                f.elapsed.max,
+            ],
+            queue_hist: text(&f.queue),
+            elapsed_hist: text(&f.elapsed),
+        }
+    }
+
+    /// The figures this row holds (its histograms parsed).
+    pub fn figures(&self) -> Figures {
+        let n = self.numbers;
+        let mut f = Figures::default();
+        f.statuses[status_index(self.key.status)] = n[0];
+        f.inputs = [n[1], n[2], n[3]];
+        f.bytes = n[4];
+        f.queue = Durations {
+            count: n[5],
+            sum: n[6],
+            max: n[7],
+            histogram: Histogram::parse(&self.queue_hist),
+        };
+        f.elapsed = Durations {
+            count: n[8],
+            sum: n[9],
+            max: n[10],
+            histogram: Histogram::parse(&self.elapsed_hist),
+        };
+        f
+    }
+}
+
+/// The rows a job in a final status adds, in slot `slot`: its account's and every account's,
+/// hour and day, in the writers' order.
+pub fn rows_of(p: &Point, slot: i32) -> Vec<StatsRow> {
+    let hour = hour_of(p.created_at);
+    let numbers = [
+        1,
+        p.inputs[0],
+        p.inputs[1],
+        p.inputs[2],
+        p.bytes,
+        i64::from(p.queue_ms.is_some()),
+        p.queue_ms.unwrap_or(0),
+        p.queue_ms.unwrap_or(0),
+        i64::from(p.elapsed_ms.is_some()),
+        p.elapsed_ms.unwrap_or(0),
+        p.elapsed_ms.unwrap_or(0),
+    ];
+    let mut rows = Vec::with_capacity(4);
+    for account_id in [p.account_id, ALL_ACCOUNTS] {
+        for (grain, period) in [(Grain::Hour, hour), (Grain::Day, hour.div_euclid(24))] {
+            rows.push(StatsRow {
+                key: Key {
+                    account_id,
+                    grain,
+                    period,
+                    model_id: p.model_id,
+                    status: p.status,
+                    slot,
+                },
+                numbers,
+                queue_hist: histogram::token(p.queue_ms),
+                elapsed_hist: histogram::token(p.elapsed_ms),
+            });
+        }
+    }
+    rows
+}
+
+/// Adds `job`, just moved to its final status, to the rollup: one statement. Call in the
+/// transition's transaction; nothing for a job still pending.
+pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
+    if job.status.is_pending() {
+        return Ok(());
+    }
+    let slot = i32::try_from(1 + job.id.0.rem_euclid(SLOTS)).unwrap_or(1);
+    let upsert = Upsert(rows_of(&Point::of_job(job), slot));
+    crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
+    Ok(())
+}
+
+/// `INSERT INTO job_stats … VALUES (…), (…) ON CONFLICT (key) DO UPDATE`, adding each row's
+/// numbers to the stored ones, keeping the larger maximum and appending the histogram text.
+/// The rows must be in the writers' order ([`Key::order`]) with distinct keys. One statement
+/// text per number of rows (the values are bound), runnable on either backend's connection,
+/// async or sync. Diesel's own multi-row insert is not available through diesel-async's SQLite
+/// wrapper (diesel_async #277), hence this fragment.
+#[derive(Clone, Debug)]
+pub struct Upsert(pub Vec<StatsRow>);
+
+const COLUMNS: &str = "INSERT INTO job_stats (account_id, grain, period, model_id, status, slot, \
+    jobs, inputs, inputs_completed, inputs_failed, input_bytes, queue_count, queue_sum, \
+    queue_max, elapsed_count, elapsed_sum, elapsed_max, queue_hist, elapsed_hist) VALUES ";
+
+const ON_CONFLICT: &str = " ON CONFLICT (account_id, grain, period, model_id, status, slot) \
+    DO UPDATE SET jobs = job_stats.jobs + excluded.jobs, \
+    inputs = job_stats.inputs + excluded.inputs, \
+    inputs_completed = job_stats.inputs_completed + excluded.inputs_completed, \
+    inputs_failed = job_stats.inputs_failed + excluded.inputs_failed, \
+    input_bytes = job_stats.input_bytes + excluded.input_bytes, \
+    queue_count = job_stats.queue_count + excluded.queue_count, \
+    queue_sum = job_stats.queue_sum + excluded.queue_sum, \
+    queue_max = CASE WHEN excluded.queue_max > job_stats.queue_max \
+        THEN excluded.queue_max ELSE job_stats.queue_max END, \
+    elapsed_count = job_stats.elapsed_count + excluded.elapsed_count, \
+    elapsed_sum = job_stats.elapsed_sum + excluded.elapsed_sum, \
+    elapsed_max = CASE WHEN excluded.elapsed_max > job_stats.elapsed_max \
+        THEN excluded.elapsed_max ELSE job_stats.elapsed_max END, \
+    queue_hist = job_stats.queue_hist || excluded.queue_hist, \
+    elapsed_hist = job_stats.elapsed_hist || excluded.elapsed_hist";
+
+impl<DB: Backend> QueryFragment<DB> for Upsert
+where
+    DB: diesel::sql_types::HasSqlType<BigInt>
+        + diesel::sql_types::HasSqlType<Integer>
+        + diesel::sql_types::HasSqlType<Text>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    i32: diesel::serialize::ToSql<Integer, DB>,
+    str: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(COLUMNS);
+        for (i, row) in self.0.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            let k = &row.key;
+            out.push_bind_param::<BigInt, i64>(&k.account_id.0)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(grain_code(k.grain))?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(&k.period)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, i64>(&k.model_id.0)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(status_code(k.status))?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(&k.slot)?;
+            for n in &row.numbers {
+                out.push_sql(", ");
+                out.push_bind_param::<BigInt, i64>(n)?;
+            }
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(&row.queue_hist)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(&row.elapsed_hist)?;
+            out.push_sql(")");
+        }
+        out.push_sql(ON_CONFLICT);
+        Ok(())
+    }
+}
+
+/// Codes bound by reference (Diesel's generic `ToSql` borrows what it binds).
+static GRAIN_CODES: [i32; 2] = [0, 1];
+static STATUS_CODES: [i32; 6] = [0, 1, 2, 3, 4, 5];
+
+fn grain_code(g: Grain) -> &'static i32 {
+    &GRAIN_CODES[g as usize]
+}
+
+fn status_code(s: JobStatus) -> &'static i32 {
+    &STATUS_CODES[status_index(s)]
+}
+
+impl QueryId for Upsert {
+    type QueryId = ();
+    /// The text depends on the number of rows: cached by SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// Figures of many jobs gathered before they are written (the seeder's batches), by row.
+#[derive(Debug, Default)]
+pub struct Tally(BTreeMap<Key, Figures>);
+
+impl Tally {
+    /// Adds a job stored in a final status (those stored as pending are not in the rollup).
+    pub fn add(&mut self, p: &Point) {
+        if p.stored_pending {
+            return;
+        }
+        for row in rows_of(p, 0) {
+            self.0.entry(row.key).or_default().add(p, true);
+        }
+    }
+
+    /// The upserts writing the gathered rows, `per` rows each, in the writers' order; empties
+    /// the tally.
+    pub fn drain(&mut self, per: usize) -> Vec<Upsert> {
+        let mut rows: Vec<StatsRow> = std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|(k, f)| StatsRow::of_figures(k, &f))
+            .collect();
+        rows.sort_by_key(|r| r.key.order());
+        rows.chunks(per.max(1))
+            .map(|c| Upsert(c.to_vec()))
+            .collect()
+    }
+}
+
+/// Folds the rows of one `(account, grain, period)` outside slot 0 into slot 0, their
+/// histograms in compact form; returns how many rows it removed (0: nothing left to fold).
+/// `DELETE … RETURNING` takes exactly what it removes, so a job finishing meanwhile is either
+/// in what was taken or written afterwards to a fresh slot row: never lost. Readers sum every
+/// slot, so no figure changes. One unit per transaction: its rows are the only ones locked.
+pub async fn compact(tx: &mut Tx<'_>) -> Result<usize, DbError> {
+    use job_stats::dsl as t;
+    let unit: Option<(AccountId, i32, i32)> = crate::on_backend!(tx.conn(), c => {
+        t::job_stats
+            .filter(t::slot.ne(0))
+            .select((t::account_id, t::grain, t::period))
+            .first(c)
+            .await
+            .optional()?
+    });
+    let Some((account, grain, period)) = unit else {
+        return Ok(0);
+    };
+    type Taken = (ModelId, JobStatus, Numbers, String, String);
+    let taken: Vec<Taken> = crate::on_backend!(tx.conn(), c => {
+        diesel::delete(
+            t::job_stats
+                .filter(t::account_id.eq(account))
+                .filter(t::grain.eq(grain))
+                .filter(t::period.eq(period))
+                .filter(t::slot.ne(0)),
+        )
+        .returning((t::model_id, t::status, numbers_columns!(), t::queue_hist, t::elapsed_hist))
+        .get_results(c)
+        .await?
+    });
+    let removed = taken.len();
+    let grain = if grain == 0 { Grain::Hour } else { Grain::Day };
+    let mut sums: BTreeMap<Key, Figures> = BTreeMap::new();
+    for (model_id, status, n, queue_hist, elapsed_hist) in taken {
+        let key = Key {
+            account_id: account,
+            grain,
+            period,
+            model_id,
+            status,
+            slot: 0,
+        };
+        let row = StatsRow {
+            key,
+            numbers: numbers(n),
+            queue_hist,
+            elapsed_hist,
+        };
+        sums.entry(key).or_default().merge(&row.figures());
+    }
+    let mut rows: Vec<StatsRow> = sums
+        .iter()
+        .map(|(k, f)| StatsRow::of_figures(*k, f))
+        .collect();
+    rows.sort_by_key(|r| r.key.order());
+    for chunk in rows.chunks(100) {
+        let upsert = Upsert(chunk.to_vec());
+        crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
+    }
+    Ok(removed)
+}
