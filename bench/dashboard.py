@@ -10,11 +10,10 @@ on copies (`CREATE DATABASE … TEMPLATE jh_bench`, SQLite's online backup), tim
 migration of each copy (`job-history migrate`: the new rollup filled from the 1M jobs), then per
 backend: `N` (50) sequential requests on one connection after 5 warm-up ones (p50, p90), and
 `wrk -t1 -c32` pinned to `LOAD_CPU` for `DURATION` s after `WARMUP` s (req/s, p50, p99, CPU per
-request). The server runs with `MAX_QUERY_COMPLEXITY=100000`: the query's 180 days × 21 groups
-are past the default limit of 10 000, as a dashboard showing every cell would be.
+request). The query is bench.py's `DASHBOARD` (also a workload of `bench/run`), within the
+default complexity limit.
 """
 
-import datetime
 import http.client
 import json
 import os
@@ -26,33 +25,10 @@ import urllib.parse
 from pathlib import Path
 
 import bench
-from bench import Server, log, lua_script, psql, run, wrk
+from bench import DASHBOARD, Server, dashboard_variables, log, lua_script, psql, run, wrk
 
 N = int(os.environ.get("N", "50"))
 KEEP = os.environ.get("KEEP") == "1"
-
-QUERY = """query Dashboard($from: DateTime!) {
-  jobStatistics(filter: { createdAt: { from: $from } }, bucket: DAY, groupBy: [STATUS, MODEL],
-                groupLimit: 20) {
-    buckets {
-      start
-      total { jobs statuses { completed error canceled timedout } elapsedTime { p50 p95 } }
-      groups { figures { jobs } }
-    }
-    groups {
-      key { status model { name version } other }
-      figures { jobs inputs { total failed byteAmount } queueTime { mean p50 p99 }
-                elapsedTime { p50 p95 p99 max } }
-    }
-    total { jobs queueTime { p50 p99 } elapsedTime { p50 p99 } }
-  }
-}"""
-
-
-def variables():
-    today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return {"from": (today - datetime.timedelta(days=179)).strftime("%Y-%m-%dT%H:%M:%SZ")}
-
 
 def copy_postgres():
     admin = os.environ["TEST_DATABASE_URL"]
@@ -96,8 +72,8 @@ def measure(url, label):
     seconds = migrate(url)
     log(f"{label}: migrated in {seconds:.1f} s")
     key = bench.admin_key(url)
-    body = json.dumps({"query": QUERY, "variables": variables(), "operationName": "Dashboard"})
-    srv = Server(url, extra_env={"MAX_QUERY_COMPLEXITY": "100000"})
+    body = json.dumps({"query": DASHBOARD, "variables": dashboard_variables(), "operationName": "Dashboard"})
+    srv = Server(url)
     try:
         seq = sequential(srv, key, body)
         script = Path(tempfile.mkdtemp()) / "dashboard.lua"
