@@ -1,7 +1,8 @@
 //! The HTTP surface: routes and middleware (GraphQL, its websocket, Modzy's REST routes under
-//! `/api` in [`rest`], the playground, health and metrics). [`router`] builds the whole app over an
-//! [`AppState`]; tests drive it directly, `serve` binds it to a socket.
+//! `/api` in [`rest`], the playground with its [`assets`], health and metrics). [`router`] builds
+//! the whole app over an [`AppState`]; tests drive it directly, `serve` binds it to a socket.
 
+pub mod assets;
 pub mod graphql;
 pub mod health;
 pub mod params;
