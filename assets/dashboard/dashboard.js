@@ -315,7 +315,7 @@ ${FIGURES}`;
         p.appendChild(document.createTextNode(': '));
       }
       el('span', { class: 'message' }, p, e.message);
-      if (code && HINTS[code]) el('span', { class: 'hint' }, p, ` ${HINTS[code]}`);
+      if (code && HINTS[code]) el('p', { class: 'hint' }, box, HINTS[code]);
     }
     box.hidden = false;
   }
@@ -428,6 +428,7 @@ ${FIGURES}`;
     if (!keepLive) {
       main.setAttribute('aria-busy', 'true');
       main.dataset.state = 'loading';
+      if (!state.result) $('summary').textContent = 'Reading the figures…';
       stopLive();
     }
     showRequest(variables);
@@ -439,6 +440,7 @@ ${FIGURES}`;
       main.setAttribute('aria-busy', 'false');
       main.dataset.state = 'error';
       showErrors(problem);
+      if (!state.result) $('summary').textContent = 'No figures: the server refused the request (above).';
       if (problem.codes.includes('UNAUTHENTICATED')) {
         // A refused key is not kept, nor the figures another key read.
         forgetKey();

@@ -26,7 +26,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
     frame-ancestors 'none'";
 
 /// The page's files, by name.
-pub const ASSETS: &[Asset] = &[
+const ASSETS: &[Asset] = &[
     Asset {
         name: "dashboard.js",
         content_type: assets::JAVASCRIPT,
