@@ -63,6 +63,29 @@ DETAILS = """query Details($j: String!) { job(jobIdentifier: $j) { %s user { fir
   jobInputs { identifier status byteAmount startedAt finishedAt } } }""" % FIELDS
 
 
+# Issue 14's dashboard: a 180-day daily chart across all accounts, grouped by status and model
+# (21 groups per day), with percentiles per day and per group; within the default complexity
+# limit (10 000: this measures ~9 100).
+DASHBOARD = """query Dashboard($from: DateTime!) {
+  jobStatistics(filter: { createdAt: { from: $from } }, bucket: DAY, groupBy: [STATUS, MODEL],
+                groupLimit: 20) {
+    buckets { start total { jobs elapsedTime { p50 p95 } } groups { figures { jobs } } }
+    groups {
+      key { status model { name version } other }
+      figures { jobs inputs { total failed byteAmount } queueTime { mean p50 p99 }
+                elapsedTime { p50 p95 p99 max } }
+    }
+    total { jobs queueTime { p50 p99 } elapsedTime { p50 p99 } }
+  }
+}"""
+
+
+def dashboard_variables():
+    """180 whole UTC days up to today's."""
+    today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"from": (today - datetime.timedelta(days=179)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 def log(*args):
     print("bench:", *args, file=sys.stderr, flush=True)
 
@@ -460,6 +483,8 @@ def main():
             # The same rows as "history page, no totalCount", through Modzy's REST route.
             "REST history page (GET /api/jobs/history)": {"rest": rest_path(since)},
             "REST deep page (page 201, after 10 000 rows)": {"rest": rest_path(since, 201)},
+            "dashboard (jobStatistics: 180 days × STATUS × MODEL)": {
+                "query": DASHBOARD, "variables": dashboard_variables(), "operationName": "Dashboard"},
         }
         workloads = {name: body for name, body in workloads.items() if wanted(name)}
         keys = {name: user_key if "user key" in name else key for name in workloads}

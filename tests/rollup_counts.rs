@@ -252,14 +252,15 @@ backend_tests! {
     async fn the_migration_fills_the_rollup_from_the_jobs_already_stored(t: TestDb) {
         common::fixtures::history(&t.db, 1_500).await;
         // Back to the schema before the rollup (`job_daily`, rebuilt by the down migration;
-        // no `job_counts`, no global sort indexes): a database as the previous release left it.
-        revert(&t.db, 2).await;
+        // no `job_counts`, no global sort indexes, no `job_stats`): a database as the release
+        // before issue 13 left it.
+        revert(&t.db, 3).await;
         let gone = t.db.read(async |conn| job_history::on_backend!(conn, c => {
             Ok::<_, DbError>(diesel::sql_query("SELECT count(*) FROM job_counts").execute(c).await.is_err())
         })).await.unwrap();
         assert!(gone, "job_counts should not exist after reverting its migration");
         let applied = job_history::db::migrate::run(&t.db).await.unwrap();
-        assert_eq!(applied.len(), 2, "{applied:?}");
+        assert_eq!(applied.len(), 3, "{applied:?}");
         common::invariants::check(&t.db).await;
         compare(&t.db, 4, 100, job_history::db::now()).await;
     }

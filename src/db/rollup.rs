@@ -306,8 +306,10 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
     // Deleted in the writers' lock order too: accounts' rows, then the all-accounts rows.
     rows.sort_by_key(|&((account, cell, slot), _)| (account == ALL_ACCOUNTS, account, cell, slot));
     let mut sums = Tally::default();
-    for &((account, cell, slot), n) in &rows {
-        crate::on_backend!(tx.conn(), c => {
+    for &((account, cell, slot), _) in &rows {
+        // The counts the delete removed, not those read above: a job finishing in between
+        // (PostgreSQL) added to the row, and its count must move to slot 0 too.
+        let taken: Option<(i32, i32, i32, i32, i32)> = crate::on_backend!(tx.conn(), c => {
             diesel::delete(job_counts::table.find((
                 account,
                 cell.day,
@@ -316,10 +318,21 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
                 cell.image_classification_model,
                 slot,
             )))
-            .execute(c)
-            .await?
+            .returning((t::created, t::completed, t::canceled, t::timedout, t::error))
+            .get_result(c)
+            .await
+            .optional()?
         });
-        sums.add_row(account, cell, n);
+        if let Some((created, completed, canceled, timedout, error)) = taken {
+            let n = Counts {
+                created,
+                completed,
+                canceled,
+                timedout,
+                error,
+            };
+            sums.add_row(account, cell, n);
+        }
     }
     for upsert in sums.drain() {
         crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);

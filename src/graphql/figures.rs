@@ -12,9 +12,10 @@
 //! number of items they may return: `jobs` by its `first`/`last` (20 when absent), `nodes` by
 //! its `ids`, `jobInputs` by [`INPUTS_PER_JOB`], and inside `jobStatistics` its `buckets` and
 //! `groups` by the buckets and groups its arguments ask for (kept symbolic until then, so a
-//! fragment measured once still counts them: [`crate::graphql::statistics::cost`]). Introspection (`__schema`, `__type` and
-//! fragments on `__…` types) is counted apart, its lists multiplied by the largest such list of
-//! this schema ([`IntrospectionSizes`]): that figure bounds the size of the answer.
+//! fragment measured once still counts them: [`crate::graphql::statistics::cost`]).
+//! Introspection (`__schema`, `__type` and fragments on `__…` types) is counted apart, its
+//! lists multiplied by the largest such list of this schema ([`IntrospectionSizes`]): that
+//! figure bounds the size of the answer.
 
 use std::collections::HashMap;
 
@@ -396,7 +397,8 @@ impl Measure<'_> {
         field: &async_graphql::parser::types::Field,
     ) -> Option<u64> {
         match field.name.node.as_str() {
-            "jobs" => {
+            // `JobFigures.jobs` is a number, not the history's connection.
+            "jobs" if !field.selection_set.node.items.is_empty() => {
                 let rows = ["first", "last"]
                     .iter()
                     .find_map(|arg| self.argument(doc, field, arg))

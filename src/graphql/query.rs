@@ -10,7 +10,7 @@ use super::history::order::JobOrder;
 use super::history::page::PageArgs;
 use super::node::{self, Node, NodeKind};
 use super::statistics::calendar::StatisticsBucket;
-use super::statistics::resolve::{self, DEFAULT_GROUP_LIMIT, StatisticsArgs};
+use super::statistics::resolve::{self, StatisticsArgs};
 use super::statistics::types::{JobStatistics, StatisticsDimension};
 use super::types::job::Job;
 use super::types::model::Model;
@@ -148,7 +148,6 @@ impl Query {
         )]
         group_limit: i32,
     ) -> ApiResult<JobStatistics> {
-        debug_assert_eq!(DEFAULT_GROUP_LIMIT, 10);
         let scope = super::caller(ctx)?.scope();
         let args = StatisticsArgs {
             filter: filter.unwrap_or_default(),

@@ -1,7 +1,9 @@
 //! `GET /`: the GraphiQL playground, served entirely from the binary (GraphiQL 4 and React 18
 //! UMD bundles vendored under `assets/graphiql/`, see its `LICENSES.md`): browsers without
-//! internet access get a working page. A history query is preloaded, and in `--demo` the demo
-//! key's `Authorization` header is prefilled.
+//! internet access get a working page. Two queries are preloaded in two tabs (GraphiQL 4's
+//! `defaultTabs`, used when the browser has no tabs of its own stored): a history page and a
+//! dashboard ([`DASHBOARD_QUERY`]); in `--demo` the demo key's `Authorization` header is
+//! prefilled in both.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -37,6 +39,41 @@ query RecentJobs {
 }
 "#;
 
+/// The second tab: a whole dashboard in one request.
+pub const DASHBOARD_QUERY: &str = r#"# A dashboard in one request: the last 30 days by status, latency percentiles
+# (within 4.8 %) and the busiest models. Try bucket: HOUR, timeZone: "America/New_York",
+# groupBy: [STATUS], or a filter (the history's JobFilter).
+query Dashboard {
+  jobStatistics(bucket: DAY, timeZone: "UTC", groupBy: [MODEL], groupLimit: 5) {
+    from
+    to
+    buckets {
+      start
+      total {
+        jobs
+        statuses { submitted inProgress completed canceled timedout error }
+        elapsedTime { p50 p95 }
+      }
+    }
+    groups {
+      key { model { name version } other }
+      figures {
+        jobs
+        statuses { error timedout }
+        queueTime { mean p95 }
+        elapsedTime { p50 p99 max }
+      }
+    }
+    total {
+      jobs
+      inputs { total failed byteAmount }
+      queueTime { p50 p99 }
+      elapsedTime { p50 p99 }
+    }
+  }
+}
+"#;
+
 const PAGE: &str = include_str!("../../assets/graphiql/index.html");
 
 /// JSON string literal of `s`, safe inside a `<script>` element.
@@ -67,6 +104,7 @@ pub async fn page(State(state): State<AppState>) -> impl IntoResponse {
         )],
         Html(
             PAGE.replace("__DEFAULT_QUERY_JSON__", &script_literal(DEFAULT_QUERY))
+                .replace("__DASHBOARD_QUERY_JSON__", &script_literal(DASHBOARD_QUERY))
                 .replace("__DEFAULT_HEADERS_JSON__", &script_literal(&headers)),
         ),
     )
@@ -119,8 +157,9 @@ mod tests {
     }
 
     #[test]
-    fn the_page_has_both_placeholders() {
+    fn the_page_has_every_placeholder() {
         assert_eq!(PAGE.matches("__DEFAULT_QUERY_JSON__").count(), 1);
+        assert_eq!(PAGE.matches("__DASHBOARD_QUERY_JSON__").count(), 1);
         assert_eq!(PAGE.matches("__DEFAULT_HEADERS_JSON__").count(), 1);
         for Asset { name, .. } in ASSETS
             .iter()

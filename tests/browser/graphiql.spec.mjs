@@ -6,7 +6,8 @@
 //   env CHROMIUM=/path/to/chromium     optional: browser binary (default /usr/bin/chromium)
 //
 // Opens <base-url>/, waits for GraphiQL to render, checks that the page made no
-// request outside 127.0.0.1/localhost, runs the default query and checks that the
+// request outside 127.0.0.1/localhost, sees the second (Dashboard) tab, runs the default
+// query and checks that the
 // response shows "data" and "jobIdentifier". Prints one PASS line and exits 0, or
 // prints why it failed (with the page's console errors) and exits 1.
 
@@ -178,6 +179,14 @@ async function main() {
   }
   if (rendered !== 'ok') return fail(`GraphiQL did not render: ${rendered}`);
   const query = (await editorText(page, '.graphiql-query-editor')) || '';
+
+  // The second preloaded tab: a dashboard query (jobStatistics).
+  const tabs = await page.evaluate(() =>
+    [...document.querySelectorAll('.graphiql-tab')].map((t) => t.textContent.trim()),
+  );
+  if (!tabs.some((t) => /Dashboard/.test(t))) {
+    return fail(`no Dashboard tab among the preloaded tabs: ${JSON.stringify(tabs)}`);
+  }
 
   const early = externalRequests();
   if (early.length) return fail(`page made ${early.length} request(s) outside localhost: ${early.join(', ')}`);

@@ -358,7 +358,8 @@ pub async fn compact(tx: &mut Tx<'_>) -> Result<usize, DbError> {
     let Some((account, grain, period)) = unit else {
         return Ok(0);
     };
-    let taken: Vec<(ModelId, JobStatus, Numbers, String, String)> = crate::on_backend!(tx.conn(), c => {
+    type Taken = (ModelId, JobStatus, Numbers, String, String);
+    let taken: Vec<Taken> = crate::on_backend!(tx.conn(), c => {
         diesel::delete(
             t::job_stats
                 .filter(t::account_id.eq(account))

@@ -1,0 +1,596 @@
+//! `jobStatistics` against a recount of the jobs, on both backends: random buckets, zones (UTC,
+//! New York, Kolkata's :30 and Kathmandu's :45 offsets), ranges, statuses, models, scopes and
+//! groupings, after the fixture's forced cases and after random lifecycle transitions with
+//! timeouts (recorded or not yet swept); days across daylight-saving changes; percentiles within
+//! the stated bound of exact nearest-rank percentiles in every bucket; account isolation; the
+//! errors; the migration that fills `job_stats` from existing jobs.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use job_history::db::Db;
+use job_history::db::jobs::{JobConditions, Range};
+use job_history::db::lifecycle::{self, JobSpec, Outcome, Submitter};
+use job_history::db::schema::{api_keys, jobs, models};
+use job_history::db::statistics::histogram::{Histogram, RELATIVE_ERROR, rank};
+use job_history::db::statistics::{Dimensions, GroupKey, Request, statistics};
+use job_history::domain::{AccountId, JobStatus, ModelId, Role, Scope, UserId};
+use job_history::graphql::statistics::calendar::{Buckets, StatisticsBucket, zone};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+/// A job as the oracle sees it, read with one plain query.
+#[derive(Clone, Debug)]
+struct J {
+    created: NaiveDateTime,
+    account: i64,
+    user: i64,
+    key: String,
+    model: i64,
+    model_identifier: String,
+    stored: i32,
+    deadline: Option<NaiveDateTime>,
+    started: Option<NaiveDateTime>,
+    inputs: [i64; 3],
+    bytes: i64,
+    queue: Option<i64>,
+    elapsed: Option<i64>,
+}
+
+impl J {
+    /// Effective status and elapsed time at `now` (a pending job past its deadline is TIMEDOUT,
+    /// and has run from its start to its deadline).
+    fn at(&self, now: NaiveDateTime) -> (i32, Option<i64>) {
+        if self.stored <= 1 && self.deadline.is_some_and(|d| d <= now) {
+            let elapsed = self
+                .started
+                .zip(self.deadline)
+                .map(|(s, d)| (d - s).num_milliseconds().max(0));
+            (4, elapsed)
+        } else {
+            (self.stored, self.elapsed)
+        }
+    }
+}
+
+async fn all_jobs(db: &Db) -> Vec<J> {
+    type Read = (
+        (
+            NaiveDateTime,
+            i64,
+            i64,
+            String,
+            i32,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+        ),
+        (i32, i32, i32, i64, Option<i64>, Option<i64>),
+        (i64, String),
+    );
+    let rows: Vec<Read> = job_history::with_conn!(db, c => {
+        Ok(jobs::table
+            .inner_join(models::table)
+            .select((
+                (jobs::created_at, jobs::account_id, jobs::model_id, models::identifier, jobs::status, jobs::deadline_at, jobs::started_at),
+                (jobs::total, jobs::completed, jobs::failed, jobs::input_byte_amount, jobs::queue_ms, jobs::elapsed_ms),
+                (jobs::user_id, jobs::submitted_by),
+            ))
+            .load(c)
+            .await?)
+    })
+    .unwrap();
+    rows.into_iter()
+        .map(
+            |(
+                (created, account, model, ident, stored, deadline, started),
+                (t, c, f, b, q, e),
+                (user, key),
+            )| J {
+                created,
+                account,
+                user,
+                key,
+                model,
+                model_identifier: ident,
+                stored,
+                deadline,
+                started,
+                inputs: [t.into(), c.into(), f.into()],
+                bytes: b,
+                queue: q,
+                elapsed: e,
+            },
+        )
+        .collect()
+}
+
+/// What a cell must hold: jobs by status, inputs, bytes, and per duration (count, sum, max,
+/// values).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Expected {
+    statuses: [i64; 6],
+    inputs: [i64; 3],
+    bytes: i64,
+    queue: (i64, i64, i64, Vec<i64>),
+    elapsed: (i64, i64, i64, Vec<i64>),
+}
+
+fn add_duration(d: &mut (i64, i64, i64, Vec<i64>), v: Option<i64>) {
+    if let Some(v) = v {
+        d.0 += 1;
+        d.1 += v;
+        d.2 = d.2.max(v);
+        d.3.push(v);
+    }
+}
+
+/// One random question: scope, conditions, buckets, grouping.
+struct Case {
+    scope: Scope,
+    conditions: JobConditions,
+    request: Request,
+}
+
+fn oracle(jobs: &[J], case: &Case) -> Vec<BTreeMap<GroupKey, Expected>> {
+    let r = &case.request;
+    let c = &case.conditions;
+    let mut out = vec![BTreeMap::new(); r.buckets()];
+    for j in jobs {
+        if case.scope.account().is_some_and(|a| a.0 != j.account) {
+            continue;
+        }
+        let (status, elapsed) = j.at(r.now);
+        let code = JobStatus::try_from(status).unwrap();
+        if c.statuses.as_ref().is_some_and(|s| !s.contains(&code)) {
+            continue;
+        }
+        if c.model_identifier
+            .as_ref()
+            .is_some_and(|m| *m != j.model_identifier)
+        {
+            continue;
+        }
+        let Some(b) = r.bucket_of(j.created) else {
+            continue;
+        };
+        let d = r.dimensions;
+        let key = GroupKey {
+            status: d.status.then_some(code),
+            model: d.model.then_some(ModelId(j.model)),
+            user: d.user.then_some(UserId(j.user)),
+            account: d.account.then_some(AccountId(j.account)),
+            access_key: d.access_key.then(|| j.key.clone()),
+        };
+        let e: &mut Expected = out[b].entry(key).or_default();
+        e.statuses[usize::try_from(status).unwrap()] += 1;
+        for (a, n) in e.inputs.iter_mut().zip(j.inputs) {
+            *a += n;
+        }
+        e.bytes += j.bytes;
+        add_duration(&mut e.queue, j.queue);
+        add_duration(&mut e.elapsed, elapsed);
+    }
+    out
+}
+
+/// Compares the data layer's answer with the oracle's, cell by cell; histograms hold exactly
+/// the values' buckets.
+async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
+    let got = db
+        .read(async |c| statistics(c, case.scope, &case.conditions, &case.request).await)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let want = oracle(jobs, case);
+    let mut nonzero = 0;
+    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+        let got: BTreeMap<&GroupKey, _> = got.iter().filter(|(_, f)| f.jobs() > 0).collect();
+        assert_eq!(
+            got.keys().copied().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{label}: bucket {i}'s groups"
+        );
+        for (key, w) in want {
+            let g = got[key];
+            let hist = |values: &[i64]| {
+                let mut h = Histogram::default();
+                values.iter().for_each(|&v| h.add(v));
+                h
+            };
+            let seen = (
+                g.statuses,
+                g.inputs,
+                g.bytes,
+                (
+                    g.queue.count,
+                    g.queue.sum,
+                    g.queue.max,
+                    g.queue.histogram.clone(),
+                ),
+                (
+                    g.elapsed.count,
+                    g.elapsed.sum,
+                    g.elapsed.max,
+                    g.elapsed.histogram.clone(),
+                ),
+            );
+            let (q, e) = (&w.queue, &w.elapsed);
+            let expected = (
+                w.statuses,
+                w.inputs,
+                w.bytes,
+                (q.0, q.1, q.2, hist(&q.3)),
+                (e.0, e.1, e.2, hist(&e.3)),
+            );
+            assert_eq!(seen, expected, "{label}: bucket {i}, group {key:?}");
+            nonzero += 1;
+        }
+    }
+    nonzero
+}
+
+const ZONES: [&str; 4] = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"];
+
+fn random_case(rng: &mut SmallRng, jobs: &[J], accounts: &[i64], now: NaiveDateTime) -> Case {
+    let bucket = [
+        StatisticsBucket::Hour,
+        StatisticsBucket::Day,
+        StatisticsBucket::Week,
+        StatisticsBucket::Month,
+    ][rng.random_range(0..4)];
+    let tz = zone(ZONES[rng.random_range(0..ZONES.len())]).unwrap();
+    let span = match bucket {
+        StatisticsBucket::Hour => Duration::hours(rng.random_range(1..200)),
+        _ => Duration::days(rng.random_range(1..200)),
+    };
+    let to = now - Duration::minutes(rng.random_range(0..60 * 24 * 30));
+    let from = to - span + Duration::seconds(rng.random_range(0..3_600));
+    let range = rng.random_bool(0.9).then_some(Range {
+        from: from.min(to),
+        to,
+    });
+    let buckets = Buckets::new(bucket, tz, range, now).unwrap();
+    let mut conditions = JobConditions {
+        now: Some(now),
+        ..Default::default()
+    };
+    conditions.statuses = match rng.random_range(0..4) {
+        0 => Some(vec![JobStatus::Submitted, JobStatus::InProgress]),
+        1 => Some(vec![JobStatus::Timedout, JobStatus::Completed]),
+        _ => None,
+    };
+    if rng.random_bool(0.3) {
+        conditions.model_identifier = Some(
+            jobs[rng.random_range(0..jobs.len())]
+                .model_identifier
+                .clone(),
+        );
+    }
+    let scope = match rng.random_range(0..=accounts.len()) {
+        0 => Scope::All,
+        i => Scope::Account(AccountId(accounts[i - 1])),
+    };
+    let dimensions = Dimensions {
+        status: rng.random_bool(0.5),
+        model: rng.random_bool(0.5),
+        account: scope == Scope::All && rng.random_bool(0.3),
+        // Not in the rollup: the matching jobs are scanned.
+        user: rng.random_bool(0.15),
+        access_key: rng.random_bool(0.15),
+    };
+    Case {
+        scope,
+        conditions,
+        request: Request {
+            edges: buckets.edges(),
+            dimensions,
+            histograms: true,
+            now,
+        },
+    }
+}
+
+async fn accounts(db: &Db) -> Vec<i64> {
+    job_history::with_conn!(db, c => {
+        Ok(api_keys::table.select(api_keys::account_id).distinct().load::<i64>(c).await?)
+    })
+    .unwrap()
+}
+
+/// Random lifecycle work on the jobs of every key's account: submits (some with a 1 ms
+/// timeout), starts, reports, cancels, sweeps.
+async fn lifecycle_work(db: &Db, seed: u64, ops: usize) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let keys: Vec<(String, UserId, AccountId)> = job_history::with_conn!(db, c => {
+        Ok(api_keys::table.select((api_keys::prefix, api_keys::user_id, api_keys::account_id)).load(c).await?)
+    })
+    .unwrap();
+    let models: Vec<(String, String)> = job_history::with_conn!(db, c => {
+        Ok(models::table.select((models::identifier, models::version)).load(c).await?)
+    })
+    .unwrap();
+    let mut mine: Vec<(String, Scope, usize)> = Vec::new();
+    for _ in 0..ops {
+        let now = job_history::db::now();
+        let r = rng.random_range(0..10);
+        if mine.is_empty() || r < 3 {
+            let (prefix, user_id, account_id) = keys[rng.random_range(0..keys.len())].clone();
+            let who = Submitter {
+                account_id,
+                user_id,
+                key_prefix: prefix,
+            };
+            let (model_identifier, model_version) =
+                models[rng.random_range(0..models.len())].clone();
+            let n = rng.random_range(1..4);
+            let spec = JobSpec {
+                model_identifier,
+                model_version,
+                inputs: (0..n).map(|i| (format!("in-{i}"), 100)).collect(),
+                explain: false,
+                timeout_ms: [None, Some(1), Some(3_600_000)][rng.random_range(0..3)],
+                image_classification_model: false,
+            };
+            let job = db
+                .write(async |tx| lifecycle::submit(tx, &who, &spec, now).await)
+                .await
+                .unwrap();
+            mine.push((job.job_identifier, Scope::Account(account_id), n));
+            continue;
+        }
+        let (job, scope, n) = mine[rng.random_range(0..mine.len())].clone();
+        let _ = match r {
+            3..=5 => {
+                db.write(async |tx| lifecycle::start(tx, scope, &job, now).await)
+                    .await
+            }
+            6..=8 => {
+                let input = format!("in-{}", rng.random_range(0..n));
+                let outcome = if rng.random_bool(0.8) {
+                    Outcome::Completed
+                } else {
+                    Outcome::Failed
+                };
+                db.write(async |tx| {
+                    lifecycle::report(tx, scope, &job, &input, outcome, None, now).await
+                })
+                .await
+            }
+            _ => {
+                db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await)
+                    .await
+            }
+        };
+        if rng.random_bool(0.1) {
+            let overdue = db
+                .read(async |c| lifecycle::overdue(c, now, 20).await)
+                .await
+                .unwrap();
+            for job in overdue {
+                db.write(async |tx| lifecycle::time_out(tx, job).await)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+fn at(s: &str) -> NaiveDateTime {
+    DateTime::parse_from_rfc3339(s).unwrap().naive_utc()
+}
+
+backend_tests! {
+    async fn statistics_equal_a_recount_of_the_jobs(t: TestDb) {
+        common::fixtures::history(&t.db, 1_500).await;
+        lifecycle_work(&t.db, 9, 150).await;
+        common::invariants::check(&t.db).await;
+        let (jobs, accounts) = (all_jobs(&t.db).await, accounts(&t.db).await);
+        let mut rng = SmallRng::seed_from_u64(14);
+        let now = job_history::db::now();
+        let mut nonzero = 0;
+        for i in 0..60 {
+            let case = random_case(&mut rng, &jobs, &accounts, now);
+            nonzero += compare(&t.db, &jobs, &case, &format!("case {i}")).await;
+        }
+        assert!(nonzero > 300, "too few non-empty cells ({nonzero}): the test would prove little");
+        // Later: pending jobs with a deadline ahead have timed out, not yet swept.
+        let later = now + Duration::hours(2);
+        for i in 0..20 {
+            let case = random_case(&mut rng, &jobs, &accounts, later);
+            compare(&t.db, &jobs, &case, &format!("later case {i}")).await;
+        }
+        // Folding the slotted rows changes nothing.
+        while t.db.write(async |tx| job_history::db::statistics::rollup::compact(tx).await).await.unwrap() > 0 {}
+        common::invariants::check(&t.db).await;
+        for i in 0..20 {
+            let case = random_case(&mut rng, &jobs, &accounts, now);
+            compare(&t.db, &jobs, &case, &format!("compacted case {i}")).await;
+        }
+    }
+
+    async fn days_across_daylight_saving_changes_have_23_and_25_hours(t: TestDb) {
+        common::fixtures::history(&t.db, 10).await;
+        let key = common::issue_key(&t.db, "Acme", "dst@acme.test", Role::User).await;
+        let caller = common::caller_for(&t.db, &key).await;
+        let who = Submitter { account_id: caller.account_id, user_id: caller.user_id, key_prefix: caller.prefix.clone() };
+        let model: (String, String) = job_history::with_conn!(t.db, c => {
+            Ok(models::table.select((models::identifier, models::version)).first(c).await?)
+        }).unwrap();
+        let spec = JobSpec { model_identifier: model.0, model_version: model.1, inputs: vec![("a".into(), 1)], explain: false, timeout_ms: None, image_classification_model: false };
+        // One job every 30 minutes across both changes; every other one completed.
+        for (start, n) in [("2026-03-07T12:00:00Z", 110), ("2026-10-31T12:00:00Z", 110)] {
+            for k in 0..n {
+                let created = at(start) + Duration::minutes(30 * k);
+                let job = t.db.write(async |tx| lifecycle::submit(tx, &who, &spec, created).await).await.unwrap();
+                if k % 2 == 0 {
+                    let (s, id) = (Scope::All, job.job_identifier.clone());
+                    let later = created + Duration::minutes(1);
+                    t.db.write(async |tx| lifecycle::start(tx, s, &id, later).await).await.unwrap();
+                    t.db.write(async |tx| lifecycle::report(tx, s, &id, "a", Outcome::Completed, None, later + Duration::seconds(7)).await).await.unwrap();
+                }
+            }
+        }
+        common::invariants::check(&t.db).await;
+        let query = r#"query($f: JobFilter, $b: StatisticsBucket!) {
+            jobStatistics(filter: $f, bucket: $b, timeZone: "America/New_York", groupBy: [STATUS]) {
+                buckets { start end total { jobs } groups { key { status } figures { jobs elapsedTime { p50 max } } } } } }"#;
+        // As the key's user: its account's rows of the rollup.
+        let run = async |vars| {
+            let r = common::gql::run_as(&t.db, Some(caller.clone()), query, vars).await;
+            assert!(r.get("errors").is_none(), "{r:#}");
+            r["data"].clone()
+        };
+        let days = |from: &str, to: &str| json!({ "f": { "createdAt": { "from": from, "to": to } }, "b": "DAY" });
+        let d = run(days("2026-03-08T05:00:00Z", "2026-03-09T03:59:59.999Z")).await;
+        let b = &d["jobStatistics"]["buckets"];
+        assert_eq!(b.as_array().unwrap().len(), 1, "{d:#}");
+        assert_eq!((b[0]["start"].as_str(), b[0]["end"].as_str()), (Some("2026-03-08T05:00:00.000+00:00"), Some("2026-03-09T04:00:00.000+00:00")));
+        assert_eq!(b[0]["total"]["jobs"], 46, "23 hours of one job every 30 minutes");
+        let d = run(days("2026-11-01T04:00:00Z", "2026-11-02T04:59:59.999Z")).await;
+        let b = &d["jobStatistics"]["buckets"];
+        assert_eq!(b[0]["end"], "2026-11-02T05:00:00.000+00:00", "{d:#}");
+        assert_eq!(b[0]["total"]["jobs"], 50, "25 hours of one job every 30 minutes");
+        let completed = b[0]["groups"].as_array().unwrap().iter().find(|g| g["key"]["status"] == "COMPLETED").unwrap();
+        assert_eq!(completed["figures"]["jobs"], 25);
+        assert_eq!(completed["figures"]["elapsedTime"]["max"], 7000);
+        // Hourly buckets across the fall change: 25 local hours, two jobs each.
+        let hours = json!({ "f": { "createdAt": { "from": "2026-11-01T04:00:00Z", "to": "2026-11-02T04:59:59.999Z" } }, "b": "HOUR" });
+        let d = run(hours).await;
+        let b = d["jobStatistics"]["buckets"].as_array().unwrap().clone();
+        assert_eq!(b.len(), 25);
+        assert!(b.iter().all(|h| h["total"]["jobs"] == 2), "{b:?}");
+        // The data layer agrees with a recount around both changes, in every zone.
+        let jobs = all_jobs(&t.db).await;
+        let now = job_history::db::now();
+        for (name, range) in [("spring", ("2026-03-07T00:00:00Z", "2026-03-10T00:00:00Z")), ("fall", ("2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z"))] {
+            for tz in ZONES {
+                for bucket in [StatisticsBucket::Hour, StatisticsBucket::Day] {
+                    let r = Range { from: at(range.0), to: at(range.1) };
+                    let buckets = Buckets::new(bucket, zone(tz).unwrap(), Some(r), now).unwrap();
+                    let case = Case {
+                        scope: Scope::All,
+                        conditions: JobConditions { now: Some(now), ..Default::default() },
+                        request: Request { edges: buckets.edges(), dimensions: Dimensions { status: true, ..Default::default() }, histograms: true, now },
+                    };
+                    compare(&t.db, &jobs, &case, &format!("{name} {tz} {bucket:?}")).await;
+                }
+            }
+        }
+    }
+
+    async fn percentiles_are_within_the_bound_in_every_bucket(t: TestDb) {
+        common::fixtures::history(&t.db, 2_000).await;
+        let jobs = all_jobs(&t.db).await;
+        let query = r#"query($f: JobFilter) { jobStatistics(filter: $f, bucket: WEEK) {
+            buckets { start end total { queueTime { count p50 p90 p95 p99 max }
+                                         elapsedTime { count p50 p90 p95 p99 max } } } } }"#;
+        let now = job_history::db::now();
+        let from = now - Duration::days(200);
+        let f = json!({ "f": { "createdAt": { "from": from.and_utc().to_rfc3339() } } });
+        let d = common::gql::data(&t.db, query, f).await;
+        let mut checked = 0;
+        for b in d["jobStatistics"]["buckets"].as_array().unwrap() {
+            let (start, end) = (at(b["start"].as_str().unwrap()), at(b["end"].as_str().unwrap()));
+            let inside: Vec<&J> = jobs.iter().filter(|j| j.created >= start.max(from) && j.created < end).collect();
+            for (field, values) in [
+                ("queueTime", inside.iter().filter_map(|j| j.queue).collect::<Vec<_>>()),
+                ("elapsedTime", inside.iter().filter_map(|j| j.at(now).1).collect::<Vec<_>>()),
+            ] {
+                let mut values = values;
+                values.sort_unstable();
+                let got = &b["total"][field];
+                assert_eq!(got["count"], values.len(), "{field} in {start}");
+                if values.is_empty() {
+                    assert!(got["p50"].is_null());
+                    continue;
+                }
+                assert_eq!(got["max"], *values.last().unwrap());
+                for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
+                    let n = u64::try_from(values.len()).unwrap();
+                    let exact = values[usize::try_from(rank(q, n)).unwrap() - 1] as f64;
+                    let estimate = got[name].as_f64().unwrap();
+                    let error = (estimate - exact).abs();
+                    assert!(error <= exact * RELATIVE_ERROR + 1e-9,
+                        "{field} {name} in the bucket of {start}: {estimate} for exact {exact}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{checked}");
+    }
+
+    async fn accounts_see_their_own_figures_only(t: TestDb) {
+        common::fixtures::history(&t.db, 600).await;
+        let acme = common::issue_key(&t.db, "Acme", "a@acme.test", Role::User).await;
+        let caller = common::caller_for(&t.db, &acme).await;
+        let jobs = all_jobs(&t.db).await;
+        let query = "{ jobStatistics(bucket: MONTH) { total { jobs } } }";
+        let mine = common::gql::run_as(&t.db, Some(caller.clone()), query, json!({})).await;
+        let since = job_history::db::now() - Duration::days(400);
+        let own = jobs.iter().filter(|j| j.account == caller.account_id.0 && j.created > since).count();
+        let every = common::gql::data(&t.db, query, json!({})).await;
+        assert_eq!(mine["data"]["jobStatistics"]["total"]["jobs"], own, "{mine:#}");
+        assert!(every["jobStatistics"]["total"]["jobs"].as_u64().unwrap() > own as u64);
+        // Grouping by account is for administrators.
+        let by_account = "{ jobStatistics(groupBy: [ACCOUNT]) { groups { key { accountIdentifier } figures { jobs } } } }";
+        let refused = common::gql::run_as(&t.db, Some(caller), by_account, json!({})).await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused:#}");
+        let groups = common::gql::data(&t.db, by_account, json!({})).await;
+        assert!(groups["jobStatistics"]["groups"].as_array().unwrap().len() >= 2, "{groups:#}");
+    }
+
+    async fn bad_arguments_are_clear_errors(t: TestDb) {
+        common::fixtures::history(&t.db, 10).await;
+        let (code, message) = common::gql::error(&t.db, r#"{ jobStatistics(timeZone: "Mars/Olympus") { total { jobs } } }"#, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains("\"Mars/Olympus\""), "{message}");
+        let (code, message) = common::gql::error(&t.db, r#"{ jobStatistics(bucket: HOUR, filter: { createdAt: { from: "2026-01-01T00:00:00Z", to: "2026-03-01T00:00:00Z" } }) { total { jobs } } }"#, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains("more than 1000 buckets"), "{message}");
+        let (code, message) = common::gql::error(&t.db, "{ jobStatistics(groupLimit: 0) { total { jobs } } }", json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains("groupLimit"), "{message}");
+    }
+
+    async fn the_migration_fills_job_stats_from_the_jobs_already_stored(t: TestDb) {
+        common::fixtures::history(&t.db, 1_500).await;
+        lifecycle_work(&t.db, 3, 60).await;
+        let before = job_history::with_conn!(t.db, c => {
+            let n: i64 = job_history::db::schema::job_stats::table.count().get_result(c).await?;
+            Ok(n)
+        }).unwrap();
+        assert!(before > 0);
+        revert_last(&t.db).await;
+        let applied = job_history::db::migrate::run(&t.db).await.unwrap();
+        assert_eq!(applied.len(), 1, "{applied:?}");
+        // Recounted from the jobs: numbers, maxima and histograms (the SQL's buckets are Rust's).
+        common::invariants::check(&t.db).await;
+    }
+}
+
+/// Reverts the last migration (`job_stats`).
+async fn revert_last(db: &Db) {
+    use diesel_migrations::MigrationHarness;
+    use job_history::db::DatabaseUrl;
+    use job_history::db::migrate::{POSTGRES, SQLITE};
+    let url = db.url().clone();
+    tokio::task::spawn_blocking(move || match url {
+        DatabaseUrl::Postgres(url) => {
+            type Pg = diesel_async::async_connection_wrapper::AsyncConnectionWrapper<
+                diesel_async::AsyncPgConnection,
+            >;
+            let mut c = <Pg as diesel::Connection>::establish(&url).unwrap();
+            c.revert_last_migration(POSTGRES).unwrap();
+        }
+        DatabaseUrl::Sqlite(path) => {
+            let mut c = <diesel::SqliteConnection as diesel::Connection>::establish(&path).unwrap();
+            c.revert_last_migration(SQLITE).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
