@@ -51,7 +51,7 @@ pub async fn run(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
     };
     // A closed stdout (`serve | head -1`) must not stop the server: what it says is a courtesy.
     let _ = super::outln!(
-        "job-history is serving on http://{host}:{} (GraphiQL at /)",
+        "job-history is serving on http://{host}:{} (GraphiQL at /, dashboard at /dashboard)",
         addr.port()
     );
     if let Some(key) = demo_key {

@@ -1,7 +1,10 @@
 //! The HTTP surface: routes and middleware (GraphQL, its websocket, Modzy's REST routes under
-//! `/api` in [`rest`], the playground, health and metrics). [`router`] builds the whole app over an
-//! [`AppState`]; tests drive it directly, `serve` binds it to a socket.
+//! `/api` in [`rest`], the playground and the dashboard with their [`assets`], health and
+//! metrics). [`router`] builds the whole app over an [`AppState`]; tests drive it directly,
+//! `serve` binds it to a socket.
 
+pub mod assets;
+pub mod dashboard;
 pub mod graphql;
 pub mod health;
 pub mod params;
@@ -131,7 +134,7 @@ pub struct AppState {
     pub readiness: Arc<health::Readiness>,
     /// The settings.
     pub config: Arc<HttpConfig>,
-    /// An API key the playground prefills (`serve --demo` only).
+    /// An API key the playground and the dashboard prefill (`serve --demo` only).
     pub playground_key: Option<String>,
     /// Where the REST history's pages ended, per caller and query.
     pub pages: Arc<rest::pages::PageEnds>,
@@ -178,6 +181,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/", get(playground::page))
         .route("/assets/graphiql/{file}", get(playground::asset))
+        .route("/dashboard", get(dashboard::page))
+        .route("/assets/dashboard/{file}", get(dashboard::asset))
         .route("/graphql", any(graphql::handle))
         .route("/graphql/ws", get(ws::handle))
         .route("/healthz", get(health::healthz))

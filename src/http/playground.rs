@@ -6,10 +6,11 @@
 //! prefilled in both.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::assets::{self, Asset, Caching};
 
 /// The query shown when the playground opens.
 pub const DEFAULT_QUERY: &str = r#"# job-history: press the ▶ button (or Ctrl-Enter) to run.
@@ -110,50 +111,37 @@ pub async fn page(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// The vendored files, by name.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "graphiql.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/graphiql.min.js"),
-    ),
-    (
-        "graphiql.min.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../assets/graphiql/graphiql.min.css"),
-    ),
-    (
-        "react.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/react.production.min.js"),
-    ),
-    (
-        "react-dom.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
-    ),
-    (
-        "LICENSES.md",
-        "text/markdown; charset=utf-8",
-        include_bytes!("../../assets/graphiql/LICENSES.md"),
-    ),
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "graphiql.min.js",
+        content_type: assets::JAVASCRIPT,
+        bytes: include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    },
+    Asset {
+        name: "graphiql.min.css",
+        content_type: assets::CSS,
+        bytes: include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    },
+    Asset {
+        name: "react.production.min.js",
+        content_type: assets::JAVASCRIPT,
+        bytes: include_bytes!("../../assets/graphiql/react.production.min.js"),
+    },
+    Asset {
+        name: "react-dom.production.min.js",
+        content_type: assets::JAVASCRIPT,
+        bytes: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    },
+    Asset {
+        name: "LICENSES.md",
+        content_type: "text/markdown; charset=utf-8",
+        bytes: include_bytes!("../../assets/graphiql/LICENSES.md"),
+    },
 ];
 
 /// `GET /assets/graphiql/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, ..)| *name == file) {
-        Some((_, content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=86400"),
-                ),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    }
+    assets::serve(ASSETS, &file, Caching::Day)
 }
 
 #[cfg(test)]
@@ -173,9 +161,9 @@ mod tests {
         assert_eq!(PAGE.matches("__DEFAULT_QUERY_JSON__").count(), 1);
         assert_eq!(PAGE.matches("__DASHBOARD_QUERY_JSON__").count(), 1);
         assert_eq!(PAGE.matches("__DEFAULT_HEADERS_JSON__").count(), 1);
-        for (name, ..) in ASSETS
+        for Asset { name, .. } in ASSETS
             .iter()
-            .filter(|(n, ..)| n.ends_with(".js") || n.ends_with(".css"))
+            .filter(|a| a.name.ends_with(".js") || a.name.ends_with(".css"))
         {
             assert!(
                 PAGE.contains(&format!("/assets/graphiql/{name}")),
