@@ -49,7 +49,7 @@ pub const MAX_SCANNED: usize = 2_000_000;
 pub struct TooManyJobs;
 
 /// Calls `each` with every job in `scope` matching `conditions` (its `created` range included),
-/// read at `now`, in creation order: statements of [`CHUNK`] rows, each continuing after the
+/// read at `now`, in creation order: statements of `CHUNK` rows, each continuing after the
 /// last row of the previous one (`(created_at, id)`), so memory stays bounded whatever the
 /// range. `Err(Ok(TooManyJobs))` past [`MAX_SCANNED`] jobs.
 pub async fn scan(

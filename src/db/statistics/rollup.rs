@@ -7,7 +7,7 @@
 //! `INSERT … ON CONFLICT DO UPDATE` that adds its numbers and appends its histogram tokens
 //! (`hist = hist || excluded.hist`), so a transition costs one statement and no read. Rows are
 //! always written in one order — accounts' rows before the all-accounts rows, then by grain,
-//! period, model, status, slot ([`StatsRow::order`]) — by the writers, the seeder and the
+//! period, model, status, slot ([`Key::order`]) — by the writers, the seeder and the
 //! compaction alike, so PostgreSQL writers cannot deadlock on them. Live writes go to slot
 //! `1 + id % 16` ([`SLOTS`]); [`compact`] folds those rows into slot 0 with their histograms
 //! in compact form.
