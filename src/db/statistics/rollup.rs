@@ -22,7 +22,7 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 
 use super::figures::{Durations, Figures, Point, status_index};
-use super::histogram::{self, Histogram};
+use super::histogram;
 use crate::db::models::Job;
 use crate::db::rollup::ALL_ACCOUNTS;
 use crate::db::schema::job_stats;
@@ -152,24 +152,28 @@ impl StatsRow {
 
     /// The figures this row holds (its histograms parsed).
     pub fn figures(&self) -> Figures {
-        let n = self.numbers;
         let mut f = Figures::default();
-        f.statuses[status_index(self.key.status)] = n[0];
-        f.inputs = [n[1], n[2], n[3]];
-        f.bytes = n[4];
-        f.queue = Durations {
-            count: n[5],
-            sum: n[6],
-            max: n[7],
-            histogram: Histogram::parse(&self.queue_hist),
-        };
-        f.elapsed = Durations {
-            count: n[8],
-            sum: n[9],
-            max: n[10],
-            histogram: Histogram::parse(&self.elapsed_hist),
-        };
+        self.add_to(&mut f);
         f
+    }
+
+    /// Adds this row's figures to `f`, its histogram text parsed straight into `f`'s.
+    pub fn add_to(&self, f: &mut Figures) {
+        let n = self.numbers;
+        f.statuses[status_index(self.key.status)] += n[0];
+        for (a, b) in f.inputs.iter_mut().zip([n[1], n[2], n[3]]) {
+            *a += b;
+        }
+        f.bytes = f.bytes.saturating_add(n[4]);
+        for (d, [count, sum, max], text) in [
+            (&mut f.queue, [n[5], n[6], n[7]], &self.queue_hist),
+            (&mut f.elapsed, [n[8], n[9], n[10]], &self.elapsed_hist),
+        ] {
+            d.count += count;
+            d.sum = d.sum.saturating_add(sum);
+            d.max = d.max.max(max);
+            d.histogram.add_text(text);
+        }
     }
 }
 
