@@ -26,7 +26,7 @@ use super::histogram;
 use crate::db::models::Job;
 use crate::db::rollup::ALL_ACCOUNTS;
 use crate::db::schema::job_stats;
-use crate::db::{DbError, Tx};
+use crate::db::{Conn, DbError, Tx};
 use crate::domain::{AccountId, JobStatus, ModelId};
 
 /// The eleven number columns of a row, as read.
@@ -344,24 +344,32 @@ impl Tally {
     }
 }
 
-/// Folds the rows of one `(account, grain, period)` outside slot 0 into slot 0, their
-/// histograms in compact form; returns how many rows it removed (0: nothing left to fold).
-/// `DELETE … RETURNING` takes exactly what it removes, so a job finishing meanwhile is either
-/// in what was taken or written afterwards to a fresh slot row: never lost. Readers sum every
-/// slot, so no figure changes. One unit per transaction: its rows are the only ones locked.
-pub async fn compact(tx: &mut Tx<'_>) -> Result<usize, DbError> {
+/// One `(account, grain, period)` of `job_stats`: what [`compact`] folds at once.
+pub type Unit = (AccountId, i32, i32);
+
+/// Up to `limit` units with rows outside slot 0 (through `job_stats_slotted_idx`), listed once
+/// so that a compaction pass ends even while writers keep adding rows.
+pub async fn slotted_units(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<Unit>, DbError> {
     use job_stats::dsl as t;
-    let unit: Option<(AccountId, i32, i32)> = crate::on_backend!(tx.conn(), c => {
+    Ok(crate::on_backend!(conn, c => {
         t::job_stats
             .filter(t::slot.ne(0))
             .select((t::account_id, t::grain, t::period))
-            .first(c)
-            .await
-            .optional()?
-    });
-    let Some((account, grain, period)) = unit else {
-        return Ok(0);
-    };
+            .distinct()
+            .limit(limit)
+            .load(c)
+            .await?
+    }))
+}
+
+/// Folds the rows of `unit` outside slot 0 into slot 0, their histograms in compact form;
+/// returns how many rows it removed. `DELETE … RETURNING` takes exactly what it removes, so a
+/// job finishing meanwhile is either in what was taken or written afterwards to a fresh slot
+/// row: never lost. Readers sum every slot, so no figure changes. One unit per transaction:
+/// its rows are the only ones locked.
+pub async fn compact(tx: &mut Tx<'_>, unit: Unit) -> Result<usize, DbError> {
+    use job_stats::dsl as t;
+    let (account, grain, period) = unit;
     type Taken = (ModelId, JobStatus, Numbers, String, String);
     let taken: Vec<Taken> = crate::on_backend!(tx.conn(), c => {
         diesel::delete(
