@@ -85,31 +85,40 @@ def measure(url, label):
     return {"label": label, "migration_s": seconds, **seq, "load": load}
 
 
-def main():
-    rows = []
-    pg = copy_postgres()
-    try:
-        rows.append(measure(pg, "PostgreSQL"))
-    finally:
-        if not KEEP:
-            psql(os.environ["TEST_DATABASE_URL"], "DROP DATABASE IF EXISTS jh_stats_bench WITH (FORCE)")
-    lite, path = copy_sqlite()
-    try:
-        rows.append(measure(lite, "SQLite"))
-    finally:
-        if not KEEP:
-            for p in path.parent.glob(path.name + "*"):
-                p.unlink()
+def print_header():
     print(f"Dashboard query at {bench.JOBS:,} jobs (180 daily buckets, all accounts, STATUS × MODEL, "
           f"groupLimit 20); {N} sequential requests, then wrk -t1 -c{bench.CONNS} for {bench.DURATION} s.\n")
     print("| backend | migration s | sequential p50 ms | p90 ms | answer KB | c=32 req/s | c=32 p50 ms "
-          "| c=32 p99 ms | server CPU ms/req | PostgreSQL CPU ms/req |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        l = r["load"]
-        pg_cpu = f"{l['cpu_postgres']:.2f}" if r["label"] == "PostgreSQL" else ""
-        print(f"| {r['label']} | {r['migration_s']:.1f} | {r['p50']:.1f} | {r['p90']:.1f} | {r['bytes'] / 1024:.0f} "
-              f"| {l['rps']:.0f} | {l['p50']:.1f} | {l['p99']:.1f} | {l['cpu_server']:.2f} | {pg_cpu} |")
+          "| c=32 p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+
+
+def print_row(r):
+    l = r["load"]
+    pg_cpu = f"{l['cpu_postgres']:.2f}" if r["label"] == "PostgreSQL" else ""
+    print(f"| {r['label']} | {r['migration_s']:.1f} | {r['p50']:.1f} | {r['p90']:.1f} | {r['bytes'] / 1024:.0f} "
+          f"| {l['rps']:.0f} | {l['p50']:.1f} | {l['p99']:.1f} | {l['errors']} | {l['cpu_server']:.2f} | {pg_cpu} |",
+          flush=True)
+
+
+def main():
+    backends = [b.strip() for b in os.environ.get("BACKENDS", "postgres,sqlite").split(",")]
+    print_header()
+    if "postgres" in backends:
+        pg = copy_postgres()
+        try:
+            print_row(measure(pg, "PostgreSQL"))
+        finally:
+            if not KEEP:
+                psql(os.environ["TEST_DATABASE_URL"], "DROP DATABASE IF EXISTS jh_stats_bench WITH (FORCE)")
+    if "sqlite" in backends:
+        lite, path = copy_sqlite()
+        try:
+            print_row(measure(lite, "SQLite"))
+        finally:
+            if not KEEP:
+                for p in path.parent.glob(path.name + "*"):
+                    p.unlink()
 
 
 if __name__ == "__main__":

@@ -42,17 +42,16 @@ pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
 }
 
 /// Folds the statistics' slotted rows into slot 0 (`job_stats`), one `(account, grain,
-/// period)` per transaction, at most `limit` of them; returns how many rows it removed.
-pub async fn compact_statistics(db: &Db, limit: usize) -> Result<usize, DbError> {
+/// period)` per transaction, at most `limit` units listed at the start; returns how many rows
+/// it removed.
+pub async fn compact_statistics(db: &Db, limit: i64) -> Result<usize, DbError> {
+    use super::statistics::rollup;
+    let units = db
+        .read(async |c| rollup::slotted_units(c, limit).await)
+        .await?;
     let mut removed = 0;
-    for _ in 0..limit {
-        let n = db
-            .write(async |tx| super::statistics::rollup::compact(tx).await)
-            .await?;
-        if n == 0 {
-            break;
-        }
-        removed += n;
+    for unit in units {
+        removed += db.write(async |tx| rollup::compact(tx, unit).await).await?;
     }
     Ok(removed)
 }

@@ -274,7 +274,7 @@ pub fn write_stats(
     tally: &mut crate::db::statistics::rollup::Tally,
 ) -> QueryResult<()> {
     for upsert in tally.drain(STATS_ROWS_PER_STATEMENT) {
-        on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert.clone(), c))?;
+        on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert, c))?;
     }
     Ok(())
 }

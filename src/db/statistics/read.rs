@@ -40,7 +40,7 @@ pub async fn add_cells(
                     };
                     let p = representative(&row);
                     let key = request.dimensions.key(&p);
-                    cells[bucket].entry(key).or_default().merge(&row.figures());
+                    row.add_to(cells[bucket].entry(key).or_default());
                 }
             }
         }

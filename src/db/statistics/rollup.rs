@@ -22,11 +22,11 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 
 use super::figures::{Durations, Figures, Point, status_index};
-use super::histogram::{self, Histogram};
+use super::histogram;
 use crate::db::models::Job;
 use crate::db::rollup::ALL_ACCOUNTS;
 use crate::db::schema::job_stats;
-use crate::db::{DbError, Tx};
+use crate::db::{Conn, DbError, Tx};
 use crate::domain::{AccountId, JobStatus, ModelId};
 
 /// The eleven number columns of a row, as read.
@@ -152,24 +152,28 @@ impl StatsRow {
 
     /// The figures this row holds (its histograms parsed).
     pub fn figures(&self) -> Figures {
-        let n = self.numbers;
         let mut f = Figures::default();
-        f.statuses[status_index(self.key.status)] = n[0];
-        f.inputs = [n[1], n[2], n[3]];
-        f.bytes = n[4];
-        f.queue = Durations {
-            count: n[5],
-            sum: n[6],
-            max: n[7],
-            histogram: Histogram::parse(&self.queue_hist),
-        };
-        f.elapsed = Durations {
-            count: n[8],
-            sum: n[9],
-            max: n[10],
-            histogram: Histogram::parse(&self.elapsed_hist),
-        };
+        self.add_to(&mut f);
         f
+    }
+
+    /// Adds this row's figures to `f`, its histogram text parsed straight into `f`'s.
+    pub fn add_to(&self, f: &mut Figures) {
+        let n = self.numbers;
+        f.statuses[status_index(self.key.status)] += n[0];
+        for (a, b) in f.inputs.iter_mut().zip([n[1], n[2], n[3]]) {
+            *a += b;
+        }
+        f.bytes = f.bytes.saturating_add(n[4]);
+        for (d, [count, sum, max], text) in [
+            (&mut f.queue, [n[5], n[6], n[7]], &self.queue_hist),
+            (&mut f.elapsed, [n[8], n[9], n[10]], &self.elapsed_hist),
+        ] {
+            d.count += count;
+            d.sum = d.sum.saturating_add(sum);
+            d.max = d.max.max(max);
+            d.histogram.add_text(text);
+        }
     }
 }
 
@@ -340,24 +344,32 @@ impl Tally {
     }
 }
 
-/// Folds the rows of one `(account, grain, period)` outside slot 0 into slot 0, their
-/// histograms in compact form; returns how many rows it removed (0: nothing left to fold).
-/// `DELETE … RETURNING` takes exactly what it removes, so a job finishing meanwhile is either
-/// in what was taken or written afterwards to a fresh slot row: never lost. Readers sum every
-/// slot, so no figure changes. One unit per transaction: its rows are the only ones locked.
-pub async fn compact(tx: &mut Tx<'_>) -> Result<usize, DbError> {
+/// One `(account, grain, period)` of `job_stats`: what [`compact`] folds at once.
+pub type Unit = (AccountId, i32, i32);
+
+/// Up to `limit` units with rows outside slot 0 (through `job_stats_slotted_idx`), listed once
+/// so that a compaction pass ends even while writers keep adding rows.
+pub async fn slotted_units(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<Unit>, DbError> {
     use job_stats::dsl as t;
-    let unit: Option<(AccountId, i32, i32)> = crate::on_backend!(tx.conn(), c => {
+    Ok(crate::on_backend!(conn, c => {
         t::job_stats
             .filter(t::slot.ne(0))
             .select((t::account_id, t::grain, t::period))
-            .first(c)
-            .await
-            .optional()?
-    });
-    let Some((account, grain, period)) = unit else {
-        return Ok(0);
-    };
+            .distinct()
+            .limit(limit)
+            .load(c)
+            .await?
+    }))
+}
+
+/// Folds the rows of `unit` outside slot 0 into slot 0, their histograms in compact form;
+/// returns how many rows it removed. `DELETE … RETURNING` takes exactly what it removes, so a
+/// job finishing meanwhile is either in what was taken or written afterwards to a fresh slot
+/// row: never lost. Readers sum every slot, so no figure changes. One unit per transaction:
+/// its rows are the only ones locked.
+pub async fn compact(tx: &mut Tx<'_>, unit: Unit) -> Result<usize, DbError> {
+    use job_stats::dsl as t;
+    let (account, grain, period) = unit;
     type Taken = (ModelId, JobStatus, Numbers, String, String);
     let taken: Vec<Taken> = crate::on_backend!(tx.conn(), c => {
         diesel::delete(

@@ -153,16 +153,22 @@ pub async fn assemble(
     checked: &Checked,
     cells: Cells,
 ) -> ApiResult<JobStatistics> {
-    let mut whole: HashMap<&GroupKey, Figures> = HashMap::new();
+    // Each group over the whole range: what ranks the groups, and their figures.
+    let mut range_cell: HashMap<GroupKey, Figures> = HashMap::new();
     for bucket in &cells {
         for (key, f) in bucket {
-            whole.entry(key).or_default().merge(f);
+            match range_cell.get_mut(key) {
+                Some(sum) => sum.merge(f),
+                None => {
+                    range_cell.insert(key.clone(), f.clone());
+                }
+            }
         }
     }
-    let mut ranked: Vec<(&GroupKey, Figures)> = whole.into_iter().collect();
-    ranked.sort_by(|(ka, fa), (kb, fb)| fb.jobs().cmp(&fa.jobs()).then_with(|| ka.cmp(kb)));
+    let mut ranked: Vec<(&GroupKey, i64)> = range_cell.iter().map(|(k, f)| (k, f.jobs())).collect();
+    ranked.sort_by(|(ka, a), (kb, b)| b.cmp(a).then_with(|| ka.cmp(kb)));
     if ranked.is_empty() && !has_dimension(checked.dimensions) {
-        ranked.push((&NO_GROUP, Figures::default()));
+        ranked.push((&NO_GROUP, 0));
     }
     let kept: Vec<GroupKey> = ranked
         .iter()
@@ -194,13 +200,9 @@ pub async fn assemble(
         }
         (groups, total)
     };
-    let mut range_cell: HashMap<GroupKey, Figures> = HashMap::new();
     let starts = &checked.buckets.starts;
     let mut buckets = Vec::with_capacity(cells.len());
     for (i, cell) in cells.iter().enumerate() {
-        for (k, f) in cell {
-            range_cell.entry(k.clone()).or_default().merge(f);
-        }
         let (groups, total) = split(cell);
         buckets.push(JobStatisticsBucket {
             start: DateTime::from_naive(starts[i]),
