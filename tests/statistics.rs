@@ -17,7 +17,7 @@ use job_history::db::jobs::{JobConditions, Range};
 use job_history::db::lifecycle::{self, JobSpec, Outcome, Submitter};
 use job_history::db::schema::{api_keys, jobs, models};
 use job_history::db::statistics::histogram::{Histogram, RELATIVE_ERROR, rank};
-use job_history::db::statistics::{Dimensions, GroupKey, Request, statistics};
+use job_history::db::statistics::{Dimensions, GroupKey, Histograms, Request, statistics};
 use job_history::domain::{AccountId, JobStatus, ModelId, Role, Scope, UserId};
 use job_history::graphql::statistics::calendar::{Buckets, StatisticsBucket, zone};
 use rand::rngs::SmallRng;
@@ -180,14 +180,45 @@ fn oracle(jobs: &[J], case: &Case) -> Vec<BTreeMap<GroupKey, Expected>> {
 
 /// Compares the data layer's answer with the oracle's, cell by cell; histograms hold exactly
 /// the values' buckets.
+/// The histogram of `values`.
+fn hist(values: impl IntoIterator<Item = i64>) -> Histogram {
+    let mut h = Histogram::default();
+    values.into_iter().for_each(|v| h.add(v));
+    h
+}
+
 async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
     let got = db
         .read(async |c| statistics(c, case.scope, &case.conditions, &case.request).await)
         .await
         .unwrap_or_else(|e| panic!("{label}: {e}"));
     let want = oracle(jobs, case);
+    // The histograms summed apart from the cells: each bucket's total, each group's range.
+    for (i, (got, want)) in got.buckets.iter().zip(&want).enumerate() {
+        let queue = hist(want.values().flat_map(|w| w.queue.3.iter().copied()));
+        let elapsed = hist(want.values().flat_map(|w| w.elapsed.3.iter().copied()));
+        assert_eq!(got, &[queue, elapsed], "{label}: bucket {i}'s total");
+    }
+    let groups: std::collections::BTreeSet<&GroupKey> =
+        want.iter().flat_map(BTreeMap::keys).collect();
+    for &key in &groups {
+        let of = |bucket: &BTreeMap<GroupKey, Expected>| bucket.get(key).cloned();
+        let queue = hist(want.iter().filter_map(of).flat_map(|w| w.queue.3));
+        let elapsed = hist(want.iter().filter_map(of).flat_map(|w| w.elapsed.3));
+        assert_eq!(
+            got.groups.get(key),
+            Some(&[queue, elapsed]),
+            "{label}: group {key:?} over the range"
+        );
+    }
+    for (key, h) in &got.groups {
+        assert!(
+            groups.contains(key) || h.iter().all(|h| h.count() == 0),
+            "{label}: group {key:?}"
+        );
+    }
     let mut nonzero = 0;
-    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+    for (i, (got, want)) in got.cells.iter().zip(&want).enumerate() {
         let got: BTreeMap<&GroupKey, _> = got.iter().filter(|(_, f)| f.jobs() > 0).collect();
         assert_eq!(
             got.keys().copied().collect::<Vec<_>>(),
@@ -196,11 +227,6 @@ async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
         );
         for (key, w) in want {
             let g = got[key];
-            let hist = |values: &[i64]| {
-                let mut h = Histogram::default();
-                values.iter().for_each(|&v| h.add(v));
-                h
-            };
             let seen = (
                 g.statuses,
                 g.inputs,
@@ -223,8 +249,8 @@ async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
                 w.statuses,
                 w.inputs,
                 w.bytes,
-                (q.0, q.1, q.2, hist(&q.3)),
-                (e.0, e.1, e.2, hist(&e.3)),
+                (q.0, q.1, q.2, hist(q.3.iter().copied())),
+                (e.0, e.1, e.2, hist(e.3.iter().copied())),
             );
             assert_eq!(seen, expected, "{label}: bucket {i}, group {key:?}");
             nonzero += 1;
@@ -288,7 +314,7 @@ fn random_case(rng: &mut SmallRng, jobs: &[J], accounts: &[i64], now: NaiveDateT
         request: Request {
             edges: buckets.edges(),
             dimensions,
-            histograms: true,
+            histograms: Histograms::ALL,
             now,
         },
     }
@@ -476,7 +502,7 @@ backend_tests! {
                     let case = Case {
                         scope: Scope::All,
                         conditions: JobConditions { now: Some(now), ..Default::default() },
-                        request: Request { edges: buckets.edges(), dimensions: Dimensions { status: true, ..Default::default() }, histograms: true, now },
+                        request: Request { edges: buckets.edges(), dimensions: Dimensions { status: true, ..Default::default() }, histograms: Histograms::ALL, now },
                     };
                     compare(&t.db, &jobs, &case, &format!("{name} {tz} {bucket:?}")).await;
                 }
@@ -523,6 +549,43 @@ backend_tests! {
             }
         }
         assert!(checked > 150, "{checked}");
+    }
+
+    async fn percentiles_are_read_wherever_they_are_selected(t: TestDb) {
+        common::fixtures::history(&t.db, 600).await;
+        let from = (job_history::db::now() - Duration::days(200)).and_utc().to_rfc3339();
+        let vars = json!({ "f": { "createdAt": { "from": from } } });
+        // Every percentile in every place…
+        let all = r#"query($f: JobFilter) { jobStatistics(filter: $f, bucket: WEEK, groupBy: [STATUS]) {
+            buckets { total { ...D } groups { figures { ...D } } } groups { figures { ...D } } total { ...D } } }
+            fragment D on JobFigures { queueTime { p50 p99 } elapsedTime { p50 p99 } }"#;
+        // …and one duration per place, through fragments, an inline fragment and aliases: each
+        // place's histograms are summed only where selected, and must still be there.
+        let each = r#"query($f: JobFilter) { jobStatistics(filter: $f, bucket: WEEK, groupBy: [STATUS]) {
+            b: buckets { ...Totals groups { figures { elapsedTime { ...P } } } }
+            groups { f: figures { queueTime { ...P } } }
+            total { ... on JobFigures { elapsedTime { p99 } } } } }
+            fragment Totals on JobStatisticsBucket { total { queueTime { p50 } } }
+            fragment P on DurationFigures { p50 }"#;
+        let all = &common::gql::data(&t.db, all, vars.clone()).await["jobStatistics"];
+        let each = &common::gql::data(&t.db, each, vars).await["jobStatistics"];
+        let mut values = 0;
+        let mut same = |got: &serde_json::Value, want: &serde_json::Value, at: String| {
+            assert_eq!(got, want, "{at}");
+            values += usize::from(!got.is_null());
+        };
+        for (i, (e, a)) in each["b"].as_array().unwrap().iter().zip(all["buckets"].as_array().unwrap()).enumerate() {
+            same(&e["total"]["queueTime"]["p50"], &a["total"]["queueTime"]["p50"], format!("bucket {i} total"));
+            for (j, (eg, ag)) in e["groups"].as_array().unwrap().iter().zip(a["groups"].as_array().unwrap()).enumerate() {
+                let at = format!("bucket {i} group {j}");
+                same(&eg["figures"]["elapsedTime"]["p50"], &ag["figures"]["elapsedTime"]["p50"], at);
+            }
+        }
+        for (j, (e, a)) in each["groups"].as_array().unwrap().iter().zip(all["groups"].as_array().unwrap()).enumerate() {
+            same(&e["f"]["queueTime"]["p50"], &a["figures"]["queueTime"]["p50"], format!("group {j}"));
+        }
+        same(&each["total"]["elapsedTime"]["p99"], &all["total"]["elapsedTime"]["p99"], "total".into());
+        assert!(values > 40, "{values} percentiles compared");
     }
 
     async fn accounts_see_their_own_figures_only(t: TestDb) {

@@ -64,6 +64,37 @@ backend_tests! {
         }
     }
 
+    async fn a_created_at_range_ending_before_the_current_bucket_counts_nothing(t: TestDb) {
+        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0)).await.unwrap();
+        let key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
+        let srv = Server::start(&t.db, HttpConfig::default()).await;
+        common::post_graphql(&srv.http, &key, SUBMIT, json!({})).await;
+        // The job now created at the first microsecond of today (UTC): the current DAY bucket's
+        // start, where an empty intersection used to keep the range [start, start].
+        let start = job_history::db::now().date().and_hms_opt(0, 0, 0).unwrap();
+        let moved = async {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use job_history::db::schema::jobs;
+            job_history::with_conn!(&t.db, conn => {
+                Ok::<usize, job_history::db::DbError>(
+                    diesel::update(jobs::table).set(jobs::created_at.eq(start)).execute(conn).await?,
+                )
+            })
+        };
+        assert_eq!(moved.await.unwrap(), 1);
+        let (mut ws, _) = Client::connect(&srv.url, "graphql-transport-ws", &key).await;
+        let live = "subscription($f: JobFilter) { jobStatisticsUpdated(filter: $f, bucket: DAY) {
+            buckets { start } total { jobs } } }";
+        let at = |hours| (start - chrono::Duration::hours(hours)).and_utc().to_rfc3339();
+        let before = json!({ "f": { "createdAt": { "from": at(48), "to": at(1) } } });
+        ws.subscribe("before", live, before).await;
+        assert_eq!(jobs_of(&ws.next().await), 0);
+        // The same subscription without the range counts the job: the test can tell.
+        ws.subscribe("all", live, json!({})).await;
+        assert_eq!(jobs_of(&ws.next().await), 1);
+    }
+
     async fn statistics_complexity_counts_buckets_times_groups(t: TestDb) {
         common::fixtures::history(&t.db, 10).await;
         let from = (job_history::db::now() - chrono::Duration::days(179)).and_utc().to_rfc3339();

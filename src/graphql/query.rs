@@ -155,7 +155,7 @@ impl Query {
             time_zone,
             group_by,
             group_limit,
-            percentiles: super::statistics::selects(ctx.field(), &super::statistics::PERCENTILES),
+            percentiles: super::statistics::histograms(ctx.field()),
         };
         let db = ctx.data_unchecked::<Db>();
         resolve::job_statistics(db, scope, &args, crate::db::now()).await

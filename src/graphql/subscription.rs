@@ -109,7 +109,7 @@ impl Subscriptions {
             time_zone,
             group_by,
             group_limit,
-            percentiles: super::statistics::selects(ctx.field(), &super::statistics::PERCENTILES),
+            percentiles: super::statistics::histograms(ctx.field()),
         };
         let db = ctx.data_unchecked::<Db>().clone();
         let events = ctx.data_unchecked::<EventBus>().subscribe().await?;

@@ -143,10 +143,15 @@ impl Durations {
 
     /// Adds `other`.
     pub fn merge(&mut self, other: &Self) {
+        self.merge_numbers(other);
+        self.histogram.merge(&other.histogram);
+    }
+
+    /// Adds `other`'s count, sum and maximum, not its histogram.
+    fn merge_numbers(&mut self, other: &Self) {
         self.count += other.count;
         self.sum = self.sum.saturating_add(other.sum);
         self.max = self.max.max(other.max);
-        self.histogram.merge(&other.histogram);
     }
 }
 
@@ -166,19 +171,28 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Adds one job; its durations go into the histograms when `histograms`.
-    pub fn add(&mut self, p: &Point, histograms: bool) {
+    /// Adds one job; its queue and elapsed times go into their histograms where `histograms`
+    /// says so.
+    pub fn add(&mut self, p: &Point, histograms: super::Kinds) {
         self.statuses[status_index(p.status)] += 1;
         for (sum, n) in self.inputs.iter_mut().zip(p.inputs) {
             *sum += n;
         }
         self.bytes = self.bytes.saturating_add(p.bytes);
-        self.queue.add(p.queue_ms, histograms);
-        self.elapsed.add(p.elapsed_ms, histograms);
+        self.queue.add(p.queue_ms, histograms[0]);
+        self.elapsed.add(p.elapsed_ms, histograms[1]);
     }
 
     /// Adds `other`.
     pub fn merge(&mut self, other: &Self) {
+        self.merge_numbers(other);
+        self.queue.histogram.merge(&other.queue.histogram);
+        self.elapsed.histogram.merge(&other.elapsed.histogram);
+    }
+
+    /// Adds `other`'s numbers, not its histograms (summed apart: see
+    /// [`super::Histograms`]).
+    pub fn merge_numbers(&mut self, other: &Self) {
         for (a, b) in self.statuses.iter_mut().zip(other.statuses) {
             *a += b;
         }
@@ -186,8 +200,21 @@ impl Figures {
             *a += b;
         }
         self.bytes = self.bytes.saturating_add(other.bytes);
-        self.queue.merge(&other.queue);
-        self.elapsed.merge(&other.elapsed);
+        self.queue.merge_numbers(&other.queue);
+        self.elapsed.merge_numbers(&other.elapsed);
+    }
+
+    /// A copy of the numbers, without histograms.
+    pub fn numbers(&self) -> Self {
+        let mut f = Self::default();
+        f.merge_numbers(self);
+        f
+    }
+
+    /// Replaces the histograms by `[queue, elapsed]`.
+    pub fn set_histograms(&mut self, [queue, elapsed]: super::HistogramPair) {
+        self.queue.histogram = queue;
+        self.elapsed.histogram = elapsed;
     }
 
     /// Jobs of every status.

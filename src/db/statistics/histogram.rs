@@ -100,7 +100,8 @@ impl PartialEq for Histogram {
 impl Eq for Histogram {}
 
 impl Histogram {
-    fn bump(&mut self, k: usize, n: u64) {
+    /// Adds `n` values to bucket `k` (clamped to the last bucket).
+    pub fn bump(&mut self, k: usize, n: u64) {
         let k = k.min(BUCKETS - 1);
         if self.0.len() <= k {
             self.0.resize(k + 1, 0);
@@ -126,33 +127,7 @@ impl Histogram {
     /// Adds the buckets written in `text` (`,k` tokens and `k:n` pairs, in any mix). Tokens
     /// that do not parse are skipped: the text is only ever written by this module.
     pub fn add_text(&mut self, text: &str) {
-        // By hand over the bytes: `split` and `parse` cost several times as much.
-        let (mut k, mut n, mut in_count, mut digits) = (0_u64, 0_u64, false, false);
-        let flush = |k: u64, n: u64, in_count: bool, digits: bool, h: &mut Self| {
-            if digits {
-                let count = if in_count { n } else { 1 };
-                h.bump(usize::try_from(k).unwrap_or(usize::MAX), count);
-            }
-        };
-        for &b in text.as_bytes() {
-            match b {
-                b'0'..=b'9' => {
-                    let d = u64::from(b - b'0');
-                    if in_count {
-                        n = n.saturating_mul(10).saturating_add(d);
-                    } else {
-                        k = k.saturating_mul(10).saturating_add(d);
-                        digits = true;
-                    }
-                }
-                b':' => (in_count, n) = (true, 0),
-                _ => {
-                    flush(k, n, in_count, digits, self);
-                    (k, n, in_count, digits) = (0, 0, false, false);
-                }
-            }
-        }
-        flush(k, n, in_count, digits, self);
+        for_each_bucket(text, |k, n| self.bump(k, n));
     }
 
     /// The histogram written in `text`.
@@ -196,6 +171,41 @@ impl Histogram {
         }
         None
     }
+}
+
+/// Calls `f(k, n)` for each bucket written in `text` (`,k` tokens: n = 1; `k:n` pairs), in
+/// the order written, repeated buckets included: a reader that adds one row's histogram to
+/// several sums parses it once.
+pub fn for_each_bucket(text: &str, mut f: impl FnMut(usize, u64)) {
+    // By hand over the bytes: `split` and `parse` cost several times as much.
+    let (mut k, mut n, mut in_count, mut digits) = (0_u64, 0_u64, false, false);
+    let mut flush = |k: u64, n: u64, in_count: bool, digits: bool| {
+        if digits {
+            f(
+                usize::try_from(k).unwrap_or(usize::MAX),
+                if in_count { n } else { 1 },
+            );
+        }
+    };
+    for &b in text.as_bytes() {
+        match b {
+            b'0'..=b'9' => {
+                let d = u64::from(b - b'0');
+                if in_count {
+                    n = n.saturating_mul(10).saturating_add(d);
+                } else {
+                    k = k.saturating_mul(10).saturating_add(d);
+                    digits = true;
+                }
+            }
+            b':' => (in_count, n) = (true, 0),
+            _ => {
+                flush(k, n, in_count, digits);
+                (k, n, in_count, digits) = (0, 0, false, false);
+            }
+        }
+    }
+    flush(k, n, in_count, digits);
 }
 
 /// The nearest rank of quantile `q` among `n` values: `⌈q·n⌉`, at least 1 and at most `n`.

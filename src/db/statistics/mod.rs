@@ -20,7 +20,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 
 use self::figures::{Figures, Point};
+use self::histogram::Histogram;
 use self::live::TooManyJobs;
+use self::rollup::StatsRow;
 use super::jobs::{JobConditions, Range};
 use super::{Conn, DbError};
 use crate::domain::{AccountId, JobStatus, ModelId, Scope, UserId};
@@ -76,8 +78,8 @@ pub struct Request {
     pub edges: Vec<NaiveDateTime>,
     /// How jobs are grouped.
     pub dimensions: Dimensions,
-    /// Whether the durations' histograms are needed (percentiles asked for).
-    pub histograms: bool,
+    /// Which sums need which durations' histograms (where percentiles are asked for).
+    pub histograms: Histograms,
     /// The instant deadlines are compared with.
     pub now: NaiveDateTime,
 }
@@ -106,6 +108,141 @@ impl Request {
 
 /// Figures per bucket (by index) and group.
 pub type Cells = Vec<HashMap<GroupKey, Figures>>;
+
+/// One flag per duration, in [`Figures::durations`]' order: queue time, then elapsed time.
+pub type Kinds = [bool; 2];
+
+/// Where percentiles are asked for, so which sums need which durations' histograms. A row's
+/// histogram text is parsed once and added straight to each sum that needs it: the sums of
+/// many rows (a bucket's total, a group over the whole range) are not merged from the cells'
+/// histograms, which a dashboard rarely asks percentiles of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Histograms {
+    /// Each bucket's groups (`buckets { groups { figures } }`).
+    pub cells: Kinds,
+    /// Each bucket's total (`buckets { total }`).
+    pub buckets: Kinds,
+    /// Each group over the whole range, and so the range's total (`groups`, `total`).
+    pub range: Kinds,
+}
+
+impl Histograms {
+    /// Every histogram everywhere.
+    pub const ALL: Self = Self {
+        cells: [true; 2],
+        buckets: [true; 2],
+        range: [true; 2],
+    };
+
+    /// Which durations' histograms any sum needs (the columns to read).
+    pub fn read(&self) -> Kinds {
+        [0, 1].map(|d| self.cells[d] || self.buckets[d] || self.range[d])
+    }
+}
+
+/// A queue-time and an elapsed-time histogram.
+pub type HistogramPair = [Histogram; 2];
+
+/// What a request sums: the figures per bucket and group (with histograms only where
+/// [`Histograms::cells`] asks), and apart from them the histograms of each bucket's total
+/// ([`Histograms::buckets`]) and of each group over the range ([`Histograms::range`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Figures per bucket (by index) and group.
+    pub cells: Cells,
+    /// Per bucket, its total's histograms.
+    pub buckets: Vec<HistogramPair>,
+    /// Per group, its histograms over the whole range.
+    pub groups: HashMap<GroupKey, HistogramPair>,
+}
+
+impl Tally {
+    /// An empty tally of `request`'s buckets.
+    pub fn new(request: &Request) -> Self {
+        Self::zeros(request.buckets())
+    }
+
+    /// An empty tally of `buckets` buckets.
+    pub fn zeros(buckets: usize) -> Self {
+        Self {
+            cells: vec![HashMap::new(); buckets],
+            buckets: vec![HistogramPair::default(); buckets],
+            groups: HashMap::new(),
+        }
+    }
+
+    /// Adds `p` to its bucket's group: its numbers to the cell, its durations to the
+    /// histograms `request` wants.
+    pub fn add_point(&mut self, request: &Request, p: &Point) {
+        let Some(bucket) = request.bucket_of(p.created_at) else {
+            return;
+        };
+        let key = request.dimensions.key(p);
+        let cell = self.cells[bucket].entry(key.clone()).or_default();
+        cell.add(p, [false; 2]);
+        let values = [p.queue_ms, p.elapsed_ms];
+        for (targets, value) in self
+            .targets(&request.histograms, bucket, key)
+            .into_iter()
+            .zip(values)
+        {
+            if let Some(v) = value {
+                targets.into_iter().flatten().for_each(|h| h.add(v));
+            }
+        }
+    }
+
+    /// Adds a rollup row of bucket `bucket` to group `key`: its numbers to the cell, and each
+    /// histogram text, parsed once, to the histograms `wanted`.
+    pub fn add_row(&mut self, wanted: &Histograms, bucket: usize, key: GroupKey, row: &StatsRow) {
+        row.add_numbers(self.cells[bucket].entry(key.clone()).or_default());
+        let texts = [&row.queue_hist, &row.elapsed_hist];
+        for (mut targets, text) in self.targets(wanted, bucket, key).into_iter().zip(texts) {
+            if targets.iter().any(Option::is_some) {
+                histogram::for_each_bucket(text, |k, n| {
+                    targets.iter_mut().flatten().for_each(|h| h.bump(k, n));
+                });
+            }
+        }
+    }
+
+    /// Per duration, the histograms group `key` of bucket `bucket` (an existing cell) adds
+    /// to where `wanted`: the cell's, the bucket total's, the group's over the range.
+    fn targets(
+        &mut self,
+        wanted: &Histograms,
+        bucket: usize,
+        key: GroupKey,
+    ) -> [[Option<&mut Histogram>; 3]; 2] {
+        let cell = self.cells[bucket].get_mut(&key);
+        let [cq, ce] = match cell {
+            Some(Figures { queue, elapsed, .. }) => {
+                [Some(&mut queue.histogram), Some(&mut elapsed.histogram)]
+            }
+            None => [None, None],
+        };
+        let [bq, be] = &mut self.buckets[bucket];
+        let [rq, re] = if wanted.range.contains(&true) {
+            let [q, e] = self.groups.entry(key).or_default();
+            [Some(q), Some(e)]
+        } else {
+            [None, None]
+        };
+        let on = |d: usize, w: Kinds| w[d];
+        [
+            [
+                cq.filter(|_| on(0, wanted.cells)),
+                on(0, wanted.buckets).then_some(bq),
+                rq.filter(|_| on(0, wanted.range)),
+            ],
+            [
+                ce.filter(|_| on(1, wanted.cells)),
+                on(1, wanted.buckets).then_some(be),
+                re.filter(|_| on(1, wanted.range)),
+            ],
+        ]
+    }
+}
 
 /// Why statistics could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -159,10 +296,10 @@ pub async fn statistics(
     scope: Scope,
     conditions: &JobConditions,
     request: &Request,
-) -> Result<Cells, StatisticsError> {
-    let mut cells: Cells = vec![HashMap::new(); request.buckets()];
+) -> Result<Tally, StatisticsError> {
+    let mut tally = Tally::new(request);
     let Some(range) = request.range() else {
-        return Ok(cells);
+        return Ok(tally);
     };
     let conditions = JobConditions {
         created: Some(range),
@@ -170,20 +307,10 @@ pub async fn statistics(
         ..conditions.clone()
     };
     if answers_from_rollup(&conditions, request.dimensions) {
-        read::add_cells(conn, scope, &conditions, request, &mut cells).await?;
+        read::add_cells(conn, scope, &conditions, request, &mut tally).await?;
     } else {
-        let add = |p: Point| add_point(&mut cells, request, &p);
+        let add = |p: Point| tally.add_point(request, &p);
         live::scan(conn, scope, &conditions, request.now, add).await??;
     }
-    Ok(cells)
-}
-
-/// Adds `p` to its bucket's group in `cells`.
-fn add_point(cells: &mut Cells, request: &Request, p: &Point) {
-    if let Some(i) = request.bucket_of(p.created_at) {
-        cells[i]
-            .entry(request.dimensions.key(p))
-            .or_default()
-            .add(p, request.histograms);
-    }
+    Ok(tally)
 }

@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use super::figures::Point;
 use super::plan::{Plan, runs};
 use super::rollup::{Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
-use super::{Cells, Request, add_point, live};
+use super::{Request, Tally, live};
 use crate::db::filter::matching_models;
 use crate::db::jobs::JobConditions;
 use crate::db::rollup::rows_of;
@@ -19,14 +19,14 @@ use crate::domain::{AccountId, JobStatus, ModelId, Scope};
 /// Periods closer than this (hours, or days) are read by one range scan.
 const GAP: i32 = 2;
 
-/// Adds to `cells` the figures of the jobs in `scope` matching `c` (whose `created` is the
+/// Adds to `tally` the figures of the jobs in `scope` matching `c` (whose `created` is the
 /// request's whole range), from the rollup and the live remainder.
 pub async fn add_cells(
     conn: &mut Conn<'_>,
     scope: Scope,
     c: &JobConditions,
     request: &Request,
-    cells: &mut Cells,
+    tally: &mut Tally,
 ) -> Result<(), DbError> {
     let plan = Plan::new(&request.edges);
     let finals = final_statuses(c.statuses.as_deref());
@@ -38,9 +38,8 @@ pub async fn add_cells(
                     let Some(&bucket) = periods.get(&row.key.period) else {
                         continue; // in a gap between two needed periods
                     };
-                    let p = representative(&row);
-                    let key = request.dimensions.key(&p);
-                    row.add_to(cells[bucket].entry(key).or_default());
+                    let key = request.dimensions.key(&representative(&row));
+                    tally.add_row(&request.histograms, bucket, key, &row);
                 }
             }
         }
@@ -51,7 +50,7 @@ pub async fn add_cells(
         ..c.clone()
     };
     for p in live::points(conn, scope, &pending, request.now).await? {
-        add_point(cells, request, &p);
+        tally.add_point(request, &p);
     }
     // …and every job of the slivers (their pending ones were just counted).
     for sliver in &plan.slivers {
@@ -61,7 +60,7 @@ pub async fn add_cells(
         };
         for p in live::points(conn, scope, &part, request.now).await? {
             if !p.stored_pending {
-                add_point(cells, request, &p);
+                tally.add_point(request, &p);
             }
         }
     }
@@ -117,7 +116,7 @@ async fn read_rows(
         (None, true) => (rows_of(scope), true),
         _ => (rows_of(scope), false),
     };
-    let histograms = request.histograms;
+    let [queue, elapsed] = request.histograms.read();
     type Read = (
         AccountId,
         i32,
@@ -130,7 +129,8 @@ async fn read_rows(
     );
     let read: Vec<Read> = crate::on_backend!(conn, conn => {
         use diesel::dsl::case_when;
-        let with = histograms.into_sql::<diesel::sql_types::Bool>();
+        let queue = queue.into_sql::<diesel::sql_types::Bool>();
+        let elapsed = elapsed.into_sql::<diesel::sql_types::Bool>();
         let mut q = t::job_stats
             .filter(t::grain.eq(grain as i32))
             .filter(t::period.between(lo, hi))
@@ -141,8 +141,8 @@ async fn read_rows(
                 t::status,
                 t::slot,
                 numbers_columns!(),
-                case_when(with, t::queue_hist).otherwise(""),
-                case_when(with, t::elapsed_hist).otherwise(""),
+                case_when(queue, t::queue_hist).otherwise(""),
+                case_when(elapsed, t::elapsed_hist).otherwise(""),
             ))
             .into_boxed();
         q = if by_account {

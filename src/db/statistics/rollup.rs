@@ -159,20 +159,26 @@ impl StatsRow {
 
     /// Adds this row's figures to `f`, its histogram text parsed straight into `f`'s.
     pub fn add_to(&self, f: &mut Figures) {
+        self.add_numbers(f);
+        f.queue.histogram.add_text(&self.queue_hist);
+        f.elapsed.histogram.add_text(&self.elapsed_hist);
+    }
+
+    /// Adds this row's numbers to `f`, not its histograms.
+    pub fn add_numbers(&self, f: &mut Figures) {
         let n = self.numbers;
         f.statuses[status_index(self.key.status)] += n[0];
         for (a, b) in f.inputs.iter_mut().zip([n[1], n[2], n[3]]) {
             *a += b;
         }
         f.bytes = f.bytes.saturating_add(n[4]);
-        for (d, [count, sum, max], text) in [
-            (&mut f.queue, [n[5], n[6], n[7]], &self.queue_hist),
-            (&mut f.elapsed, [n[8], n[9], n[10]], &self.elapsed_hist),
+        for (d, [count, sum, max]) in [
+            (&mut f.queue, [n[5], n[6], n[7]]),
+            (&mut f.elapsed, [n[8], n[9], n[10]]),
         ] {
             d.count += count;
             d.sum = d.sum.saturating_add(sum);
             d.max = d.max.max(max);
-            d.histogram.add_text(text);
         }
     }
 }
@@ -326,7 +332,7 @@ impl Tally {
             return;
         }
         for row in rows_of(p, 0) {
-            self.0.entry(row.key).or_default().add(p, true);
+            self.0.entry(row.key).or_default().add(p, [true; 2]);
         }
     }
 

@@ -14,7 +14,7 @@ use super::calendar;
 use super::resolve::{self, StatisticsArgs};
 use super::types::JobStatistics;
 use crate::db::Db;
-use crate::db::statistics::Cells;
+use crate::db::statistics::Tally;
 use crate::domain::Scope;
 use crate::events::{Received, Subscription};
 use crate::graphql::error::{ApiError, ApiResult};
@@ -24,12 +24,14 @@ use crate::graphql::scalars::DateTime;
 /// Least time between two reads of the figures.
 pub const PERIOD: Duration = Duration::from_secs(1);
 
-/// `args` restricted to the bucket holding `now` (and to `args.filter.createdAt`, when given;
-/// a range that leaves nothing of the bucket counts nothing), and when that bucket ends.
+/// `args` restricted to the bucket holding `now` (and to `args.filter.createdAt`, when given),
+/// when that bucket ends, and whether the restriction leaves nothing of the bucket (then its
+/// figures are zeros: the range kept for the buckets, `[start, start]`, would still hold the
+/// jobs created at its first microsecond).
 fn current(
     args: &StatisticsArgs,
     now: NaiveDateTime,
-) -> ApiResult<(StatisticsArgs, NaiveDateTime)> {
+) -> ApiResult<(StatisticsArgs, NaiveDateTime, bool)> {
     let tz = calendar::zone(&args.time_zone)?;
     let start = calendar::start_of(args.bucket, tz, now);
     let end = calendar::next(args.bucket, tz, start);
@@ -39,17 +41,13 @@ fn current(
         None => (start, now),
     };
     let mut current = args.clone();
-    // An empty intersection keeps an empty range inside the bucket: zeros.
-    let (from, to) = if from <= to {
-        (from, to)
-    } else {
-        (start, start)
-    };
+    let empty = from > to;
+    let (from, to) = if empty { (start, start) } else { (from, to) };
     current.filter.created_at = Some(DateRange {
         from: Some(DateTime::from_naive(from)),
         to: Some(DateTime::from_naive(to)),
     });
-    Ok((current, end))
+    Ok((current, end, empty))
 }
 
 /// The stream of `jobStatisticsUpdated` for a caller with `scope`; the arguments are checked
@@ -60,21 +58,25 @@ pub async fn updates(
     scope: Scope,
     args: StatisticsArgs,
 ) -> ApiResult<impl Stream<Item = ApiResult<JobStatistics>> + use<>> {
-    let (first, _) = current(&args, crate::db::now())?;
+    let (first, ..) = current(&args, crate::db::now())?;
     first.check(&db, scope, crate::db::now()).await?;
     Ok(async_stream::stream! {
-        let mut last: Option<(NaiveDateTime, Cells)> = None;
+        let mut last: Option<(NaiveDateTime, Tally)> = None;
         loop {
             let now = crate::db::now();
             let read = async {
-                let (args, end) = current(&args, now)?;
+                let (args, end, empty) = current(&args, now)?;
                 let checked = args.check(&db, scope, now).await?;
-                let cells = resolve::cells(&db, &args, &checked, now).await?;
-                Ok::<_, ApiError>((args, checked, cells, end))
+                let tally = if empty {
+                    Tally::zeros(checked.buckets.starts.len().saturating_sub(1))
+                } else {
+                    resolve::tally(&db, &args, &checked, now).await?
+                };
+                Ok::<_, ApiError>((args, checked, tally, end))
             };
             let end = match read.await {
-                Ok((current, checked, cells, end)) => {
-                    let seen = (checked.buckets.starts[0], cells);
+                Ok((current, checked, tally, end)) => {
+                    let seen = (checked.buckets.starts[0], tally);
                     if last.as_ref() != Some(&seen) {
                         match resolve::assemble(&db, &current, &checked, seen.1.clone()).await {
                             Ok(answer) => yield Ok(answer),

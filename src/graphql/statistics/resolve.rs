@@ -12,7 +12,9 @@ use super::types::{
     StatisticsDimension,
 };
 use crate::db::statistics::figures::Figures;
-use crate::db::statistics::{self, Cells, Dimensions, GroupKey, Request, StatisticsError};
+use crate::db::statistics::{
+    self, Dimensions, GroupKey, Histograms, Request, StatisticsError, Tally,
+};
 use crate::db::{Db, people};
 use crate::domain::Scope;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -40,8 +42,8 @@ pub struct StatisticsArgs {
     pub group_by: Vec<StatisticsDimension>,
     /// Most groups kept.
     pub group_limit: i32,
-    /// Whether percentiles are selected (the histograms are read only then).
-    pub percentiles: bool,
+    /// Where percentiles are selected (histograms are read and summed only there).
+    pub percentiles: Histograms,
 }
 
 /// What the arguments mean once checked: the scope, the conditions and the buckets.
@@ -108,24 +110,24 @@ pub async fn job_statistics(
     now: NaiveDateTime,
 ) -> ApiResult<JobStatistics> {
     let checked = args.check(db, scope, now).await?;
-    let cells = cells(db, args, &checked, now).await?;
-    assemble(db, args, &checked, cells).await
+    let tally = tally(db, args, &checked, now).await?;
+    assemble(db, args, &checked, tally).await
 }
 
 /// The figures per bucket and group of checked arguments, read at `now`.
-pub async fn cells(
+pub async fn tally(
     db: &Db,
     args: &StatisticsArgs,
     checked: &Checked,
     now: NaiveDateTime,
-) -> ApiResult<Cells> {
+) -> ApiResult<Tally> {
     let request = Request {
         edges: checked.buckets.edges(),
         dimensions: checked.dimensions,
         histograms: args.percentiles,
         now,
     };
-    let cells = match checked.scope {
+    let tally = match checked.scope {
         Some(scope) => db
             .read(async |c| statistics::statistics(c, scope, &checked.conditions, &request).await)
             .await
@@ -140,9 +142,9 @@ pub async fn cells(
                 )),
                 StatisticsError::Db(e) => e.into(),
             })?,
-        None => vec![HashMap::new(); request.buckets()],
+        None => Tally::new(&request),
     };
-    Ok(cells)
+    Ok(tally)
 }
 
 /// The answer from the figures per bucket and group: groups ranked over the whole range, the
@@ -151,19 +153,31 @@ pub async fn assemble(
     db: &Db,
     args: &StatisticsArgs,
     checked: &Checked,
-    cells: Cells,
+    tally: Tally,
 ) -> ApiResult<JobStatistics> {
-    // Each group over the whole range: what ranks the groups, and their figures.
+    let Tally {
+        cells,
+        buckets: bucket_histograms,
+        groups: group_histograms,
+    } = tally;
+    // Each group over the whole range: what ranks the groups, and their figures (numbers
+    // summed from the cells, histograms summed apart).
     let mut range_cell: HashMap<GroupKey, Figures> = HashMap::new();
     for bucket in &cells {
         for (key, f) in bucket {
             match range_cell.get_mut(key) {
-                Some(sum) => sum.merge(f),
+                Some(sum) => sum.merge_numbers(f),
                 None => {
-                    range_cell.insert(key.clone(), f.clone());
+                    range_cell.insert(key.clone(), f.numbers());
                 }
             }
         }
+    }
+    for (key, histograms) in group_histograms {
+        range_cell
+            .entry(key)
+            .or_default()
+            .set_histograms(histograms);
     }
     let mut ranked: Vec<(&GroupKey, i64)> = range_cell.iter().map(|(k, f)| (k, f.jobs())).collect();
     ranked.sort_by(|(ka, a), (kb, b)| b.cmp(a).then_with(|| ka.cmp(kb)));
@@ -202,8 +216,9 @@ pub async fn assemble(
     };
     let starts = &checked.buckets.starts;
     let mut buckets = Vec::with_capacity(cells.len());
-    for (i, cell) in cells.iter().enumerate() {
-        let (groups, total) = split(cell);
+    for ((i, cell), histograms) in cells.iter().enumerate().zip(bucket_histograms) {
+        let (groups, mut total) = split(cell);
+        total.set_histograms(histograms);
         buckets.push(JobStatisticsBucket {
             start: DateTime::from_naive(starts[i]),
             end: DateTime::from_naive(starts[i + 1]),
