@@ -106,10 +106,14 @@ impl Request {
     }
 }
 
-/// Figures per bucket (by index) and group.
-pub type Cells = Vec<HashMap<GroupKey, Figures>>;
+/// A map by group. Hashed with foldhash: a dashboard looks up thousands of rows' keys per
+/// request, and the keys are the server's own ids, statuses and key prefixes.
+pub type GroupMap<V> = HashMap<GroupKey, V, foldhash::fast::RandomState>;
 
-/// One flag per duration, in [`Figures::durations`]' order: queue time, then elapsed time.
+/// Figures per bucket (by index) and group.
+pub type Cells = Vec<GroupMap<Figures>>;
+
+/// One flag per duration: queue time, then elapsed time.
 pub type Kinds = [bool; 2];
 
 /// Where percentiles are asked for, so which sums need which durations' histograms. A row's
@@ -153,7 +157,7 @@ pub struct Tally {
     /// Per bucket, its total's histograms.
     pub buckets: Vec<HistogramPair>,
     /// Per group, its histograms over the whole range.
-    pub groups: HashMap<GroupKey, HistogramPair>,
+    pub groups: GroupMap<HistogramPair>,
 }
 
 impl Tally {
@@ -165,9 +169,9 @@ impl Tally {
     /// An empty tally of `buckets` buckets.
     pub fn zeros(buckets: usize) -> Self {
         Self {
-            cells: vec![HashMap::new(); buckets],
+            cells: vec![GroupMap::default(); buckets],
             buckets: vec![HistogramPair::default(); buckets],
-            groups: HashMap::new(),
+            groups: GroupMap::default(),
         }
     }
 
@@ -178,69 +182,68 @@ impl Tally {
             return;
         };
         let key = request.dimensions.key(p);
-        let cell = self.cells[bucket].entry(key.clone()).or_default();
-        cell.add(p, [false; 2]);
-        let values = [p.queue_ms, p.elapsed_ms];
-        for (targets, value) in self
-            .targets(&request.histograms, bucket, key)
-            .into_iter()
-            .zip(values)
-        {
-            if let Some(v) = value {
-                targets.into_iter().flatten().for_each(|h| h.add(v));
+        let numbers = |cell: &mut Figures| cell.add(p, [false; 2]);
+        self.add(&request.histograms, bucket, key, numbers, |targets| {
+            for (targets, value) in targets.into_iter().zip([p.queue_ms, p.elapsed_ms]) {
+                if let Some(v) = value {
+                    targets.into_iter().flatten().for_each(|h| h.add(v));
+                }
             }
-        }
+        });
     }
 
     /// Adds a rollup row of bucket `bucket` to group `key`: its numbers to the cell, and each
     /// histogram text, parsed once, to the histograms `wanted`.
     pub fn add_row(&mut self, wanted: &Histograms, bucket: usize, key: GroupKey, row: &StatsRow) {
-        row.add_numbers(self.cells[bucket].entry(key.clone()).or_default());
-        let texts = [&row.queue_hist, &row.elapsed_hist];
-        for (mut targets, text) in self.targets(wanted, bucket, key).into_iter().zip(texts) {
-            if targets.iter().any(Option::is_some) {
-                histogram::for_each_bucket(text, |k, n| {
-                    targets.iter_mut().flatten().for_each(|h| h.bump(k, n));
-                });
+        let numbers = |cell: &mut Figures| row.add_numbers(cell);
+        self.add(wanted, bucket, key, numbers, |targets| {
+            for (mut targets, text) in targets
+                .into_iter()
+                .zip([&row.queue_hist, &row.elapsed_hist])
+            {
+                if targets.iter().any(Option::is_some) {
+                    histogram::for_each_bucket(text, |k, n| {
+                        targets.iter_mut().flatten().for_each(|h| h.bump(k, n));
+                    });
+                }
             }
-        }
+        });
     }
 
-    /// Per duration, the histograms group `key` of bucket `bucket` (an existing cell) adds
-    /// to where `wanted`: the cell's, the bucket total's, the group's over the range.
-    fn targets(
+    /// Adds to group `key` of bucket `bucket`: `numbers` to the cell, then `histograms` to the
+    /// histograms it is given per duration — the cell's, the bucket total's and the group's
+    /// over the range, each only where `wanted`. Two lookups of the key, whatever is wanted.
+    fn add(
         &mut self,
         wanted: &Histograms,
         bucket: usize,
         key: GroupKey,
-    ) -> [[Option<&mut Histogram>; 3]; 2] {
-        let cell = self.cells[bucket].get_mut(&key);
-        let [cq, ce] = match cell {
-            Some(Figures { queue, elapsed, .. }) => {
-                [Some(&mut queue.histogram), Some(&mut elapsed.histogram)]
-            }
-            None => [None, None],
-        };
-        let [bq, be] = &mut self.buckets[bucket];
+        numbers: impl FnOnce(&mut Figures),
+        histograms: impl FnOnce([[Option<&mut Histogram>; 3]; 2]),
+    ) {
         let [rq, re] = if wanted.range.contains(&true) {
-            let [q, e] = self.groups.entry(key).or_default();
+            let [q, e] = self.groups.entry(key.clone()).or_default();
             [Some(q), Some(e)]
         } else {
             [None, None]
         };
-        let on = |d: usize, w: Kinds| w[d];
-        [
+        let cell = self.cells[bucket].entry(key).or_default();
+        numbers(cell);
+        let Figures { queue, elapsed, .. } = cell;
+        let [bq, be] = &mut self.buckets[bucket];
+        let (c, b, r) = (wanted.cells, wanted.buckets, wanted.range);
+        histograms([
             [
-                cq.filter(|_| on(0, wanted.cells)),
-                on(0, wanted.buckets).then_some(bq),
-                rq.filter(|_| on(0, wanted.range)),
+                c[0].then_some(&mut queue.histogram),
+                b[0].then_some(bq),
+                rq.filter(|_| r[0]),
             ],
             [
-                ce.filter(|_| on(1, wanted.cells)),
-                on(1, wanted.buckets).then_some(be),
-                re.filter(|_| on(1, wanted.range)),
+                c[1].then_some(&mut elapsed.histogram),
+                b[1].then_some(be),
+                re.filter(|_| r[1]),
             ],
-        ]
+        ]);
     }
 }
 

@@ -13,7 +13,7 @@ use super::types::{
 };
 use crate::db::statistics::figures::Figures;
 use crate::db::statistics::{
-    self, Dimensions, GroupKey, Histograms, Request, StatisticsError, Tally,
+    self, Dimensions, GroupKey, GroupMap, Histograms, Request, StatisticsError, Tally,
 };
 use crate::db::{Db, people};
 use crate::domain::Scope;
@@ -162,7 +162,7 @@ pub async fn assemble(
     } = tally;
     // Each group over the whole range: what ranks the groups, and their figures (numbers
     // summed from the cells, histograms summed apart).
-    let mut range_cell: HashMap<GroupKey, Figures> = HashMap::new();
+    let mut range_cell: GroupMap<Figures> = GroupMap::default();
     for bucket in &cells {
         for (key, f) in bucket {
             match range_cell.get_mut(key) {
@@ -195,7 +195,7 @@ pub async fn assemble(
         key: key.map_or_else(other_key, |k| names[k].clone()),
         figures: JobFigures(Arc::new(figures)),
     };
-    let split = |cell: &HashMap<GroupKey, Figures>| -> (Vec<JobStatisticsGroup>, Figures) {
+    let split = |cell: &GroupMap<Figures>| -> (Vec<JobStatisticsGroup>, Figures) {
         let mut total = Figures::default();
         let mut groups = Vec::with_capacity(kept.len() + usize::from(other));
         for key in &kept {
