@@ -270,7 +270,7 @@ pub async fn page(
     let big = seeks(req, Some);
     let mut rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        let q = filter_jobs!(q, scope, &req.conditions);
+        let q = filter_jobs!(q, scope, &req.conditions, req.sort.key != SortKey::Status);
         let q = match req.sort.key {
             SortKey::CreatedAt => keyset_not_null!(q, jobs::created_at, ts?, req),
             SortKey::SubmittedAt => keyset_not_null!(q, jobs::submitted_at, ts?, req),
@@ -319,7 +319,7 @@ pub async fn position_after(
     macro_rules! skipped {
         ($c:ident, $col:expr, |$q:ident| $keyset:expr, $key:expr) => {{
             let $q = jobs::table.select((jobs::id, $col)).into_boxed();
-            let $q = filter_jobs!($q, scope, &req.conditions);
+            let $q = filter_jobs!($q, scope, &req.conditions, req.sort.key != SortKey::Status);
             let rows = $keyset.offset(skip).limit(1).load($c).await?;
             rows.into_iter()
                 .next()
