@@ -109,7 +109,7 @@ impl DailyPlan {
     /// The plan for `c`, when the rollup can answer it: no condition but statuses, model,
     /// flags and the creation range, over more than one day.
     pub fn for_conditions(c: &JobConditions) -> Option<Self> {
-        if !Self::counts_by_day(c) {
+        if !c.only_rollup_keys(true) {
             return None;
         }
         let (columns, pending) = Columns::for_statuses(c.statuses.as_deref());
@@ -137,30 +137,6 @@ impl DailyPlan {
             from: day_start(self.first_day),
             to: day_start(self.last_day.saturating_add(1)) - MICRO,
         })
-    }
-
-    /// Whether `c` sets only what the rollup can answer.
-    fn counts_by_day(c: &JobConditions) -> bool {
-        matches!(
-            c,
-            JobConditions {
-                statuses: _,
-                user: None,
-                access_key: None,
-                model_name: _,
-                model_identifier: _,
-                model_version: _,
-                created: _,
-                submitted: None,
-                updated: None,
-                job_identifiers: None,
-                job_id: None,
-                explain: _,
-                image_classification_model: _,
-                stored_pending: false,
-                now: _,
-            }
-        )
     }
 
     /// No range: every day there is, nothing to correct (the default page's count, 70 ms
