@@ -102,6 +102,18 @@ pub struct Edge {
     pub sign: i64,
 }
 
+impl Edge {
+    /// `range`, its live count added to the day sums.
+    fn added(range: Range) -> Self {
+        Self { range, sign: 1 }
+    }
+
+    /// `range`, its live count subtracted from the day sums (the rest of a summed day).
+    fn subtracted(range: Range) -> Self {
+        Self { range, sign: -1 }
+    }
+}
+
 const MICRO: chrono::Duration = chrono::Duration::microseconds(1);
 const HALF_DAY: chrono::Duration = chrono::Duration::hours(12);
 
@@ -169,25 +181,13 @@ impl DailyPlan {
                 from: day_start(day),
                 to: from - MICRO,
             };
-            (
-                day,
-                Edge {
-                    range: skipped,
-                    sign: -1,
-                },
-            )
+            (day, Edge::subtracted(skipped))
         } else {
             let counted = Range {
                 from,
                 to: day_start(day + 1) - MICRO,
             };
-            (
-                day + 1,
-                Edge {
-                    range: counted,
-                    sign: 1,
-                },
-            )
+            (day + 1, Edge::added(counted))
         }
     }
 
@@ -201,25 +201,13 @@ impl DailyPlan {
                 from: to + MICRO,
                 to: day_start(day + 1) - MICRO,
             };
-            (
-                day,
-                Edge {
-                    range: skipped,
-                    sign: -1,
-                },
-            )
+            (day, Edge::subtracted(skipped))
         } else {
             let counted = Range {
                 from: day_start(day),
                 to,
             };
-            (
-                day - 1,
-                Edge {
-                    range: counted,
-                    sign: 1,
-                },
-            )
+            (day - 1, Edge::added(counted))
         }
     }
 }
