@@ -9,12 +9,13 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDateTime};
+use common::workload::Workload;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use job_history::db::count::{count, count_live};
 use job_history::db::daily::{day_of, day_start};
 use job_history::db::jobs::{JobConditions, Range, Texts};
-use job_history::db::lifecycle::{self, JobSpec, Outcome, Submitter};
+use job_history::db::lifecycle::{self, Submitter};
 use job_history::db::schema::{api_keys, models};
 use job_history::db::{Db, DbError};
 use job_history::domain::{AccountId, JobStatus, Scope, UserId};
@@ -142,54 +143,10 @@ async fn compare(db: &Db, seed: u64, cases: usize, now: NaiveDateTime) -> usize 
 
 /// One writer's random work: submits, starts, reports, cancels, on its account's jobs.
 async fn writer(db: Db, who: Submitter, models: Vec<(String, String)>, seed: u64, ops: usize) {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let scope = Scope::Account(who.account_id);
-    let mut mine: Vec<(String, usize)> = Vec::new();
+    let mut work = Workload::new(seed, models, true);
     for _ in 0..ops {
-        let now = job_history::db::now();
-        let r = rng.random_range(0..10);
-        if mine.is_empty() || r < 3 {
-            let (identifier, version) = models[rng.random_range(0..models.len())].clone();
-            let n = rng.random_range(1..4);
-            let spec = JobSpec {
-                model_identifier: identifier,
-                model_version: version,
-                inputs: (0..n).map(|i| (format!("in-{i}"), 100)).collect(),
-                explain: rng.random_bool(0.3),
-                // Some expire at once (TIMEDOUT before or after the sweeper records it).
-                timeout_ms: [None, Some(1), Some(3_600_000)][rng.random_range(0..3)],
-                image_classification_model: rng.random_bool(0.3),
-            };
-            let job = db
-                .write(async |tx| lifecycle::submit(tx, &who, &spec, now).await)
-                .await;
-            mine.push((job.expect("submit").job_identifier, n));
-            continue;
-        }
-        let (job, inputs) = mine[rng.random_range(0..mine.len())].clone();
-        // Refusals (wrong status, timed out, reported twice) are part of the mix: ignored.
-        let _ = match r {
-            3..=5 => {
-                db.write(async |tx| lifecycle::start(tx, scope, &job, now).await)
-                    .await
-            }
-            6..=8 => {
-                let input = format!("in-{}", rng.random_range(0..inputs));
-                let outcome = if rng.random_bool(0.8) {
-                    Outcome::Completed
-                } else {
-                    Outcome::Failed
-                };
-                db.write(async |tx| {
-                    lifecycle::report(tx, scope, &job, &input, outcome, Some("boom"), now).await
-                })
-                .await
-            }
-            _ => {
-                db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await)
-                    .await
-            }
-        };
+        work.step(&db, job_history::db::now(), |_| who.clone())
+            .await;
     }
 }
 

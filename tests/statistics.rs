@@ -10,6 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDateTime};
+use common::workload::Workload;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use job_history::db::Db;
@@ -330,7 +331,6 @@ async fn accounts(db: &Db) -> Vec<i64> {
 /// Random lifecycle work on the jobs of every key's account: submits (some with a 1 ms
 /// timeout), starts, reports, cancels, sweeps.
 async fn lifecycle_work(db: &Db, seed: u64, ops: usize) {
-    let mut rng = SmallRng::seed_from_u64(seed);
     let keys: Vec<(String, UserId, AccountId)> = job_history::with_conn!(db, c => {
         Ok(api_keys::table.select((api_keys::prefix, api_keys::user_id, api_keys::account_id)).load(c).await?)
     })
@@ -339,59 +339,21 @@ async fn lifecycle_work(db: &Db, seed: u64, ops: usize) {
         Ok(models::table.select((models::identifier, models::version)).load(c).await?)
     })
     .unwrap();
-    let mut mine: Vec<(String, Scope, usize)> = Vec::new();
+    let mut work = Workload::new(seed, models, false);
     for _ in 0..ops {
         let now = job_history::db::now();
-        let r = rng.random_range(0..10);
-        if mine.is_empty() || r < 3 {
-            let (prefix, user_id, account_id) = keys[rng.random_range(0..keys.len())].clone();
-            let who = Submitter {
-                account_id,
-                user_id,
-                key_prefix: prefix,
-            };
-            let (model_identifier, model_version) =
-                models[rng.random_range(0..models.len())].clone();
-            let n = rng.random_range(1..4);
-            let spec = JobSpec {
-                model_identifier,
-                model_version,
-                inputs: (0..n).map(|i| (format!("in-{i}"), 100)).collect(),
-                explain: false,
-                timeout_ms: [None, Some(1), Some(3_600_000)][rng.random_range(0..3)],
-                image_classification_model: false,
-            };
-            let job = db
-                .write(async |tx| lifecycle::submit(tx, &who, &spec, now).await)
-                .await
-                .unwrap();
-            mine.push((job.job_identifier, Scope::Account(account_id), n));
-            continue;
-        }
-        let (job, scope, n) = mine[rng.random_range(0..mine.len())].clone();
-        let _ = match r {
-            3..=5 => {
-                db.write(async |tx| lifecycle::start(tx, scope, &job, now).await)
-                    .await
-            }
-            6..=8 => {
-                let input = format!("in-{}", rng.random_range(0..n));
-                let outcome = if rng.random_bool(0.8) {
-                    Outcome::Completed
-                } else {
-                    Outcome::Failed
-                };
-                db.write(async |tx| {
-                    lifecycle::report(tx, scope, &job, &input, outcome, None, now).await
-                })
-                .await
-            }
-            _ => {
-                db.write(async |tx| lifecycle::cancel(tx, scope, &job, now).await)
-                    .await
-            }
-        };
-        if rng.random_bool(0.1) {
+        let submitted = work
+            .step(db, now, |rng| {
+                let (key_prefix, user_id, account_id) =
+                    keys[rng.random_range(0..keys.len())].clone();
+                Submitter {
+                    account_id,
+                    user_id,
+                    key_prefix,
+                }
+            })
+            .await;
+        if !submitted && work.rng().random_bool(0.1) {
             let overdue = db
                 .read(async |c| lifecycle::overdue(c, now, 20).await)
                 .await

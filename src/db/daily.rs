@@ -102,6 +102,18 @@ pub struct Edge {
     pub sign: i64,
 }
 
+impl Edge {
+    /// `range`, its live count added to the day sums.
+    fn added(range: Range) -> Self {
+        Self { range, sign: 1 }
+    }
+
+    /// `range`, its live count subtracted from the day sums (the rest of a summed day).
+    fn subtracted(range: Range) -> Self {
+        Self { range, sign: -1 }
+    }
+}
+
 const MICRO: chrono::Duration = chrono::Duration::microseconds(1);
 const HALF_DAY: chrono::Duration = chrono::Duration::hours(12);
 
@@ -109,7 +121,7 @@ impl DailyPlan {
     /// The plan for `c`, when the rollup can answer it: no condition but statuses, model,
     /// flags and the creation range, over more than one day.
     pub fn for_conditions(c: &JobConditions) -> Option<Self> {
-        if !Self::counts_by_day(c) {
+        if !c.only_rollup_keys(true) {
             return None;
         }
         let (columns, pending) = Columns::for_statuses(c.statuses.as_deref());
@@ -137,30 +149,6 @@ impl DailyPlan {
             from: day_start(self.first_day),
             to: day_start(self.last_day.saturating_add(1)) - MICRO,
         })
-    }
-
-    /// Whether `c` sets only what the rollup can answer.
-    fn counts_by_day(c: &JobConditions) -> bool {
-        matches!(
-            c,
-            JobConditions {
-                statuses: _,
-                user: None,
-                access_key: None,
-                model_name: _,
-                model_identifier: _,
-                model_version: _,
-                created: _,
-                submitted: None,
-                updated: None,
-                job_identifiers: None,
-                job_id: None,
-                explain: _,
-                image_classification_model: _,
-                stored_pending: false,
-                now: _,
-            }
-        )
     }
 
     /// No range: every day there is, nothing to correct (the default page's count, 70 ms
@@ -193,25 +181,13 @@ impl DailyPlan {
                 from: day_start(day),
                 to: from - MICRO,
             };
-            (
-                day,
-                Edge {
-                    range: skipped,
-                    sign: -1,
-                },
-            )
+            (day, Edge::subtracted(skipped))
         } else {
             let counted = Range {
                 from,
                 to: day_start(day + 1) - MICRO,
             };
-            (
-                day + 1,
-                Edge {
-                    range: counted,
-                    sign: 1,
-                },
-            )
+            (day + 1, Edge::added(counted))
         }
     }
 
@@ -225,25 +201,13 @@ impl DailyPlan {
                 from: to + MICRO,
                 to: day_start(day + 1) - MICRO,
             };
-            (
-                day,
-                Edge {
-                    range: skipped,
-                    sign: -1,
-                },
-            )
+            (day, Edge::subtracted(skipped))
         } else {
             let counted = Range {
                 from: day_start(day),
                 to,
             };
-            (
-                day - 1,
-                Edge {
-                    range: counted,
-                    sign: 1,
-                },
-            )
+            (day - 1, Edge::added(counted))
         }
     }
 }

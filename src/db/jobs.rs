@@ -149,6 +149,43 @@ pub struct JobConditions {
     pub now: Option<NaiveDateTime>,
 }
 
+impl JobConditions {
+    /// Whether these conditions name only what the rollups key their rows by — statuses, the
+    /// model and the creation range, and when `flags` the `explain` and
+    /// `image_classification_model` flags (`job_counts` keeps them, `job_stats` does not) —
+    /// so a rollup can answer them ([`super::daily::DailyPlan`],
+    /// [`super::statistics::answers_from_rollup`]). Users, keys, job identifiers, the
+    /// submission and update times and `stored_pending` need the jobs themselves.
+    pub fn only_rollup_keys(&self, flags: bool) -> bool {
+        // Every field named: a new condition must be put on one side or the other.
+        let Self {
+            statuses: _,
+            user,
+            access_key,
+            model_name: _,
+            model_identifier: _,
+            model_version: _,
+            created: _,
+            submitted,
+            updated,
+            job_identifiers,
+            job_id,
+            explain,
+            image_classification_model,
+            stored_pending,
+            now: _,
+        } = self;
+        user.is_none()
+            && access_key.is_none()
+            && submitted.is_none()
+            && updated.is_none()
+            && job_identifiers.is_none()
+            && job_id.is_none()
+            && !stored_pending
+            && (flags || (explain.is_none() && image_classification_model.is_none()))
+    }
+}
+
 /// One page of history.
 #[derive(Clone, Debug)]
 pub struct PageRequest {

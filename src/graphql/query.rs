@@ -10,7 +10,7 @@ use super::history::order::JobOrder;
 use super::history::page::PageArgs;
 use super::node::{self, Node, NodeKind};
 use super::statistics::calendar::StatisticsBucket;
-use super::statistics::resolve::{self, StatisticsArgs};
+use super::statistics::resolve::{self, DEFAULT_GROUP_LIMIT, StatisticsArgs};
 use super::statistics::types::{JobStatistics, StatisticsDimension};
 use super::types::job::Job;
 use super::types::model::Model;
@@ -144,19 +144,12 @@ impl Query {
         #[graphql(
             desc = "Most groups listed (1–100), largest first; the rest are summed in one \
                     more group (`key.other`).",
-            default = 10
+            default_with = "DEFAULT_GROUP_LIMIT"
         )]
         group_limit: i32,
     ) -> ApiResult<JobStatistics> {
         let scope = super::caller(ctx)?.scope();
-        let args = StatisticsArgs {
-            filter: filter.unwrap_or_default(),
-            bucket,
-            time_zone,
-            group_by,
-            group_limit,
-            percentiles: super::statistics::histograms(ctx.field()),
-        };
+        let args = StatisticsArgs::of_field(ctx, filter, bucket, time_zone, group_by, group_limit);
         let db = ctx.data_unchecked::<Db>();
         resolve::job_statistics(db, scope, &args, crate::db::now()).await
     }

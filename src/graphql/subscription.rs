@@ -11,7 +11,7 @@ use futures_util::Stream;
 use super::error::{ApiError, ApiResult};
 use super::history::filter::JobFilter;
 use super::statistics::calendar::StatisticsBucket;
-use super::statistics::resolve::StatisticsArgs;
+use super::statistics::resolve::{DEFAULT_GROUP_LIMIT, StatisticsArgs};
 use super::statistics::types::{JobStatistics, StatisticsDimension};
 use super::types::job::Job;
 use crate::db::{Conn, Db, jobs};
@@ -98,19 +98,12 @@ impl Subscriptions {
         #[graphql(
             desc = "Most groups listed (1–100), largest first; the rest are summed in one \
                     more group (`key.other`).",
-            default = 10
+            default_with = "DEFAULT_GROUP_LIMIT"
         )]
         group_limit: i32,
     ) -> Result<impl Stream<Item = ApiResult<JobStatistics>> + use<>, ApiError> {
         let scope = super::caller(ctx)?.scope();
-        let args = StatisticsArgs {
-            filter: filter.unwrap_or_default(),
-            bucket,
-            time_zone,
-            group_by,
-            group_limit,
-            percentiles: super::statistics::histograms(ctx.field()),
-        };
+        let args = StatisticsArgs::of_field(ctx, filter, bucket, time_zone, group_by, group_limit);
         let db = ctx.data_unchecked::<Db>().clone();
         let events = ctx.data_unchecked::<EventBus>().subscribe().await?;
         super::statistics::live::updates(db, events, scope, args).await

@@ -12,6 +12,7 @@ pub mod gql;
 pub mod http;
 pub mod invariants;
 pub mod process;
+pub mod workload;
 pub mod ws;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -5,8 +5,29 @@
 use chrono::NaiveDateTime;
 
 use super::histogram::Histogram;
-use crate::db::models::Job;
+use crate::db::models::{Job, NewJob};
 use crate::domain::{AccountId, JobStatus, ModelId, UserId};
+
+/// The [`Point`] of a job row as stored, no deadline applied: `$job` is a [`Job`] or a
+/// [`NewJob`], whose fields of the same names are all a point takes.
+macro_rules! stored_point {
+    ($job:expr) => {{
+        let job = $job;
+        Point {
+            created_at: job.created_at,
+            account_id: job.account_id,
+            model_id: job.model_id,
+            user_id: job.user_id,
+            submitted_by: job.submitted_by.clone(),
+            status: job.status,
+            inputs: [job.total.into(), job.completed.into(), job.failed.into()],
+            bytes: job.input_byte_amount,
+            queue_ms: job.queue_ms,
+            elapsed_ms: job.elapsed_ms,
+            stored_pending: job.status.is_pending(),
+        }
+    }};
+}
 
 /// What one job contributes to the statistics, as of an instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,39 +100,13 @@ impl Point {
 
     /// The point of `job` as written (a final status's transition: no deadline to apply).
     pub fn of_job(job: &Job) -> Self {
-        Self {
-            created_at: job.created_at,
-            account_id: job.account_id,
-            model_id: job.model_id,
-            user_id: job.user_id,
-            submitted_by: job.submitted_by.clone(),
-            status: job.status,
-            inputs: [job.total.into(), job.completed.into(), job.failed.into()],
-            bytes: job.input_byte_amount,
-            queue_ms: job.queue_ms,
-            elapsed_ms: job.elapsed_ms,
-            stored_pending: job.status.is_pending(),
-        }
+        stored_point!(job)
     }
-}
 
-impl Point {
     /// The point of a job row about to be inserted (the seeder's: no pending job of it is past
     /// its deadline).
-    pub fn of_new(job: &crate::db::models::NewJob) -> Self {
-        Self {
-            created_at: job.created_at,
-            account_id: job.account_id,
-            model_id: job.model_id,
-            user_id: job.user_id,
-            submitted_by: job.submitted_by.clone(),
-            status: job.status,
-            inputs: [job.total.into(), job.completed.into(), job.failed.into()],
-            bytes: job.input_byte_amount,
-            queue_ms: job.queue_ms,
-            elapsed_ms: job.elapsed_ms,
-            stored_pending: job.status.is_pending(),
-        }
+    pub fn of_new(job: &NewJob) -> Self {
+        stored_point!(job)
     }
 }
 

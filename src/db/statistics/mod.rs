@@ -269,27 +269,7 @@ impl From<TooManyJobs> for StatisticsError {
 /// by user or key. The rollup has no user, key or flag columns, and `submittedAt`/`updatedAt`
 /// are not its time.
 pub fn answers_from_rollup(c: &JobConditions, dimensions: Dimensions) -> bool {
-    let conditions_held = matches!(
-        c,
-        JobConditions {
-            statuses: _,
-            user: None,
-            access_key: None,
-            model_name: _,
-            model_identifier: _,
-            model_version: _,
-            created: _,
-            submitted: None,
-            updated: None,
-            job_identifiers: None,
-            job_id: None,
-            explain: None,
-            image_classification_model: None,
-            stored_pending: false,
-            now: _,
-        }
-    );
-    conditions_held && !dimensions.user && !dimensions.access_key
+    c.only_rollup_keys(false) && !dimensions.user && !dimensions.access_key
 }
 
 /// The figures of the jobs in `scope` matching `conditions` (whose `created` range is replaced

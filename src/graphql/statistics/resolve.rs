@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::Context;
 use chrono::NaiveDateTime;
 
 use super::calendar::{self, Buckets, StatisticsBucket};
@@ -64,6 +65,27 @@ pub struct Checked {
 }
 
 impl StatisticsArgs {
+    /// The arguments as `jobStatistics` and `jobStatisticsUpdated` declare them, for the field
+    /// `ctx` resolves: a missing filter is the empty one, and `percentiles` says where its
+    /// selection asks for them.
+    pub fn of_field(
+        ctx: &Context<'_>,
+        filter: Option<JobFilter>,
+        bucket: StatisticsBucket,
+        time_zone: String,
+        group_by: Vec<StatisticsDimension>,
+        group_limit: i32,
+    ) -> Self {
+        Self {
+            filter: filter.unwrap_or_default(),
+            bucket,
+            time_zone,
+            group_by,
+            group_limit,
+            percentiles: super::histograms(ctx.field()),
+        }
+    }
+
     /// Checks the arguments for a caller with `scope` at `now`: the filter as the history
     /// checks it, the zone, the bucket cap, `groupLimit` (1–100), and ACCOUNT for
     /// administrators only (`FORBIDDEN`).

@@ -22,15 +22,17 @@ pub mod models;
 pub mod pages;
 pub mod wire;
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
 use serde::Serialize;
 
 use super::AppState;
@@ -85,173 +87,142 @@ fn routes() -> Router<AppState> {
         .fallback(no_route)
 }
 
-/// Admits the request and runs `body` for the caller within the request timeout, answering a
-/// refusal or failure in Modzy's error form; counts the request under `route`.
-async fn serve(
-    state: &AppState,
-    route: &'static str,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: &HeaderMap,
-    body: impl AsyncFnOnce(&Caller) -> ApiResult<Response>,
-) -> Response {
-    let started = Instant::now();
-    let client = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let timeout = state.config.request_timeout;
-    let work = async {
-        let caller = state
-            .admit(authorization, client, || false)
-            .await?
-            .ok_or_else(|| ApiError::internal("admitted without a caller"))?;
-        body(&caller).await
-    };
-    let answer = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => error::answer(&e),
-        Err(_) => error::answer(&ApiError::RequestTimeout(format!(
-            "the request took longer than {} ms and was abandoned: ask for less",
-            timeout.as_millis()
-        ))),
-    };
-    let failed = answer.status().is_client_error() || answer.status().is_server_error();
-    state.metrics.observe_rest(route, started.elapsed(), failed);
-    answer
+/// What every route's handler extracts besides its own parameters: the state, the client's
+/// address (when the listener recorded it) and the `Authorization` header. Never refuses:
+/// [`Self::serve`] admits or refuses the request.
+struct Incoming {
+    state: AppState,
+    client: Option<IpAddr>,
+    authorization: Option<HeaderValue>,
 }
 
-async fn history_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    serve(
-        &state,
-        "GET /api/jobs/history",
-        connect_info,
-        &headers,
-        async |caller| history::answer(&state, caller, query.as_deref()).await,
-    )
-    .await
+impl FromRequestParts<AppState> for Incoming {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(Self {
+            state: state.clone(),
+            client: client.map(|ConnectInfo(addr)| addr.ip()),
+            authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
+        })
+    }
 }
 
-async fn job_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    Path(job): Path<String>,
-) -> Response {
-    serve(
-        &state,
-        "GET /api/jobs/{jobIdentifier}",
-        connect_info,
-        &headers,
-        async |caller| jobs::get(&state, caller, &job).await,
-    )
-    .await
+impl Incoming {
+    /// Admits the request and runs `body` for the caller within the request timeout, answering
+    /// a refusal or failure in Modzy's error form; counts the request under `route`.
+    async fn serve(
+        self,
+        route: &'static str,
+        body: impl AsyncFnOnce(&AppState, &Caller) -> ApiResult<Response>,
+    ) -> Response {
+        let started = Instant::now();
+        let state = &self.state;
+        let authorization = self
+            .authorization
+            .as_ref()
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
+        let timeout = state.config.request_timeout;
+        let work = async {
+            let caller = state
+                .admit(authorization, self.client, || false)
+                .await?
+                .ok_or_else(|| ApiError::internal("admitted without a caller"))?;
+            body(state, &caller).await
+        };
+        let answer = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => error::answer(&e),
+            Err(_) => error::answer(&ApiError::RequestTimeout(format!(
+                "the request took longer than {} ms and was abandoned: ask for less",
+                timeout.as_millis()
+            ))),
+        };
+        let failed = answer.status().is_client_error() || answer.status().is_server_error();
+        state.metrics.observe_rest(route, started.elapsed(), failed);
+        answer
+    }
 }
 
-async fn cancel_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    Path(job): Path<String>,
-) -> Response {
-    serve(
-        &state,
-        "DELETE /api/jobs/{jobIdentifier}",
-        connect_info,
-        &headers,
-        async |caller| jobs::cancel(&state, caller, &job).await,
-    )
-    .await
+async fn history_route(request: Incoming, RawQuery(query): RawQuery) -> Response {
+    let route = "GET /api/jobs/history";
+    request
+        .serve(route, async |state, caller| {
+            history::answer(state, caller, query.as_deref()).await
+        })
+        .await
 }
 
-async fn submit_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve(
-        &state,
-        "POST /api/jobs",
-        connect_info,
-        &headers,
-        async |caller| jobs::submit(&state, caller, &body).await,
-    )
-    .await
+async fn job_route(request: Incoming, Path(job): Path<String>) -> Response {
+    let route = "GET /api/jobs/{jobIdentifier}";
+    request
+        .serve(route, async |state, caller| {
+            jobs::get(state, caller, &job).await
+        })
+        .await
 }
 
-async fn models_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    serve(
-        &state,
-        "GET /api/models",
-        connect_info,
-        &headers,
-        async |_| models::list(&state, query.as_deref()).await,
-    )
-    .await
+async fn cancel_route(request: Incoming, Path(job): Path<String>) -> Response {
+    let route = "DELETE /api/jobs/{jobIdentifier}";
+    request
+        .serve(route, async |state, caller| {
+            jobs::cancel(state, caller, &job).await
+        })
+        .await
 }
 
-async fn requirements_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-) -> Response {
+async fn submit_route(request: Incoming, body: Bytes) -> Response {
+    let route = "POST /api/jobs";
+    request
+        .serve(route, async |state, caller| {
+            jobs::submit(state, caller, &body).await
+        })
+        .await
+}
+
+async fn models_route(request: Incoming, RawQuery(query): RawQuery) -> Response {
+    let route = "GET /api/models";
+    request
+        .serve(route, async |state, _| {
+            models::list(state, query.as_deref()).await
+        })
+        .await
+}
+
+async fn requirements_route(request: Incoming) -> Response {
     let route = "GET /api/models/requirements/account";
-    serve(&state, route, connect_info, &headers, async |_| {
-        Ok(models::requirements())
-    })
-    .await
+    request
+        .serve(route, async |_, _| Ok(models::requirements()))
+        .await
 }
 
-async fn model_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    Path(model): Path<String>,
-) -> Response {
-    serve(
-        &state,
-        "GET /api/models/{identifier}",
-        connect_info,
-        &headers,
-        async |_| models::one(&state, &model).await,
-    )
-    .await
+async fn model_route(request: Incoming, Path(model): Path<String>) -> Response {
+    let route = "GET /api/models/{identifier}";
+    request
+        .serve(route, async |state, _| models::one(state, &model).await)
+        .await
 }
 
-async fn versions_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    Path(model): Path<String>,
-) -> Response {
+async fn versions_route(request: Incoming, Path(model): Path<String>) -> Response {
     let route = "GET /api/models/{identifier}/versions";
-    serve(&state, route, connect_info, &headers, async |_| {
-        models::versions(&state, &model).await
-    })
-    .await
+    request
+        .serve(route, async |state, _| {
+            models::versions(state, &model).await
+        })
+        .await
 }
 
 async fn version_route(
-    State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
+    request: Incoming,
     Path((model, version)): Path<(String, String)>,
 ) -> Response {
     let route = "GET /api/models/{identifier}/versions/{version}";
-    serve(&state, route, connect_info, &headers, async |_| {
-        models::version(&state, &model, &version).await
-    })
-    .await
+    request
+        .serve(route, async |state, _| {
+            models::version(state, &model, &version).await
+        })
+        .await
 }
 
 /// Any other path under `/api`: 404 in Modzy's form (not counted: the label set stays fixed).
