@@ -526,6 +526,59 @@ impl Gen<'_> {
         )
     }
 
+    /// A `jobStatistics` query with random filter, bucket, zone, dimensions and limit, and a
+    /// random part of the answer (percentiles included).
+    fn statistics(&mut self) -> (String, Value) {
+        const BUCKETS: &[&str] = &["HOUR", "DAY", "WEEK", "MONTH"];
+        const DIMENSIONS: &[&str] = &["STATUS", "MODEL", "USER", "ACCOUNT", "ACCESS_KEY"];
+        const ZONES: &[&str] = &[
+            "UTC",
+            "America/New_York",
+            "Asia/Kathmandu",
+            "Europe/Nowhere",
+        ];
+        const PARTS: &[&str] = &[
+            "from to bucket timeZone groupBy",
+            "buckets { start end total { jobs statuses { error timedout } } }",
+            "buckets { groups { key { status other model { name } } figures { jobs elapsedTime { p50 p99 } } } }",
+            "groups { key { accountIdentifier accessKey user { email } other } figures { inputs { total byteAmount } queueTime { count mean p90 max } } }",
+            "total { jobs queueTime { p95 } elapsedTime { mean p50 max } }",
+        ];
+        let mut args = Vec::new();
+        if self.chance(0.6) {
+            args.push(("filter", "JobFilter", self.filter()));
+        }
+        if self.chance(0.7) {
+            args.push(("bucket", "StatisticsBucket", self.enum_or_junk(BUCKETS)));
+        }
+        if self.chance(0.4) {
+            let zone = if self.chance(0.8) {
+                json!(self.pick(ZONES))
+            } else {
+                self.text()
+            };
+            args.push(("timeZone", "String", zone));
+        }
+        if self.chance(0.6) {
+            let dims = self.list(8, |g| g.enum_or_junk(DIMENSIONS));
+            args.push(("groupBy", "[StatisticsDimension!]", dims));
+        }
+        if self.chance(0.3) {
+            args.push(("groupLimit", "Int", self.int()));
+        }
+        let (decls, uses, vars) = self.arguments(args);
+        let parts: Vec<&str> = PARTS.iter().copied().filter(|_| self.chance(0.5)).collect();
+        let fields = if parts.is_empty() {
+            "total { jobs }".to_string()
+        } else {
+            parts.join(" ")
+        };
+        (
+            format!("query{decls} {{ jobStatistics{uses} {{ {fields} }} }}"),
+            vars,
+        )
+    }
+
     /// `node`, `nodes` or `job` with random ids.
     fn lookup(&mut self) -> (String, Value) {
         let fields = self.selection();
@@ -923,6 +976,10 @@ impl Gen<'_> {
                 "/",
                 "/assets/graphiql/..%2F..%2FCargo.toml",
                 "/assets/graphiql/nope.js",
+                "/dashboard",
+                "/dashboard/",
+                "/assets/dashboard/..%2F..%2FCargo.toml",
+                "/assets/dashboard/nope.js",
                 "/nope",
                 "/graphql/",
             ])
@@ -976,9 +1033,13 @@ impl Gen<'_> {
 
     fn case(&mut self) -> Case {
         match self.upto(99) {
-            0..=29 => {
+            0..=23 => {
                 let (q, v) = self.history();
                 self.graphql_case("history", q, v)
+            }
+            24..=29 => {
+                let (q, v) = self.statistics();
+                self.graphql_case("statistics", q, v)
             }
             30..=41 => {
                 let (q, v) = self.lookup();
@@ -1004,6 +1065,8 @@ impl Gen<'_> {
 /// `value` as a GraphQL literal; strings that are names under enum keys print bare.
 fn literal(value: &Value, as_enum: bool) -> String {
     const ENUM_KEYS: &[&str] = &["status", "statuses", "field", "direction", "outcome"];
+    // (Top-level enum arguments such as `bucket` print quoted when inline: a type error, which
+    // must be answered as clearly as any; through variables they are valid.)
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
