@@ -136,12 +136,6 @@ impl Durations {
         }
     }
 
-    /// Adds `other`.
-    pub fn merge(&mut self, other: &Self) {
-        self.merge_numbers(other);
-        self.histogram.merge(&other.histogram);
-    }
-
     /// Adds `other`'s count, sum and maximum, not its histogram.
     fn merge_numbers(&mut self, other: &Self) {
         self.count += other.count;

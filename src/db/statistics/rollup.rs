@@ -150,13 +150,6 @@ impl StatsRow {
         }
     }
 
-    /// The figures this row holds (its histograms parsed).
-    pub fn figures(&self) -> Figures {
-        let mut f = Figures::default();
-        self.add_to(&mut f);
-        f
-    }
-
     /// Adds this row's figures to `f`, its histogram text parsed straight into `f`'s.
     pub fn add_to(&self, f: &mut Figures) {
         self.add_numbers(f);
@@ -407,7 +400,7 @@ pub async fn compact(tx: &mut Tx<'_>, unit: Unit) -> Result<usize, DbError> {
             queue_hist,
             elapsed_hist,
         };
-        sums.entry(key).or_default().merge(&row.figures());
+        row.add_to(sums.entry(key).or_default());
     }
     let mut rows: Vec<StatsRow> = sums
         .iter()
