@@ -37,7 +37,7 @@ async fn world(db: &Db) -> World {
     let mut opts = job_history::seed::SeedOptions::new(160);
     opts.accounts = 2;
     opts.users = 4;
-    job_history::seed::seed(db.url(), opts).await.unwrap();
+    job_history::seed::seed(db, opts).await.unwrap();
     // Keys for a user of each seeded account (accounts 1 and 2 by insertion order).
     let run = async {
         job_history::with_conn!(db, conn => {

@@ -60,7 +60,7 @@ backend_tests! {
     }
 
     async fn submitted_jobs_are_counted_at_once(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(500)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(500)).await.unwrap();
         let key = common::issue_key(&t.db, "Acme", "count@acme.test", Role::User).await;
         let user = common::caller_for(&t.db, &key).await;
         let from = (job_history::db::now() - Duration::days(10)).and_utc().to_rfc3339();

@@ -60,7 +60,7 @@ fn code(r: &Value) -> &str {
 
 /// The catalogue and two keys (user, worker) of account Acme.
 async fn actors(db: &Db) -> (String, String) {
-    job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(0))
+    job_history::seed::seed(db, job_history::seed::SeedOptions::new(0))
         .await
         .unwrap();
     (
@@ -143,7 +143,7 @@ backend_tests! {
     async fn a_seed_killed_mid_load_leaves_whole_batches(t: TestDb) {
         // 20 000 jobs, then a second seed of 19 999 — fewer than the table holds, so it commits
         // one transaction per batch of 5 000 — killed once its first batch is visible.
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(20_000)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(20_000)).await.unwrap();
         let before = common::invariants::check(&t.db).await.jobs;
         assert_eq!(before, 20_000);
         let mut seed = bin()

@@ -24,7 +24,7 @@ const NESTED: &str = r#"query($n: Int) {
 backend_tests! {
     async fn a_page_with_users_and_inputs_costs_a_fixed_number_of_statements(t: TestDb) {
         // Plain seeded data (the fixture's ties would break the byte sums checked below).
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(150)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(150)).await.unwrap();
         // The first page also reads its accounts and models, once: then they are kept.
         let before = t.db.stats().statements();
         gql::data(&t.db, NESTED, json!({ "n": 100 })).await;
@@ -211,7 +211,7 @@ async fn postgres_prepares_each_history_statement_once() {
     config.plan_cache_mode = job_history::db::PlanCacheMode::ForceGenericPlan;
     let db = job_history::db::connect::connect(&config).await.unwrap();
     job_history::db::migrate::run(&db).await.unwrap();
-    job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(60))
+    job_history::seed::seed(&db, job_history::seed::SeedOptions::new(60))
         .await
         .unwrap();
     const PAGE: &str = r#"query($filter: JobFilter, $orderBy: JobOrder, $after: String) {

@@ -164,7 +164,7 @@ backend_tests! {
         let mut more = job_history::seed::SeedOptions::new(30);
         more.accounts = 1;
         more.users = 2;
-        job_history::seed::seed(t.db.url(), more).await.unwrap();
+        job_history::seed::seed(&t.db, more).await.unwrap();
         let mut rest = identifiers(&first["jobs"]);
         let mut after = cursor;
         loop {

@@ -30,7 +30,7 @@ struct Actors {
 }
 
 async fn actors(db: &Db) -> Actors {
-    job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(0))
+    job_history::seed::seed(db, job_history::seed::SeedOptions::new(0))
         .await
         .unwrap(); // the catalogue
     let user = common::issue_key(db, "Acme", "user@acme.test", Role::User).await;

@@ -82,7 +82,7 @@ fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofT
 backend_tests! {
     async fn the_largest_legitimate_query_and_introspection_pass(t: TestDb) {
         let key = common::issue_key(&t.db, "Acme", "big@example.com", Role::User).await;
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(120)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(120)).await.unwrap();
         let body = call(&t.db, &key, LARGEST).await;
         assert!(body.get("errors").is_none(), "{body}");
         let body = call(&t.db, &key, INTROSPECTION).await;

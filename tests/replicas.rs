@@ -26,7 +26,7 @@ const UPDATED: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_through_one_replica_reach_subscribers_of_another() {
     let t = TestDb::postgres().await;
-    job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0))
+    job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0))
         .await
         .unwrap();
     let user = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;

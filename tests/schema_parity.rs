@@ -35,6 +35,7 @@ fn family(t: &str) -> &'static str {
         "text" => "text",
         "boolean" => "bool",
         "timestamp" | "timestamp without time zone" => "timestamp",
+        "bytea" | "blob" => "binary",
         other => panic!("unexpected column type {other}"),
     }
 }

@@ -81,7 +81,7 @@ fn options(jobs: u64) -> SeedOptions {
 
 backend_tests! {
     async fn seeding_produces_consistent_rows(t: TestDb) {
-        let report = seed(t.db.url(), options(12_345)).await.unwrap();
+        let report = seed(&t.db, options(12_345)).await.unwrap();
         assert_eq!(report.jobs, 12_345);
         let c = counts(&t.db).await;
         assert_eq!((c.accounts, c.users, c.keys, c.jobs), (3, 12, 12, 12_345));
@@ -92,9 +92,9 @@ backend_tests! {
     }
 
     async fn seeding_twice_adds_and_never_collides(t: TestDb) {
-        seed(t.db.url(), options(3_000)).await.unwrap();
+        seed(&t.db, options(3_000)).await.unwrap();
         let first = counts(&t.db).await;
-        seed(t.db.url(), options(2_000)).await.unwrap();
+        seed(&t.db, options(2_000)).await.unwrap();
         let second = counts(&t.db).await;
         assert_eq!(second.jobs, first.jobs + 2_000);
         assert_eq!(second.accounts, first.accounts + 3);
@@ -108,8 +108,8 @@ backend_tests! {
             job_history::db::Backend::Sqlite => common::TestDb::sqlite().await,
             job_history::db::Backend::Postgres => common::TestDb::postgres().await,
         };
-        seed(t.db.url(), options(1_500)).await.unwrap();
-        seed(other.db.url(), options(1_500)).await.unwrap();
+        seed(&t.db, options(1_500)).await.unwrap();
+        seed(&other.db, options(1_500)).await.unwrap();
         let ids = identifiers(&t.db).await;
         assert_eq!(ids.len(), 1_500);
         assert_eq!(ids, identifiers(&other.db).await);
@@ -121,7 +121,7 @@ async fn seeding_jobs_without_users_is_refused() {
     let t = common::TestDb::sqlite().await;
     let mut o = options(10);
     o.users = 0;
-    let err = seed(t.db.url(), o).await.unwrap_err();
+    let err = seed(&t.db, o).await.unwrap_err();
     assert!(err.to_string().contains("at least one user"), "{err}");
     assert_eq!(counts(&t.db).await.jobs, 0);
 }
@@ -160,7 +160,7 @@ async fn analyzed_jobs(db: &Db) -> Option<i64> {
 backend_tests! {
     async fn the_planner_has_statistics_after_seeding(t: TestDb) {
         assert_eq!(analyzed_jobs(&t.db).await, None, "a fresh database has none");
-        seed(t.db.url(), options(3_000)).await.unwrap();
+        seed(&t.db, options(3_000)).await.unwrap();
         assert_eq!(analyzed_jobs(&t.db).await, Some(3_000));
     }
 }
@@ -169,7 +169,7 @@ backend_tests! {
 #[tokio::test]
 async fn sqlite_statistics_are_brought_up_to_date() {
     let t = common::TestDb::sqlite().await;
-    seed(t.db.url(), SeedOptions::new(0)).await.unwrap(); // the model catalogue
+    seed(&t.db, SeedOptions::new(0)).await.unwrap(); // the model catalogue
     let key = common::issue_key(
         &t.db,
         "Acme",
@@ -227,7 +227,7 @@ async fn seeded_rows_are_pinned() {
     use sha2::{Digest, Sha256};
     const PINNED: &str = "35ef629fd5b8ce3af5ae60651c3b94339e1be5321da5f1dc2cd76a46a9097bb8";
     let t = common::TestDb::sqlite().await;
-    seed(t.db.url(), options(1_000)).await.unwrap();
+    seed(&t.db, options(1_000)).await.unwrap();
     let rows = job_history::with_conn!(&t.db, conn => {
             let people: Vec<(String, String, String, String, String, String)> = users::table
                 .inner_join(accounts::table)

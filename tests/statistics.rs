@@ -367,14 +367,94 @@ async fn lifecycle_work(db: &Db, seed: u64, ops: usize) {
     }
 }
 
+/// On PostgreSQL a fold waits while another replica's fold holds the advisory lock, rather than
+/// merging into the same packed values at the same time (one would overwrite the other's sum).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fold_waits_for_another_replicas_fold() {
+    use job_history::db::Pools;
+    use job_history::db::statistics::rollup::COMPACTION_LOCK;
+    let t = common::TestDb::postgres().await;
+    common::fixtures::history(&t.db, 200).await;
+    lifecycle_work(&t.db, 5, 40).await;
+    assert!(
+        !unfolded(&t.db).await.is_empty(),
+        "nothing to fold: the test would prove little"
+    );
+    let Pools::Postgres(pool) = t.db.pools() else {
+        unreachable!("PostgreSQL")
+    };
+    // Another replica's fold, in progress: its transaction holds the lock.
+    let mut other = pool.get().await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    diesel::sql_query(COMPACTION_LOCK)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let fold = tokio::spawn({
+        let db = t.db.clone();
+        async move { job_history::db::upkeep::compact_statistics(&db, 10_000).await }
+    });
+    // Observed, not timed: wait until PostgreSQL shows the fold waiting for that lock.
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let w: Waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        .get_result(&mut *other)
+        .await
+        .unwrap();
+        if w.n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fold never waited for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!fold.is_finished());
+    assert!(
+        !unfolded(&t.db).await.is_empty(),
+        "the fold went ahead while the lock was held"
+    );
+    diesel::sql_query("COMMIT")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    drop(other);
+    assert!(fold.await.unwrap().unwrap() > 0);
+    assert!(unfolded(&t.db).await.is_empty());
+    common::invariants::check(&t.db).await;
+}
+
+/// The units with `job_stats` rows not folded into packed values yet.
+async fn unfolded(db: &Db) -> Vec<job_history::db::statistics::rollup::Unit> {
+    db.read(async |c| job_history::db::statistics::rollup::unfolded_units(c, 1_000_000).await)
+        .await
+        .unwrap()
+}
+
 fn at(s: &str) -> NaiveDateTime {
     DateTime::parse_from_rfc3339(s).unwrap().naive_utc()
 }
 
 backend_tests! {
     async fn statistics_equal_a_recount_of_the_jobs(t: TestDb) {
+        // The fixture folds the seeded jobs into packed values; the work writes rows beside
+        // them, folded halfway, so the reads add packed values and rows of the same periods.
         common::fixtures::history(&t.db, 1_500).await;
-        lifecycle_work(&t.db, 9, 150).await;
+        lifecycle_work(&t.db, 9, 90).await;
+        job_history::db::upkeep::compact_statistics(&t.db, 7).await.unwrap();
+        lifecycle_work(&t.db, 10, 60).await;
+        assert!(!unfolded(&t.db).await.is_empty(), "the work wrote no row: the test would not mix both sources");
         common::invariants::check(&t.db).await;
         let (jobs, accounts) = (all_jobs(&t.db).await, accounts(&t.db).await);
         let mut rng = SmallRng::seed_from_u64(14);
@@ -391,15 +471,31 @@ backend_tests! {
             let case = random_case(&mut rng, &jobs, &accounts, later);
             compare(&t.db, &jobs, &case, &format!("later case {i}")).await;
         }
-        // Folding the slotted rows changes nothing.
+        // Folding the rows into the packed values changes nothing.
         job_history::db::upkeep::compact_statistics(&t.db, 1_000_000).await.unwrap();
-        let left = t.db.read(async |c| job_history::db::statistics::rollup::slotted_units(c, 10).await).await.unwrap();
+        let left = unfolded(&t.db).await;
         assert!(left.is_empty(), "{left:?}");
         common::invariants::check(&t.db).await;
         for i in 0..20 {
             let case = random_case(&mut rng, &jobs, &accounts, now);
             compare(&t.db, &jobs, &case, &format!("compacted case {i}")).await;
         }
+    }
+
+    async fn folding_while_writers_finish_jobs_loses_and_doubles_nothing(t: TestDb) {
+        // Two folds at once (as two replicas' upkeep would: on PostgreSQL they take turns on an
+        // advisory lock) while jobs start, finish and time out: every job is in the rollup once.
+        common::fixtures::history(&t.db, 300).await;
+        let fold = async || {
+            for _ in 0..12 {
+                job_history::db::upkeep::compact_statistics(&t.db, 5).await.unwrap();
+            }
+        };
+        tokio::join!(lifecycle_work(&t.db, 21, 120), fold(), fold());
+        common::invariants::check(&t.db).await;
+        job_history::db::upkeep::compact_statistics(&t.db, 10_000).await.unwrap();
+        assert!(unfolded(&t.db).await.is_empty());
+        common::invariants::check(&t.db).await;
     }
 
     async fn days_across_daylight_saving_changes_have_23_and_25_hours(t: TestDb) {
@@ -591,19 +687,43 @@ backend_tests! {
             Ok(n)
         }).unwrap();
         assert!(before > 0);
-        revert_last(&t.db).await;
+        // Back to before `…000010_job_stats` (the migrations after it: the duration indexes and
+        // the packed values), then forward again: the rollup is recounted from the jobs.
+        let reverted = revert_to(&t.db, "20261130000010").await;
+        assert_eq!(reverted, 3);
         let applied = job_history::db::migrate::run(&t.db).await.unwrap();
-        assert_eq!(applied.len(), 1, "{applied:?}");
-        // Recounted from the jobs: numbers, maxima and histograms (the SQL's buckets are Rust's).
+        assert_eq!(applied.len(), 3, "{applied:?}");
+        // Recounted from the jobs: numbers, maxima and histograms (the SQL's buckets are Rust's),
+        // first as rows, then folded into packed values by the upkeep, as after an upgrade.
+        common::invariants::check(&t.db).await;
+        assert!(!unfolded(&t.db).await.is_empty());
+        job_history::db::upkeep::compact_statistics(&t.db, 10_000).await.unwrap();
+        assert!(unfolded(&t.db).await.is_empty());
         common::invariants::check(&t.db).await;
     }
 }
 
-/// Reverts the last migration (`job_stats`).
-async fn revert_last(db: &Db) {
+/// Reverts migrations, the last first, down to and including
+/// `version` (as Diesel prints a migration's version: the digits of its name); returns how
+/// many were reverted.
+async fn revert_to(db: &Db, version: &'static str) -> usize {
     use diesel_migrations::MigrationHarness;
     use job_history::db::DatabaseUrl;
     use job_history::db::migrate::{POSTGRES, SQLITE};
+    fn revert<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        c: &mut C,
+        source: fn() -> diesel_migrations::EmbeddedMigrations,
+        version: &str,
+    ) -> usize {
+        let mut n = 0;
+        loop {
+            let reverted = c.revert_last_migration(source()).unwrap();
+            n += 1;
+            if reverted.to_string() == version {
+                return n;
+            }
+        }
+    }
     let url = db.url().clone();
     tokio::task::spawn_blocking(move || match url {
         DatabaseUrl::Postgres(url) => {
@@ -611,13 +731,13 @@ async fn revert_last(db: &Db) {
                 diesel_async::AsyncPgConnection,
             >;
             let mut c = <Pg as diesel::Connection>::establish(&url).unwrap();
-            c.revert_last_migration(POSTGRES).unwrap();
+            revert(&mut c, || POSTGRES, version)
         }
         DatabaseUrl::Sqlite(path) => {
             let mut c = <diesel::SqliteConnection as diesel::Connection>::establish(&path).unwrap();
-            c.revert_last_migration(SQLITE).unwrap();
+            revert(&mut c, || SQLITE, version)
         }
     })
     .await
-    .unwrap();
+    .unwrap()
 }

@@ -28,7 +28,7 @@ fn jobs_of(message: &Value) -> i64 {
 
 backend_tests! {
     async fn the_current_bucket_is_sent_at_once_then_on_changes_at_most_once_a_second(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0)).await.unwrap();
         let key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
         let other = common::issue_key(&t.db, "Globex", "u@globex.test", Role::User).await;
         let srv = Server::start(&t.db, HttpConfig::default()).await;
@@ -65,7 +65,7 @@ backend_tests! {
     }
 
     async fn a_created_at_range_ending_before_the_current_bucket_counts_nothing(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0)).await.unwrap();
         let key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
         let srv = Server::start(&t.db, HttpConfig::default()).await;
         common::post_graphql(&srv.http, &key, SUBMIT, json!({})).await;

@@ -59,7 +59,7 @@ fn next_of(message: &Value, id: &str) -> Value {
 
 backend_tests! {
     async fn job_updated_and_job_events_deliver_changes_live(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0)).await.unwrap();
         let user_key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
         let worker = common::issue_key(&t.db, "Acme", "w@acme.test", Role::Worker).await;
         let other = common::issue_key(&t.db, "Globex", "u@globex.test", Role::User).await;
@@ -105,7 +105,7 @@ backend_tests! {
     }
 
     async fn subscriptions_need_a_valid_key_and_a_visible_job(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0)).await.unwrap();
         let key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
         let other = common::issue_key(&t.db, "Globex", "u@globex.test", Role::User).await;
         let srv = server(&t).await;
@@ -147,7 +147,7 @@ backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_drives_jobs_through_their_lifecycle() {
     let t = TestDb::sqlite().await;
-    job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(0))
+    job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(0))
         .await
         .unwrap();
     let user = common::issue_key(&t.db, "Acme", "sim-u@acme.test", Role::User).await;

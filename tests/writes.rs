@@ -54,7 +54,7 @@ struct Setup {
 }
 
 async fn setup(db: &Db) -> Setup {
-    job_history::seed::seed(db.url(), job_history::seed::SeedOptions::new(0))
+    job_history::seed::seed(db, job_history::seed::SeedOptions::new(0))
         .await
         .unwrap(); // the model catalogue
     Setup {

@@ -39,7 +39,7 @@ async fn answer(ws: &mut Client) -> Value {
 
 backend_tests! {
     async fn a_query_over_the_socket_answers_as_over_http(t: TestDb) {
-        job_history::seed::seed(t.db.url(), job_history::seed::SeedOptions::new(20)).await.unwrap();
+        job_history::seed::seed(&t.db, job_history::seed::SeedOptions::new(20)).await.unwrap();
         let key = common::issue_key(&t.db, "Acme", "ws@acme.test", Role::Admin).await;
         let srv = server(&t, HttpConfig::default()).await;
         let over_http = common::post_graphql(&srv.http, &key, NESTED, json!({})).await;

@@ -94,6 +94,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     applied.join(", ")
                 )?;
             }
+            // What `serve` would otherwise fold in the background after an upgrade.
+            let folded = db::upkeep::compact_statistics(&db, 10_000).await?;
+            if folded > 0 {
+                outln!("folded {folded} statistics rows into packed values")?;
+            }
             Ok(())
         }
         Command::Seed(args) => {
@@ -103,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             opts.users = args.users;
             opts.seed = args.seed;
             opts.progress = true;
-            let report = seed::seed(db.url(), opts).await?;
+            let report = seed::seed(&db, opts).await?;
             outln!(
                 "seeded {} jobs ({} inputs), {} accounts, {} users in {:.1} s ({:.0} jobs/s)",
                 report.jobs,

@@ -101,7 +101,7 @@ async fn prepare_demo(db: &Db, demo_jobs: u64) -> anyhow::Result<Demo> {
         opts.accounts = 3;
         opts.users = 24;
         opts.seed = 42;
-        let report = seed::seed(db.url(), opts).await?;
+        let report = seed::seed(db, opts).await?;
         tracing::info!(jobs = report.jobs, "seeded demo data");
     }
     let (user_id, account_id) = db

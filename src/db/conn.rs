@@ -46,6 +46,23 @@ macro_rules! on_backend {
 /// The statement that begins a write transaction on SQLite (see [`Db::write`](super::Db::write)).
 const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
+/// A read-only snapshot on PostgreSQL: every statement of the transaction sees the database as
+/// of its first one.
+const PG_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// A read snapshot on SQLite: a deferred transaction reads one state of the database (WAL) from
+/// its first read to its end, and takes no write lock.
+const SQLITE_SNAPSHOT: &str = "BEGIN DEFERRED";
+
+/// Which transaction [`Tx::begin`] opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Begin {
+    /// A write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
+    Write,
+    /// A read-only snapshot ([`PG_SNAPSHOT`], [`SQLITE_SNAPSHOT`]).
+    Snapshot,
+}
+
 impl Conn<'_> {
     /// The same connection, borrowed for as long as `self` is.
     fn reborrow(&mut self) -> Conn<'_> {
@@ -84,15 +101,21 @@ impl Conn<'_> {
 pub struct Tx<'c>(Conn<'c>);
 
 impl<'c> Tx<'c> {
-    /// Begins a write transaction on `conn`: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on
-    /// SQLite.
-    pub(super) async fn begin(conn: &'c mut Conn<'_>) -> QueryResult<Self> {
+    /// Begins a transaction of `kind` on `conn`.
+    pub(super) async fn begin(conn: &'c mut Conn<'_>, kind: Begin) -> QueryResult<Self> {
         let mut conn = conn.reborrow();
-        match &mut conn {
-            Conn::Postgres(c) => manager(c).begin(c).await?,
-            Conn::Sqlite(c) => {
-                c.spawn_blocking(|c: &mut SqliteConnection| {
-                    AnsiTransactionManager::begin_transaction_sql(c, SQLITE_BEGIN)
+        match (&mut conn, kind) {
+            (Conn::Postgres(c), Begin::Write) => manager(c).begin(c).await?,
+            (Conn::Postgres(c), Begin::Snapshot) => {
+                diesel_async::AnsiTransactionManager::begin_transaction_sql(*c, PG_SNAPSHOT).await?
+            }
+            (Conn::Sqlite(c), kind) => {
+                let sql = match kind {
+                    Begin::Write => SQLITE_BEGIN,
+                    Begin::Snapshot => SQLITE_SNAPSHOT,
+                };
+                c.spawn_blocking(move |c: &mut SqliteConnection| {
+                    AnsiTransactionManager::begin_transaction_sql(c, sql)
                 })
                 .await?
             }

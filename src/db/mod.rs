@@ -44,6 +44,7 @@ use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
+use conn::Begin;
 pub use conn::{Conn, Tx};
 pub use connect::{DatabaseUrl, DbConfig, PlanCacheMode};
 pub use stats::DbStats;
@@ -208,8 +209,34 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error>,
     {
         self.read(async |conn: &mut Conn<'_>| {
-            let mut tx = Tx::begin(conn).await?;
+            let mut tx = Tx::begin(conn, Begin::Write).await?;
             match body(&mut tx).await {
+                Ok(value) => {
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                Err(e) => Err(tx.roll_back(e).await),
+            }
+        })
+        .await
+    }
+
+    /// Runs `body` in one read-only snapshot on a pooled connection (checked out as by
+    /// [`Db::read`]): every statement it runs sees the database as of the first one, so figures
+    /// read in several statements — rollup rows, packed values and live jobs — add up even while
+    /// writers and the compaction move them from one to the other. PostgreSQL: `REPEATABLE
+    /// READ, READ ONLY`; SQLite: a deferred transaction (WAL: one state, no lock). `body` gets a
+    /// [`Conn`], not a [`Tx`]: nothing that writes can be called in it.
+    pub async fn snapshot<T, E>(
+        &self,
+        body: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        self.read(async |conn: &mut Conn<'_>| {
+            let mut tx = Tx::begin(conn, Begin::Snapshot).await?;
+            match body(tx.conn()).await {
                 Ok(value) => {
                     tx.commit().await?;
                     Ok(value)

@@ -58,6 +58,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_stats_packed (account_id, grain, period) {
+        account_id -> BigInt,
+        grain -> Integer,
+        period -> Integer,
+        cells -> Binary,
+    }
+}
+
+diesel::table! {
     job_stats (account_id, grain, period, model_id, status, slot) {
         account_id -> BigInt,
         grain -> Integer,
@@ -144,5 +153,13 @@ diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(users -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    accounts, api_keys, job_counts, job_inputs, job_stats, jobs, models, users
+    accounts,
+    api_keys,
+    job_counts,
+    job_inputs,
+    job_stats,
+    job_stats_packed,
+    jobs,
+    models,
+    users
 );

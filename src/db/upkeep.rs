@@ -1,7 +1,8 @@
 //! Upkeep every hour: SQLite's planner statistics, folding the rollup's write slots of past
 //! days back into one row per cell ([`super::rollup::compact`]), and folding the statistics'
-//! slotted rows (every period, the current ones included) into slot 0
-//! ([`super::statistics::rollup::compact`]).
+//! rows (every period, the current ones included) into their periods' packed values
+//! ([`super::statistics::rollup::compact`]) — at start-up too, so a database upgraded to packed
+//! values (migration `…000012`) is folded at once, in the background.
 //!
 //! PostgreSQL's autovacuum analyzes tables as they change. SQLite keeps no statistics until
 //! it is asked to, and without them its planner guesses: at 1M jobs it counted the history's
@@ -41,39 +42,52 @@ pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
     }
 }
 
-/// Folds the statistics' slotted rows into slot 0 (`job_stats`), one `(account, grain,
-/// period)` per transaction, at most `limit` units listed at the start; returns how many rows
-/// it removed.
+/// Periods folded per transaction by [`compact_statistics`].
+const PERIODS_PER_TX: usize = 200;
+
+/// Folds every row of `job_stats` into its period's packed value, [`PERIODS_PER_TX`] periods of
+/// one account and grain per transaction; returns how many rows it removed. Units are listed
+/// `limit` at a time, and listing stops once it finds fewer than `limit`: rows that writers add
+/// meanwhile wait for the next pass, so a pass ends under any write rate.
 pub async fn compact_statistics(db: &Db, limit: i64) -> Result<usize, DbError> {
     use super::statistics::rollup;
-    let units = db
-        .read(async |c| rollup::slotted_units(c, limit).await)
-        .await?;
     let mut removed = 0;
-    for unit in units {
-        removed += db.write(async |tx| rollup::compact(tx, unit).await).await?;
+    loop {
+        let units = db
+            .read(async |c| rollup::unfolded_units(c, limit).await)
+            .await?;
+        for batch in rollup::batches(&units, PERIODS_PER_TX) {
+            removed += db
+                .write(async |tx| rollup::compact(tx, &batch).await)
+                .await?;
+        }
+        if i64::try_from(units.len()).unwrap_or(i64::MAX) < limit {
+            return Ok(removed);
+        }
     }
-    Ok(removed)
 }
 
 /// Runs [`compact_rollup`], [`compact_statistics`] and [`optimize`] every `every` until the
 /// process ends.
 pub async fn run(db: Db, every: Duration) {
     let mut ticks = tokio::time::interval(every);
-    ticks.tick().await; // the first tick is immediate; start-up has just optimized
+    let mut started = false;
     loop {
-        ticks.tick().await;
+        ticks.tick().await; // the first tick is immediate
         match compact_rollup(&db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "folded past days' rollup slots"),
             Err(e) => tracing::warn!(error = %e, "rollup compaction failed"),
         }
-        match compact_statistics(&db, 100_000).await {
+        match compact_statistics(&db, 10_000).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "folded the statistics' slotted rows"),
+            Ok(n) => tracing::info!(rows = n, "folded the statistics' rows into packed values"),
             Err(e) => tracing::warn!(error = %e, "statistics compaction failed"),
         }
-        if let Err(e) = optimize(&db).await {
+        // Start-up has just optimized.
+        if std::mem::replace(&mut started, true)
+            && let Err(e) = optimize(&db).await
+        {
             tracing::warn!(error = %e, "PRAGMA optimize failed");
         }
     }

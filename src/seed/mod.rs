@@ -19,7 +19,7 @@ use diesel::Connection;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::models::{Model, NewJob, NewJobInput, NewModel};
-use crate::db::{DatabaseUrl, DbError};
+use crate::db::{DatabaseUrl, Db, DbError};
 use crate::domain::Role;
 use crate::keys::IssuedKey;
 use bulk::{Existing, PgSync, SyncConn};
@@ -96,14 +96,15 @@ pub enum SeedError {
     Db(#[from] DbError),
 }
 
-/// Seeds `opts` into the (migrated) database at `url`.
-pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, SeedError> {
+/// Seeds `opts` into the (migrated) database `db`, then folds the statistics it wrote into
+/// packed values (as the upkeep would, at once).
+pub async fn seed(db: &Db, opts: SeedOptions) -> Result<SeedReport, SeedError> {
     if opts.jobs > 0 && (opts.accounts == 0 || opts.users < opts.accounts) {
         return Err(SeedError::Invalid(
             "seeding jobs needs at least one account and at least one user per account",
         ));
     }
-    let url = url.clone();
+    let url = db.url().clone();
     let unavailable = |e: diesel::ConnectionError| DbError::Unavailable(e.to_string());
     let loaded = tokio::task::spawn_blocking(move || match &url {
         DatabaseUrl::Postgres(url) => {
@@ -117,7 +118,11 @@ pub async fn seed(url: &DatabaseUrl, opts: SeedOptions) -> Result<SeedReport, Se
     })
     .await
     .map_err(|e| DbError::Unavailable(format!("seed task failed: {e}")))?;
-    Ok(loaded?)
+    let mut report = loaded?;
+    let folding = Instant::now();
+    crate::db::upkeep::compact_statistics(db, 10_000).await?;
+    report.elapsed += folding.elapsed();
+    Ok(report)
 }
 
 /// The whole load on `conn`: models, people, jobs, statistics.

@@ -149,7 +149,8 @@ pub async fn live_stats(
     Ok(out)
 }
 
-/// `job_stats` as stored, its slots summed and histograms parsed.
+/// `job_stats` and `job_stats_packed` as stored, slots and packed cells summed, histograms
+/// parsed.
 pub async fn stored_stats(
     conn: &mut job_history::db::Conn<'_>,
 ) -> Result<BTreeMap<StatsKey, StatsValue>, job_history::db::DbError> {
@@ -182,6 +183,29 @@ pub async fn stored_stats(
         v.1.add_text(&qh);
         v.2.add_text(&eh);
     }
+    // The packed values (folded by the compaction), cell by cell.
+    let packed: Vec<(i64, i32, i32, Vec<u8>)> = job_history::on_backend!(conn, c => {
+        use job_history::db::schema::job_stats_packed::dsl as p;
+        p::job_stats_packed.select((p::account_id, p::grain, p::period, p::cells)).load(c).await?
+    });
+    for (account, grain, period, bytes) in packed {
+        let cells =
+            job_history::db::statistics::packed::decode(&bytes).expect("a packed value decodes");
+        for ((model, status), f) in cells {
+            let v = out
+                .entry((account, grain, period, model.0, status.code()))
+                .or_default();
+            for (idx, x) in f.cell_numbers(status).into_iter().enumerate() {
+                if idx == 7 || idx == 10 {
+                    v.0[idx] = v.0[idx].max(x);
+                } else {
+                    v.0[idx] += x;
+                }
+            }
+            v.1.merge(&f.queue.histogram);
+            v.2.merge(&f.elapsed.histogram);
+        }
+    }
     Ok(out)
 }
 
@@ -197,6 +221,7 @@ pub async fn rebuild_rollup(
     }
     job_history::on_backend!(conn, c => {
         diesel::delete(job_stats::table).execute(c).await?;
+        diesel::delete(job_history::db::schema::job_stats_packed::table).execute(c).await?;
         for upsert in tally.drain(50) {
             upsert.execute(c).await?;
         }

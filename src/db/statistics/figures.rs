@@ -206,6 +206,44 @@ impl Figures {
         self.elapsed.histogram = elapsed;
     }
 
+    /// Adds the numbers of a rollup cell of final status `status` (as
+    /// [`Self::cell_numbers`] lists them), not its histograms.
+    pub fn add_cell_numbers(&mut self, status: JobStatus, n: &[i64; 11]) {
+        self.statuses[status_index(status)] += n[0];
+        for (a, b) in self.inputs.iter_mut().zip([n[1], n[2], n[3]]) {
+            *a += b;
+        }
+        self.bytes = self.bytes.saturating_add(n[4]);
+        for (d, [count, sum, max]) in [
+            (&mut self.queue, [n[5], n[6], n[7]]),
+            (&mut self.elapsed, [n[8], n[9], n[10]]),
+        ] {
+            d.count += count;
+            d.sum = d.sum.saturating_add(sum);
+            d.max = d.max.max(max);
+        }
+    }
+
+    /// The numbers a rollup cell of final status `status` stores for these figures: jobs,
+    /// inputs, inputs completed, inputs failed, input bytes, then count, sum and maximum of
+    /// the queue times and of the elapsed times.
+    pub fn cell_numbers(&self, status: JobStatus) -> [i64; 11] {
+        let [total, completed, failed] = self.inputs;
+        [
+            self.statuses[status_index(status)],
+            total,
+            completed,
+            failed,
+            self.bytes,
+            self.queue.count,
+            self.queue.sum,
+            self.queue.max,
+            self.elapsed.count,
+            self.elapsed.sum,
+            self.elapsed.max,
+        ]
+    }
+
     /// Jobs of every status.
     pub fn jobs(&self) -> i64 {
         self.statuses.iter().sum()

@@ -101,6 +101,7 @@ impl Eq for Histogram {}
 
 impl Histogram {
     /// Adds `n` values to bucket `k` (clamped to the last bucket).
+    #[inline]
     pub fn bump(&mut self, k: usize, n: u64) {
         let k = k.min(BUCKETS - 1);
         if self.0.len() <= k {
@@ -137,10 +138,19 @@ impl Histogram {
         h
     }
 
+    /// The non-empty buckets and their counts, in increasing order.
+    pub fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k, *n))
+    }
+
     /// The compact text form: `k:n` pairs, sorted, each bucket once.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for (k, n) in self.0.iter().enumerate().filter(|(_, n)| **n > 0) {
+        for (k, n) in self.buckets() {
             if !out.is_empty() {
                 out.push(',');
             }

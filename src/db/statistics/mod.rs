@@ -11,6 +11,7 @@
 pub mod figures;
 pub mod histogram;
 pub mod live;
+pub mod packed;
 pub mod plan;
 pub mod read;
 pub mod rollup;
@@ -22,7 +23,8 @@ use chrono::NaiveDateTime;
 use self::figures::{Figures, Point};
 use self::histogram::Histogram;
 use self::live::TooManyJobs;
-use self::rollup::StatsRow;
+use self::packed::Corrupt;
+use self::rollup::Cell;
 use super::jobs::{JobConditions, Range};
 use super::{Conn, DbError};
 use crate::domain::{AccountId, JobStatus, ModelId, Scope, UserId};
@@ -192,22 +194,30 @@ impl Tally {
         });
     }
 
-    /// Adds a rollup row of bucket `bucket` to group `key`: its numbers to the cell, and each
-    /// histogram text, parsed once, to the histograms `wanted`.
-    pub fn add_row(&mut self, wanted: &Histograms, bucket: usize, key: GroupKey, row: &StatsRow) {
-        let numbers = |cell: &mut Figures| row.add_numbers(cell);
+    /// Adds a rollup cell of bucket `bucket` to group `key`: its numbers to the cell, and each
+    /// histogram, decoded once, to the histograms `wanted`.
+    pub fn add_row(
+        &mut self,
+        wanted: &Histograms,
+        bucket: usize,
+        key: GroupKey,
+        row: Cell<'_>,
+    ) -> Result<(), Corrupt> {
+        let numbers = |cell: &mut Figures| cell.add_cell_numbers(row.status, row.numbers);
+        let mut decoded = Ok(());
         self.add(wanted, bucket, key, numbers, |targets| {
-            for (mut targets, text) in targets
-                .into_iter()
-                .zip([&row.queue_hist, &row.elapsed_hist])
-            {
+            for (mut targets, encoded) in targets.into_iter().zip(row.histograms) {
                 if targets.iter().any(Option::is_some) {
-                    histogram::for_each_bucket(text, |k, n| {
+                    let walked = encoded.for_each_bucket(|k, n| {
                         targets.iter_mut().flatten().for_each(|h| h.bump(k, n));
                     });
+                    if walked.is_err() {
+                        decoded = walked;
+                    }
                 }
             }
         });
+        decoded
     }
 
     /// Adds to group `key` of bucket `bucket`: `numbers` to the cell, then `histograms` to the
@@ -256,6 +266,12 @@ pub enum StatisticsError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for StatisticsError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.into())
+    }
 }
 
 impl From<TooManyJobs> for StatisticsError {

@@ -1,18 +1,22 @@
-//! Answering from the rollup: the daily and hourly rows of the [`Plan`], plus the jobs it does
-//! not hold read live — every job still stored as pending in the range, and every job of the
-//! slivers — added into the same cells.
+//! Answering from the rollup: the daily and hourly periods of the [`Plan`] — their packed values
+//! and the `job_stats` rows written since they were last folded — plus the jobs the rollup does
+//! not hold, read live: every job still stored as pending in the range, and every job of the
+//! slivers. All added into the same cells.
+
+use std::collections::HashSet;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::figures::Point;
+use super::packed;
 use super::plan::{Plan, runs};
-use super::rollup::{Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
+use super::rollup::{Cell, Encoded, Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
 use super::{Request, Tally, live};
 use crate::db::filter::matching_models;
 use crate::db::jobs::JobConditions;
 use crate::db::rollup::rows_of;
-use crate::db::schema::job_stats;
+use crate::db::schema::{job_stats, job_stats_packed};
 use crate::db::{Conn, DbError};
 use crate::domain::{AccountId, JobStatus, ModelId, Scope};
 
@@ -20,7 +24,9 @@ use crate::domain::{AccountId, JobStatus, ModelId, Scope};
 const GAP: i32 = 2;
 
 /// Adds to `tally` the figures of the jobs in `scope` matching `c` (whose `created` is the
-/// request's whole range), from the rollup and the live remainder.
+/// request's whole range), from the rollup and the live remainder. Run it in one snapshot
+/// ([`crate::db::Db::snapshot`]): the compaction moves figures from `job_stats` rows to packed
+/// values, and a job leaves the pending jobs for the rollup, between two of its statements.
 pub async fn add_cells(
     conn: &mut Conn<'_>,
     scope: Scope,
@@ -30,16 +36,60 @@ pub async fn add_cells(
 ) -> Result<(), DbError> {
     let plan = Plan::new(&request.edges);
     let finals = final_statuses(c.statuses.as_deref());
-    if !finals.is_empty() {
+    let models = if c.on_model() {
+        let ids: Vec<ModelId> =
+            crate::on_backend!(conn, conn => matching_models!(c).load(conn).await?);
+        Some(ids.into_iter().collect::<HashSet<ModelId>>())
+    } else {
+        None
+    };
+    let models = models.as_ref();
+    if !finals.is_empty() && models.is_none_or(|m| !m.is_empty()) {
+        let wanted = |model: ModelId, status: JobStatus| {
+            finals.contains(&status) && models.is_none_or(|m| m.contains(&model))
+        };
         for (grain, periods) in [(Grain::Day, &plan.days), (Grain::Hour, &plan.hours)] {
             for (lo, hi) in runs(periods, GAP) {
-                let rows = read_rows(conn, scope, c, &finals, grain, (lo, hi), request).await?;
-                for row in rows {
-                    let Some(&bucket) = periods.get(&row.key.period) else {
-                        continue; // in a gap between two needed periods
+                let bucket = |period| periods.get(&period).copied(); // None: in a gap
+                for (account_id, period, bytes) in
+                    read_packed(conn, scope, grain, (lo, hi), request).await?
+                {
+                    let Some(bucket) = bucket(period) else {
+                        continue;
                     };
-                    let key = request.dimensions.key(&representative(&row));
-                    tally.add_row(&request.histograms, bucket, key, &row);
+                    for cell in packed::cells(&bytes) {
+                        let cell = cell.map_err(diesel::result::Error::from)?;
+                        if !wanted(cell.model_id, cell.status) {
+                            continue;
+                        }
+                        let key = request.dimensions.key(&representative(
+                            account_id,
+                            cell.model_id,
+                            cell.status,
+                        ));
+                        let [queue, elapsed] = cell.histograms;
+                        let cell = Cell {
+                            status: cell.status,
+                            numbers: &cell.numbers,
+                            histograms: [Encoded::Packed(queue), Encoded::Packed(elapsed)],
+                        };
+                        let added = tally.add_row(&request.histograms, bucket, key, cell);
+                        added.map_err(diesel::result::Error::from)?;
+                    }
+                }
+                let rows =
+                    read_rows(conn, scope, models, &finals, grain, (lo, hi), request).await?;
+                for row in rows {
+                    let Some(bucket) = bucket(row.key.period) else {
+                        continue;
+                    };
+                    let k = row.key;
+                    let key =
+                        request
+                            .dimensions
+                            .key(&representative(k.account_id, k.model_id, k.status));
+                    let added = tally.add_row(&request.histograms, bucket, key, row.cell());
+                    added.map_err(diesel::result::Error::from)?;
                 }
             }
         }
@@ -81,16 +131,16 @@ fn final_statuses(statuses: Option<&[JobStatus]>) -> Vec<JobStatus> {
         .collect()
 }
 
-/// A point standing for a rollup row when it is grouped: its model and status (rollup rows
-/// are never grouped by user or key, and their account is the scope's).
-fn representative(row: &StatsRow) -> Point {
+/// A point standing for a rollup cell when it is grouped: its account, model and status
+/// (rollup cells are never grouped by user or key).
+fn representative(account_id: AccountId, model_id: ModelId, status: JobStatus) -> Point {
     Point {
         created_at: chrono::NaiveDateTime::MIN,
-        account_id: row.key.account_id,
-        model_id: row.key.model_id,
+        account_id,
+        model_id,
         user_id: crate::domain::UserId(0),
         submitted_by: String::new(),
-        status: row.key.status,
+        status,
         inputs: [0; 3],
         bytes: 0,
         queue_ms: None,
@@ -99,23 +149,52 @@ fn representative(row: &StatsRow) -> Point {
     }
 }
 
-/// The rows of `grain` in periods `lo..=hi` for `scope`, the model conditions of `c` and the
-/// `finals` statuses, every slot (histograms only when the request needs them).
+/// Whose rollup `scope` and `request` read: the account's own (or, for an administrator, the
+/// all-accounts sums), or every account's apart when an administrator groups by account.
+fn whose(scope: Scope, request: &Request) -> (AccountId, bool) {
+    let by_account = scope.account().is_none() && request.dimensions.account;
+    (rows_of(scope), by_account)
+}
+
+/// The packed values of `grain` in periods `lo..=hi` for `scope`: (account, period, cells).
+async fn read_packed(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    grain: Grain,
+    (lo, hi): (i32, i32),
+    request: &Request,
+) -> Result<Vec<(AccountId, i32, Vec<u8>)>, DbError> {
+    use job_stats_packed::dsl as p;
+    let (account, by_account) = whose(scope, request);
+    Ok(crate::on_backend!(conn, conn => {
+        let mut q = p::job_stats_packed
+            .filter(p::grain.eq(grain as i32))
+            .filter(p::period.between(lo, hi))
+            .select((p::account_id, p::period, p::cells))
+            .into_boxed();
+        q = if by_account {
+            q.filter(p::account_id.ne(account))
+        } else {
+            q.filter(p::account_id.eq(account))
+        };
+        q.load(conn).await?
+    }))
+}
+
+/// The `job_stats` rows (written since the last compaction) of `grain` in periods `lo..=hi`
+/// for `scope`, the `models` (`None`: all) and the `finals` statuses, every slot (histograms
+/// only when the request needs them).
 async fn read_rows(
     conn: &mut Conn<'_>,
     scope: Scope,
-    c: &JobConditions,
+    models: Option<&HashSet<ModelId>>,
     finals: &[JobStatus],
     grain: Grain,
     (lo, hi): (i32, i32),
     request: &Request,
 ) -> Result<Vec<StatsRow>, DbError> {
     use job_stats::dsl as t;
-    // An administrator grouping by account reads every account's rows, else one set of rows.
-    let (account, by_account) = match (scope.account(), request.dimensions.account) {
-        (None, true) => (rows_of(scope), true),
-        _ => (rows_of(scope), false),
-    };
+    let (account, by_account) = whose(scope, request);
     let [queue, elapsed] = request.histograms.read();
     type Read = (
         AccountId,
@@ -150,8 +229,8 @@ async fn read_rows(
         } else {
             q.filter(t::account_id.eq(account))
         };
-        if c.on_model() {
-            q = q.filter(t::model_id.eq_any(matching_models!(c)));
+        if let Some(models) = models {
+            q = q.filter(t::model_id.eq_any(models.iter().copied().collect::<Vec<_>>()));
         }
         if finals.len() < 4 {
             q = q.filter(t::status.eq_any(finals.to_vec()));

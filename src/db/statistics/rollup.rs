@@ -9,8 +9,9 @@
 //! always written in one order — accounts' rows before the all-accounts rows, then by grain,
 //! period, model, status, slot ([`Key::order`]) — by the writers, the seeder and the
 //! compaction alike, so PostgreSQL writers cannot deadlock on them. Live writes go to slot
-//! `1 + id % 16` ([`SLOTS`]); [`compact`] folds those rows into slot 0 with their histograms
-//! in compact form.
+//! `1 + id % 16` ([`SLOTS`]), against row-lock waits at commit; [`compact`] folds every row of
+//! a period into the period's packed value (`job_stats_packed`, [`super::packed`]), which is
+//! what readers mostly read.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +19,12 @@ use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Binary, Integer, Text};
 use diesel_async::RunQueryDsl;
 
 use super::figures::{Durations, Figures, Point, status_index};
 use super::histogram;
+use super::packed::{self, CellMap, Corrupt};
 use crate::db::models::Job;
 use crate::db::rollup::ALL_ACCOUNTS;
 use crate::db::schema::job_stats;
@@ -125,54 +127,74 @@ pub struct StatsRow {
 impl StatsRow {
     /// The row adding `f` (the figures of jobs of one final status) under `key`.
     pub fn of_figures(key: Key, f: &Figures) -> Self {
-        let [total, completed, failed] = f.inputs;
         let text = |d: &Durations| {
             let t = d.histogram.to_text();
             if t.is_empty() { t } else { format!(",{t}") }
         };
         Self {
             key,
-            numbers: [
-                f.statuses[status_index(key.status)],
-                total,
-                completed,
-                failed,
-                f.bytes,
-                f.queue.count,
-                f.queue.sum,
-                f.queue.max,
-                f.elapsed.count,
-                f.elapsed.sum,
-                f.elapsed.max,
-            ],
+            numbers: f.cell_numbers(key.status),
             queue_hist: text(&f.queue),
             elapsed_hist: text(&f.elapsed),
         }
     }
 
-    /// Adds this row's figures to `f`, its histogram text parsed straight into `f`'s.
-    pub fn add_to(&self, f: &mut Figures) {
-        self.add_numbers(f);
-        f.queue.histogram.add_text(&self.queue_hist);
-        f.elapsed.histogram.add_text(&self.elapsed_hist);
+    /// This row as a cell to add up.
+    pub fn cell(&self) -> Cell<'_> {
+        Cell {
+            status: self.key.status,
+            numbers: &self.numbers,
+            histograms: [
+                Encoded::Text(&self.queue_hist),
+                Encoded::Text(&self.elapsed_hist),
+            ],
+        }
     }
+}
 
-    /// Adds this row's numbers to `f`, not its histograms.
-    pub fn add_numbers(&self, f: &mut Figures) {
-        let n = self.numbers;
-        f.statuses[status_index(self.key.status)] += n[0];
-        for (a, b) in f.inputs.iter_mut().zip([n[1], n[2], n[3]]) {
-            *a += b;
+/// A rollup cell as read — a `job_stats` row or one cell of a packed value
+/// ([`super::packed`]): its final status, numbers and histograms, still encoded.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell<'a> {
+    /// The final status.
+    pub status: JobStatus,
+    /// The numbers, as [`Figures::cell_numbers`] lists them.
+    pub numbers: &'a [i64; 11],
+    /// The queue-time and elapsed-time histograms.
+    pub histograms: [Encoded<'a>; 2],
+}
+
+/// A histogram as stored: text (a `job_stats` row) or varints (a packed value).
+#[derive(Clone, Copy, Debug)]
+pub enum Encoded<'a> {
+    /// `,k` tokens and `k:n` pairs ([`histogram::for_each_bucket`]).
+    Text(&'a str),
+    /// Varint pairs ([`super::packed::for_each_bucket`]).
+    Packed(&'a [u8]),
+}
+
+impl Encoded<'_> {
+    /// Calls `f(k, n)` for each bucket written; fails on packed bytes that do not decode
+    /// (text is lenient: only this module writes it).
+    #[inline]
+    pub fn for_each_bucket(&self, f: impl FnMut(usize, u64)) -> Result<(), Corrupt> {
+        match self {
+            Self::Text(t) => {
+                histogram::for_each_bucket(t, f);
+                Ok(())
+            }
+            Self::Packed(b) => super::packed::for_each_bucket(b, f),
         }
-        f.bytes = f.bytes.saturating_add(n[4]);
-        for (d, [count, sum, max]) in [
-            (&mut f.queue, [n[5], n[6], n[7]]),
-            (&mut f.elapsed, [n[8], n[9], n[10]]),
-        ] {
-            d.count += count;
-            d.sum = d.sum.saturating_add(sum);
-            d.max = d.max.max(max);
-        }
+    }
+}
+
+impl Cell<'_> {
+    /// Adds this cell's figures to `f`, its histograms parsed straight into `f`'s.
+    pub fn add_to(&self, f: &mut Figures) -> Result<(), Corrupt> {
+        f.add_cell_numbers(self.status, self.numbers);
+        let [queue, elapsed] = self.histograms;
+        queue.for_each_bucket(|k, n| f.queue.histogram.bump(k, n))?;
+        elapsed.for_each_bucket(|k, n| f.elapsed.histogram.bump(k, n))
     }
 }
 
@@ -343,73 +365,180 @@ impl Tally {
     }
 }
 
-/// One `(account, grain, period)` of `job_stats`: what [`compact`] folds at once.
+/// One `(account, grain, period)` of the rollup: one packed value.
 pub type Unit = (AccountId, i32, i32);
 
-/// Up to `limit` units with rows outside slot 0 (through `job_stats_slotted_idx`), listed once
-/// so that a compaction pass ends even while writers keep adding rows.
-pub async fn slotted_units(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<Unit>, DbError> {
+/// Up to `limit` units with rows in `job_stats` (every one of them is to be folded), in key
+/// order, listed once so that a compaction pass ends even while writers keep adding rows.
+pub async fn unfolded_units(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<Unit>, DbError> {
     use job_stats::dsl as t;
     Ok(crate::on_backend!(conn, c => {
         t::job_stats
-            .filter(t::slot.ne(0))
             .select((t::account_id, t::grain, t::period))
             .distinct()
+            .order_by((t::account_id, t::grain, t::period))
             .limit(limit)
             .load(c)
             .await?
     }))
 }
 
-/// Folds the rows of `unit` outside slot 0 into slot 0, their histograms in compact form;
-/// returns how many rows it removed. `DELETE … RETURNING` takes exactly what it removes, so a
-/// job finishing meanwhile is either in what was taken or written afterwards to a fresh slot
-/// row: never lost. Readers sum every slot, so no figure changes. One unit per transaction:
-/// its rows are the only ones locked.
-pub async fn compact(tx: &mut Tx<'_>, unit: Unit) -> Result<usize, DbError> {
+/// Units of one account and grain that one transaction folds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The account (0: every account).
+    pub account_id: AccountId,
+    /// The grain's code.
+    pub grain: i32,
+    /// The periods.
+    pub periods: Vec<i32>,
+}
+
+/// `units` grouped into batches of at most `per` periods of one account and grain.
+pub fn batches(units: &[Unit], per: usize) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    for &(account_id, grain, period) in units {
+        match out.last_mut() {
+            Some(b) if b.account_id == account_id && b.grain == grain && b.periods.len() < per => {
+                b.periods.push(period);
+            }
+            _ => out.push(Batch {
+                account_id,
+                grain,
+                periods: vec![period],
+            }),
+        }
+    }
+    out
+}
+
+/// Folds the `job_stats` rows of `batch`'s units into their packed values
+/// (`job_stats_packed`, [`super::packed`]); returns how many rows it removed.
+///
+/// `DELETE … RETURNING` takes exactly what it removes, so a job finishing meanwhile is either
+/// in what was taken or written afterwards to a fresh row: never lost, never counted twice
+/// (readers add packed values and rows in one snapshot). On PostgreSQL the transaction first
+/// takes an advisory lock that every compaction takes, so two replicas never fold into the
+/// same packed value at once (each would overwrite the other's sum); SQLite's writers are
+/// serialized anyway. A writer holds at most one row of a batch (its job's one hour or one day
+/// of that account) and never waits for a packed value, so no lock cycle forms.
+pub async fn compact(tx: &mut Tx<'_>, batch: &Batch) -> Result<usize, DbError> {
+    use crate::db::schema::job_stats_packed::dsl as p;
     use job_stats::dsl as t;
-    let (account, grain, period) = unit;
-    type Taken = (ModelId, JobStatus, Numbers, String, String);
+    let Batch {
+        account_id,
+        grain,
+        periods,
+    } = batch;
+    if let Conn::Postgres(c) = tx.conn() {
+        diesel::sql_query(COMPACTION_LOCK).execute(*c).await?;
+    }
+    type Taken = (i32, ModelId, JobStatus, Numbers, String, String);
     let taken: Vec<Taken> = crate::on_backend!(tx.conn(), c => {
         diesel::delete(
             t::job_stats
-                .filter(t::account_id.eq(account))
+                .filter(t::account_id.eq(account_id))
                 .filter(t::grain.eq(grain))
-                .filter(t::period.eq(period))
-                .filter(t::slot.ne(0)),
+                .filter(t::period.eq_any(periods)),
         )
-        .returning((t::model_id, t::status, numbers_columns!(), t::queue_hist, t::elapsed_hist))
+        .returning((t::period, t::model_id, t::status, numbers_columns!(), t::queue_hist, t::elapsed_hist))
         .get_results(c)
         .await?
     });
-    let removed = taken.len();
-    let grain = if grain == 0 { Grain::Hour } else { Grain::Day };
-    let mut sums: BTreeMap<Key, Figures> = BTreeMap::new();
-    for (model_id, status, n, queue_hist, elapsed_hist) in taken {
-        let key = Key {
-            account_id: account,
-            grain,
-            period,
-            model_id,
-            status,
-            slot: 0,
-        };
-        let row = StatsRow {
-            key,
-            numbers: numbers(n),
-            queue_hist,
-            elapsed_hist,
-        };
-        row.add_to(sums.entry(key).or_default());
+    let packed: Vec<(i32, Vec<u8>)> = crate::on_backend!(tx.conn(), c => {
+        p::job_stats_packed
+            .filter(p::account_id.eq(account_id))
+            .filter(p::grain.eq(grain))
+            .filter(p::period.eq_any(periods))
+            .select((p::period, p::cells))
+            .load(c)
+            .await?
+    });
+    let mut sums: BTreeMap<i32, CellMap> = BTreeMap::new();
+    for (period, bytes) in packed {
+        let cells = packed::decode(&bytes).map_err(diesel::result::Error::from)?;
+        sums.insert(period, cells);
     }
-    let mut rows: Vec<StatsRow> = sums
-        .iter()
-        .map(|(k, f)| StatsRow::of_figures(*k, f))
+    let removed = taken.len();
+    for (period, model_id, status, n, queue_hist, elapsed_hist) in taken {
+        let n = numbers(n);
+        let cell = Cell {
+            status,
+            numbers: &n,
+            histograms: [Encoded::Text(&queue_hist), Encoded::Text(&elapsed_hist)],
+        };
+        let sum = sums
+            .entry(period)
+            .or_default()
+            .entry((model_id, status))
+            .or_default();
+        cell.add_to(sum).map_err(diesel::result::Error::from)?;
+    }
+    let values: Vec<PackedValue> = sums
+        .into_iter()
+        .map(|(period, cells)| PackedValue {
+            unit: (*account_id, *grain, period),
+            cells: packed::encode(&cells),
+        })
         .collect();
-    rows.sort_by_key(|r| r.key.order());
-    for chunk in rows.chunks(100) {
-        let upsert = Upsert(chunk.to_vec());
+    for chunk in values.chunks(100) {
+        let upsert = PackedUpsert(chunk);
         crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
     }
     Ok(removed)
+}
+
+/// Taken by every compaction transaction on PostgreSQL (released at its end): one fold at a
+/// time across replicas. The key is arbitrary, this service's own.
+pub const COMPACTION_LOCK: &str = "SELECT pg_advisory_xact_lock(7140014)";
+
+/// A unit's packed value to store.
+#[derive(Clone, Debug)]
+pub struct PackedValue {
+    /// Which unit.
+    pub unit: Unit,
+    /// Its cells, encoded ([`super::packed::encode`]).
+    pub cells: Vec<u8>,
+}
+
+/// `INSERT INTO job_stats_packed … VALUES (…), (…) ON CONFLICT DO UPDATE SET cells =
+/// excluded.cells`: stores the values, replacing what each unit held (the caller merged it
+/// in). One statement text per number of rows, either backend.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedUpsert<'a>(pub &'a [PackedValue]);
+
+impl<DB: Backend> QueryFragment<DB> for PackedUpsert<'_>
+where
+    DB: diesel::sql_types::HasSqlType<BigInt>
+        + diesel::sql_types::HasSqlType<Integer>
+        + diesel::sql_types::HasSqlType<Binary>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    i32: diesel::serialize::ToSql<Integer, DB>,
+    [u8]: diesel::serialize::ToSql<Binary, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO job_stats_packed (account_id, grain, period, cells) VALUES ");
+        for (i, value) in self.0.iter().enumerate() {
+            let (account, grain, period) = &value.unit;
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, i64>(&account.0)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(grain)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, i32>(period)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Binary, [u8]>(&value.cells)?;
+            out.push_sql(")");
+        }
+        out.push_sql(
+            " ON CONFLICT (account_id, grain, period) DO UPDATE SET cells = excluded.cells",
+        );
+        Ok(())
+    }
+}
+
+impl QueryId for PackedUpsert<'_> {
+    type QueryId = ();
+    /// The text depends on the number of rows: cached by SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
