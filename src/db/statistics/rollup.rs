@@ -7,8 +7,9 @@
 //! `INSERT … ON CONFLICT DO UPDATE` that adds its numbers and appends its histogram tokens
 //! (`hist = hist || excluded.hist`), so a transition costs one statement and no read. Rows are
 //! always written in one order — accounts' rows before the all-accounts rows, then by grain,
-//! period, model, status, slot ([`Key::order`]) — by the writers, the seeder and the
-//! compaction alike, so PostgreSQL writers cannot deadlock on them. Live writes go to slot
+//! period, model, status, slot ([`Key::order`]) — by the writers and the seeder alike, so
+//! PostgreSQL writers cannot deadlock on them (the compaction only deletes them, see
+//! [`compact`]). Live writes go to slot
 //! `1 + id % 16` ([`SLOTS`]), against row-lock waits at commit; [`compact`] folds every row of
 //! a period into the period's packed value (`job_stats_packed`, [`super::packed`]), which is
 //! what readers mostly read.
