@@ -208,17 +208,7 @@ impl Db {
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        self.read(async |conn: &mut Conn<'_>| {
-            let mut tx = Tx::begin(conn, Begin::Write).await?;
-            match body(&mut tx).await {
-                Ok(value) => {
-                    tx.commit().await?;
-                    Ok(value)
-                }
-                Err(e) => Err(tx.roll_back(e).await),
-            }
-        })
-        .await
+        self.transaction(Begin::Write, body).await
     }
 
     /// Runs `body` in one read-only snapshot on a pooled connection (checked out as by
@@ -234,9 +224,25 @@ impl Db {
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
+        self.transaction(Begin::Snapshot, async |tx: &mut Tx<'_>| {
+            body(tx.conn()).await
+        })
+        .await
+    }
+
+    /// Runs `body` in a transaction of `kind` on a pooled connection, committing when it
+    /// returns `Ok` and rolling back on `Err`.
+    async fn transaction<T, E>(
+        &self,
+        kind: Begin,
+        body: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError> + From<diesel::result::Error>,
+    {
         self.read(async |conn: &mut Conn<'_>| {
-            let mut tx = Tx::begin(conn, Begin::Snapshot).await?;
-            match body(tx.conn()).await {
+            let mut tx = Tx::begin(conn, kind).await?;
+            match body(&mut tx).await {
                 Ok(value) => {
                     tx.commit().await?;
                     Ok(value)
