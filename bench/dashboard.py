@@ -7,7 +7,8 @@ by status and model (percentiles per day and per group), on PostgreSQL and SQLit
 
 Reuses bench.py (server, wrk, CPU accounting). Never touches the seeded databases: it measures
 on copies (`CREATE DATABASE … TEMPLATE jh_bench`, SQLite's online backup), times the binary's
-migration of each copy (`job-history migrate`: the new rollup filled from the 1M jobs), then per
+migration of each copy (`job-history migrate`: its pending migrations, then folding the
+statistics' rows into packed values — the whole upgrade of a 1M-job database), then per
 backend: `N` (50) sequential requests on one connection after 5 warm-up ones (p50, p90), and
 `wrk -t1 -c32` pinned to `LOAD_CPU` for `DURATION` s after `WARMUP` s (req/s, p50, p99, CPU per
 request). The query is bench.py's `DASHBOARD` (also a workload of `bench/run`), within the
