@@ -45,8 +45,8 @@ pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
 /// Periods folded per transaction by [`compact_statistics`].
 const PERIODS_PER_TX: usize = 200;
 
-/// Folds every row of `job_stats` into its period's packed value, [`PERIODS_PER_TX`] periods of
-/// one account and grain per transaction; returns how many rows it removed. Units are listed
+/// Folds every row of `job_stats` into its period's packed value, 200 periods of one account
+/// and grain per transaction; returns how many rows it removed. Units are listed
 /// `limit` at a time, and listing stops once it finds fewer than `limit`: rows that writers add
 /// meanwhile wait for the next pass, so a pass ends under any write rate.
 pub async fn compact_statistics(db: &Db, limit: i64) -> Result<usize, DbError> {
