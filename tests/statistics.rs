@@ -395,7 +395,13 @@ async fn a_fold_waits_for_another_replicas_fold() {
         .unwrap();
     let fold = tokio::spawn({
         let db = t.db.clone();
-        async move { job_history::db::upkeep::compact_statistics(&db, 10_000).await }
+        async move {
+            job_history::db::upkeep::compact_statistics(
+                &db,
+                job_history::db::upkeep::UNITS_PER_LISTING,
+            )
+            .await
+        }
     });
     // Observed, not timed: wait until PostgreSQL shows the fold waiting for that lock.
     #[derive(QueryableByName)]
@@ -493,7 +499,7 @@ backend_tests! {
         };
         tokio::join!(lifecycle_work(&t.db, 21, 120), fold(), fold());
         common::invariants::check(&t.db).await;
-        job_history::db::upkeep::compact_statistics(&t.db, 10_000).await.unwrap();
+        job_history::db::upkeep::compact_statistics(&t.db, job_history::db::upkeep::UNITS_PER_LISTING).await.unwrap();
         assert!(unfolded(&t.db).await.is_empty());
         common::invariants::check(&t.db).await;
     }
@@ -697,7 +703,7 @@ backend_tests! {
         // first as rows, then folded into packed values by the upkeep, as after an upgrade.
         common::invariants::check(&t.db).await;
         assert!(!unfolded(&t.db).await.is_empty());
-        job_history::db::upkeep::compact_statistics(&t.db, 10_000).await.unwrap();
+        job_history::db::upkeep::compact_statistics(&t.db, job_history::db::upkeep::UNITS_PER_LISTING).await.unwrap();
         assert!(unfolded(&t.db).await.is_empty());
         common::invariants::check(&t.db).await;
     }

@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )?;
             }
             // What `serve` would otherwise fold in the background after an upgrade.
-            let folded = db::upkeep::compact_statistics(&db, 10_000).await?;
+            let folded = db::upkeep::compact_statistics(&db, db::upkeep::UNITS_PER_LISTING).await?;
             if folded > 0 {
                 outln!("folded {folded} statistics rows into packed values")?;
             }

@@ -45,6 +45,10 @@ pub async fn compact_rollup(db: &Db) -> Result<usize, DbError> {
 /// Periods folded per transaction by [`compact_statistics`].
 const PERIODS_PER_TX: usize = 200;
 
+/// Units [`compact_statistics`] lists at a time, for every caller but tests that want small
+/// listings.
+pub const UNITS_PER_LISTING: i64 = 10_000;
+
 /// Folds every row of `job_stats` into its period's packed value, 200 periods of one account
 /// and grain per transaction; returns how many rows it removed. Units are listed
 /// `limit` at a time, and listing stops once it finds fewer than `limit`: rows that writers add
@@ -79,7 +83,7 @@ pub async fn run(db: Db, every: Duration) {
             Ok(n) => tracing::info!(rows = n, "folded past days' rollup slots"),
             Err(e) => tracing::warn!(error = %e, "rollup compaction failed"),
         }
-        match compact_statistics(&db, 10_000).await {
+        match compact_statistics(&db, UNITS_PER_LISTING).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "folded the statistics' rows into packed values"),
             Err(e) => tracing::warn!(error = %e, "statistics compaction failed"),

@@ -120,7 +120,7 @@ pub async fn seed(db: &Db, opts: SeedOptions) -> Result<SeedReport, SeedError> {
     .map_err(|e| DbError::Unavailable(format!("seed task failed: {e}")))?;
     let mut report = loaded?;
     let folding = Instant::now();
-    crate::db::upkeep::compact_statistics(db, 10_000).await?;
+    crate::db::upkeep::compact_statistics(db, crate::db::upkeep::UNITS_PER_LISTING).await?;
     report.elapsed += folding.elapsed();
     Ok(report)
 }

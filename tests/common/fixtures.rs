@@ -113,7 +113,8 @@ pub async fn history(db: &Db, jobs_n: u64) {
         // the statistics as the seeder does (later writes add rows beside the packed values).
         db.read(async |conn| super::invariants::rebuild_rollup(conn).await)
             .await?;
-        job_history::db::upkeep::compact_statistics(db, 10_000).await?;
+        job_history::db::upkeep::compact_statistics(db, job_history::db::upkeep::UNITS_PER_LISTING)
+            .await?;
         Ok::<_, DbError>(())
     };
     run.await.expect("fixture updates");

@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 use super::figures::{Durations, Figures, status_index};
+use super::rollup::{Cell, Encoded};
 use crate::domain::{JobStatus, ModelId};
 
 /// The format's version byte.
@@ -53,6 +54,18 @@ pub struct PackedCell<'a> {
     pub numbers: [i64; 11],
     /// The queue-time and elapsed-time histograms, encoded.
     pub histograms: [&'a [u8]; 2],
+}
+
+impl PackedCell<'_> {
+    /// This cell as a cell to add up (as [`super::rollup::StatsRow::cell`] for a row).
+    pub fn cell(&self) -> Cell<'_> {
+        let [queue, elapsed] = self.histograms;
+        Cell {
+            status: self.status,
+            numbers: &self.numbers,
+            histograms: [Encoded::Packed(queue), Encoded::Packed(elapsed)],
+        }
+    }
 }
 
 /// Encodes `cells`.
@@ -205,14 +218,8 @@ pub fn decode(bytes: &[u8]) -> Result<CellMap, Corrupt> {
     let mut out = CellMap::new();
     for cell in cells(bytes) {
         let cell = cell?;
-        let f = out.entry((cell.model_id, cell.status)).or_default();
-        f.add_cell_numbers(cell.status, &cell.numbers);
-        for (h, encoded) in [&mut f.queue.histogram, &mut f.elapsed.histogram]
-            .into_iter()
-            .zip(cell.histograms)
-        {
-            for_each_bucket(encoded, |k, n| h.bump(k, n))?;
-        }
+        cell.cell()
+            .add_to(out.entry((cell.model_id, cell.status)).or_default())?;
     }
     Ok(out)
 }

@@ -3,15 +3,13 @@
 //! not hold, read live: every job still stored as pending in the range, and every job of the
 //! slivers. All added into the same cells.
 
-use std::collections::HashSet;
-
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::figures::Point;
 use super::packed;
 use super::plan::{Plan, runs};
-use super::rollup::{Cell, Encoded, Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
+use super::rollup::{Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
 use super::{Request, Tally, live};
 use crate::db::filter::matching_models;
 use crate::db::jobs::JobConditions;
@@ -36,17 +34,20 @@ pub async fn add_cells(
 ) -> Result<(), DbError> {
     let plan = Plan::new(&request.edges);
     let finals = final_statuses(c.statuses.as_deref());
+    // The model filter as ids, once: bound as they are for the rows, searched for the packed
+    // cells (a catalogue's worth at most).
     let models = if c.on_model() {
-        let ids: Vec<ModelId> =
+        let mut ids: Vec<ModelId> =
             crate::on_backend!(conn, conn => matching_models!(c).load(conn).await?);
-        Some(ids.into_iter().collect::<HashSet<ModelId>>())
+        ids.sort_unstable();
+        Some(ids)
     } else {
         None
     };
-    let models = models.as_ref();
+    let models = models.as_deref();
     if !finals.is_empty() && models.is_none_or(|m| !m.is_empty()) {
         let wanted = |model: ModelId, status: JobStatus| {
-            finals.contains(&status) && models.is_none_or(|m| m.contains(&model))
+            finals.contains(&status) && models.is_none_or(|m| m.binary_search(&model).is_ok())
         };
         for (grain, periods) in [(Grain::Day, &plan.days), (Grain::Hour, &plan.hours)] {
             for (lo, hi) in runs(periods, GAP) {
@@ -67,13 +68,7 @@ pub async fn add_cells(
                             cell.model_id,
                             cell.status,
                         ));
-                        let [queue, elapsed] = cell.histograms;
-                        let cell = Cell {
-                            status: cell.status,
-                            numbers: &cell.numbers,
-                            histograms: [Encoded::Packed(queue), Encoded::Packed(elapsed)],
-                        };
-                        let added = tally.add_row(&request.histograms, bucket, key, cell);
+                        let added = tally.add_row(&request.histograms, bucket, key, cell.cell());
                         added.map_err(diesel::result::Error::from)?;
                     }
                 }
@@ -187,7 +182,7 @@ async fn read_packed(
 async fn read_rows(
     conn: &mut Conn<'_>,
     scope: Scope,
-    models: Option<&HashSet<ModelId>>,
+    models: Option<&[ModelId]>,
     finals: &[JobStatus],
     grain: Grain,
     (lo, hi): (i32, i32),
@@ -230,7 +225,7 @@ async fn read_rows(
             q.filter(t::account_id.eq(account))
         };
         if let Some(models) = models {
-            q = q.filter(t::model_id.eq_any(models.iter().copied().collect::<Vec<_>>()));
+            q = q.filter(t::model_id.eq_any(models.to_vec()));
         }
         if finals.len() < 4 {
             q = q.filter(t::status.eq_any(finals.to_vec()));
