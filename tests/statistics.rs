@@ -194,6 +194,7 @@ async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
         .await
         .unwrap_or_else(|e| panic!("{label}: {e}"));
     let want = oracle(jobs, case);
+    assert_eq!(got.buckets.len(), want.len(), "{label}: buckets");
     // The histograms summed apart from the cells: each bucket's total, each group's range.
     for (i, (got, want)) in got.buckets.iter().zip(&want).enumerate() {
         let queue = hist(want.values().flat_map(|w| w.queue.3.iter().copied()));
@@ -202,25 +203,29 @@ async fn compare(db: &Db, jobs: &[J], case: &Case, label: &str) -> usize {
     }
     let groups: std::collections::BTreeSet<&GroupKey> =
         want.iter().flat_map(BTreeMap::keys).collect();
+    let got_groups: BTreeMap<&GroupKey, _> = got.group_histograms().collect();
     for &key in &groups {
         let of = |bucket: &BTreeMap<GroupKey, Expected>| bucket.get(key).cloned();
         let queue = hist(want.iter().filter_map(of).flat_map(|w| w.queue.3));
         let elapsed = hist(want.iter().filter_map(of).flat_map(|w| w.elapsed.3));
+        let seen = got_groups
+            .get(key)
+            .map_or_else(Default::default, |&h| h.clone());
         assert_eq!(
-            got.groups.get(key),
-            Some(&[queue, elapsed]),
+            seen,
+            [queue, elapsed],
             "{label}: group {key:?} over the range"
         );
     }
-    for (key, h) in &got.groups {
+    for key in got_groups.keys() {
         assert!(
-            groups.contains(key) || h.iter().all(|h| h.count() == 0),
-            "{label}: group {key:?}"
+            groups.contains(key),
+            "{label}: group {key:?} has histograms and no job"
         );
     }
     let mut nonzero = 0;
-    for (i, (got, want)) in got.cells.iter().zip(&want).enumerate() {
-        let got: BTreeMap<&GroupKey, _> = got.iter().filter(|(_, f)| f.jobs() > 0).collect();
+    for (i, want) in want.iter().enumerate() {
+        let got: BTreeMap<&GroupKey, _> = got.cells(i).collect();
         assert_eq!(
             got.keys().copied().collect::<Vec<_>>(),
             want.keys().collect::<Vec<_>>(),
@@ -465,12 +470,16 @@ backend_tests! {
         let (jobs, accounts) = (all_jobs(&t.db).await, accounts(&t.db).await);
         let mut rng = SmallRng::seed_from_u64(14);
         let now = job_history::db::now();
-        let mut nonzero = 0;
+        let (mut nonzero, mut with_months) = (0, 0);
         for i in 0..60 {
             let case = random_case(&mut rng, &jobs, &accounts, now);
+            let plan = job_history::db::statistics::plan::Plan::new(&case.request.edges);
+            with_months += usize::from(!plan.months().is_empty());
             nonzero += compare(&t.db, &jobs, &case, &format!("case {i}")).await;
         }
         assert!(nonzero > 300, "too few non-empty cells ({nonzero}): the test would prove little");
+        assert!(with_months > 5, "only {with_months} cases read month values");
+        assert!(month_values(&t.db).await > 0);
         // Later: pending jobs with a deadline ahead have timed out, not yet swept.
         let later = now + Duration::hours(2);
         for i in 0..20 {
@@ -615,6 +624,44 @@ backend_tests! {
         assert!(checked > 150, "{checked}");
     }
 
+    async fn the_groups_listed_are_those_with_jobs_in_the_range(t: TestDb) {
+        // Ranges starting and ending inside months: their month values hold jobs outside the
+        // range (taken back out), and groups only they name must not be listed.
+        common::fixtures::history(&t.db, 1_500).await;
+        let jobs = all_jobs(&t.db).await;
+        let query = r#"query($f: JobFilter) { jobStatistics(filter: $f, bucket: DAY,
+            groupBy: [MODEL, STATUS], groupLimit: 100) {
+            groups { key { status model { identifier } other } figures { jobs elapsedTime { p50 } } }
+            total { jobs } } }"#;
+        let now = job_history::db::now();
+        let mut listed = 0;
+        for (back, days) in [(150, 40), (120, 75), (95, 3), (70, 58)] {
+            let from = (now - Duration::days(back)).date().and_hms_opt(0, 0, 0).unwrap() + Duration::days(2);
+            let to = from + Duration::days(days) - Duration::microseconds(1);
+            let f = json!({ "f": { "createdAt": { "from": from.and_utc().to_rfc3339(), "to": to.and_utc().to_rfc3339() } } });
+            let d = common::gql::data(&t.db, query, f).await;
+            let inside: Vec<&J> = jobs.iter().filter(|j| j.created >= from && j.created <= to).collect();
+            let want: std::collections::BTreeSet<(String, i32)> =
+                inside.iter().map(|j| (j.model_identifier.clone(), j.at(now).0)).collect();
+            let groups = d["jobStatistics"]["groups"].as_array().unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut sum = 0;
+            for g in groups {
+                let jobs = g["figures"]["jobs"].as_i64().unwrap();
+                assert!(jobs > 0, "a group without jobs in {from}..{to}: {g}");
+                sum += jobs;
+                let names = ["SUBMITTED", "IN_PROGRESS", "COMPLETED", "CANCELED", "TIMEDOUT", "ERROR"];
+                let status = names.iter().position(|n| g["key"]["status"] == *n).unwrap();
+                seen.insert((g["key"]["model"]["identifier"].as_str().unwrap().to_string(), i32::try_from(status).unwrap()));
+            }
+            assert_eq!(seen, want, "{from}..{to}");
+            assert_eq!(sum, d["jobStatistics"]["total"]["jobs"].as_i64().unwrap());
+            assert_eq!(sum, i64::try_from(inside.len()).unwrap());
+            listed += groups.len();
+        }
+        assert!(listed > 20, "{listed}");
+    }
+
     async fn percentiles_are_read_wherever_they_are_selected(t: TestDb) {
         common::fixtures::history(&t.db, 600).await;
         let from = (job_history::db::now() - Duration::days(200)).and_utc().to_rfc3339();
@@ -696,9 +743,9 @@ backend_tests! {
         // Back to before `…000010_job_stats` (the migrations after it: the duration indexes and
         // the packed values), then forward again: the rollup is recounted from the jobs.
         let reverted = revert_to(&t.db, "20261130000010").await;
-        assert_eq!(reverted, 3);
+        assert_eq!(reverted, 4);
         let applied = job_history::db::migrate::run(&t.db).await.unwrap();
-        assert_eq!(applied.len(), 3, "{applied:?}");
+        assert_eq!(applied.len(), 4, "{applied:?}");
         // Recounted from the jobs: numbers, maxima and histograms (the SQL's buckets are Rust's),
         // first as rows, then folded into packed values by the upkeep, as after an upgrade.
         common::invariants::check(&t.db).await;
@@ -707,6 +754,68 @@ backend_tests! {
         assert!(unfolded(&t.db).await.is_empty());
         common::invariants::check(&t.db).await;
     }
+
+    async fn values_folded_before_totals_and_months_upgrade_in_place(t: TestDb) {
+        common::fixtures::history(&t.db, 1_500).await;
+        lifecycle_work(&t.db, 4, 60).await;
+        job_history::db::upkeep::compact_statistics(&t.db, job_history::db::upkeep::UNITS_PER_LISTING).await.unwrap();
+        assert!(packed_without_totals(&t.db).await == (0, 0) && month_values(&t.db).await > 0);
+        // As the previous release left it (values without totals, no month values), then
+        // upgraded: every unit is marked for refolding, and readers are right before it.
+        assert_eq!(revert_to(&t.db, "20261130000013").await, 1);
+        assert_eq!(job_history::db::migrate::run(&t.db).await.unwrap().len(), 1);
+        let (values, marked) = packed_without_totals(&t.db).await;
+        assert!(values > 0 && month_values(&t.db).await == 0);
+        assert_eq!(unfolded(&t.db).await.len(), values, "every unit is marked");
+        assert_eq!(marked, values);
+        common::invariants::check(&t.db).await;
+        let (jobs, accounts) = (all_jobs(&t.db).await, accounts(&t.db).await);
+        let mut rng = SmallRng::seed_from_u64(15);
+        let now = job_history::db::now();
+        for i in 0..25 {
+            let case = random_case(&mut rng, &jobs, &accounts, now);
+            compare(&t.db, &jobs, &case, &format!("upgraded case {i}")).await;
+        }
+        // Partly refolded (some values with totals, some months), then all of it.
+        use job_history::db::statistics::rollup;
+        let some = unfolded(&t.db).await.into_iter().step_by(3).collect::<Vec<_>>();
+        for batch in rollup::batches(&some, 40) {
+            t.db.write(async |tx| rollup::compact(tx, &batch).await).await.unwrap();
+        }
+        let (half, _) = packed_without_totals(&t.db).await;
+        assert!(0 < half && half < values, "{half} of {values}");
+        for i in 0..25 {
+            let case = random_case(&mut rng, &jobs, &accounts, now);
+            compare(&t.db, &jobs, &case, &format!("partly refolded case {i}")).await;
+        }
+        job_history::db::upkeep::compact_statistics(&t.db, job_history::db::upkeep::UNITS_PER_LISTING).await.unwrap();
+        assert!(packed_without_totals(&t.db).await == (0, 0) && month_values(&t.db).await > 0);
+        common::invariants::check(&t.db).await;
+        for i in 0..25 {
+            let case = random_case(&mut rng, &jobs, &accounts, now);
+            compare(&t.db, &jobs, &case, &format!("refolded case {i}")).await;
+        }
+    }
+}
+
+/// Packed values without totals, and units marked for refolding (rows with no job).
+async fn packed_without_totals(db: &Db) -> (usize, usize) {
+    use job_history::db::schema::{job_stats, job_stats_packed as p};
+    job_history::with_conn!(db, c => {
+        let values: i64 = p::table.filter(p::totals.is_null()).count().get_result(c).await?;
+        let marks: i64 = job_stats::table.filter(job_stats::jobs.eq(0)).count().get_result(c).await?;
+        Ok((values as usize, marks as usize))
+    })
+    .unwrap()
+}
+
+/// How many month values are stored.
+async fn month_values(db: &Db) -> i64 {
+    use job_history::db::schema::job_stats_packed as p;
+    job_history::with_conn!(db, c => {
+        Ok(p::table.filter(p::grain.eq(2)).count().get_result(c).await?)
+    })
+    .unwrap()
 }
 
 /// Reverts migrations, the last first, down to and including

@@ -63,6 +63,7 @@ diesel::table! {
         grain -> Integer,
         period -> Integer,
         cells -> Binary,
+        totals -> Nullable<Binary>,
     }
 }
 

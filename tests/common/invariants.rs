@@ -172,6 +172,9 @@ pub async fn stored_stats(
     });
     let mut out: BTreeMap<StatsKey, StatsValue> = BTreeMap::new();
     for (key, (a, b, c, d, e, f, g, h, i, j, k), (qh, eh)) in rows {
+        if a == 0 {
+            continue; // a unit marked for refolding by migration …000013: no job
+        }
         let v = out.entry(key).or_default();
         for (idx, x) in [a, b, c, d, e, f, g, h, i, j, k].into_iter().enumerate() {
             if idx == 7 || idx == 10 {
@@ -183,14 +186,37 @@ pub async fn stored_stats(
         v.1.add_text(&qh);
         v.2.add_text(&eh);
     }
-    // The packed values (folded by the compaction), cell by cell.
-    let packed: Vec<(i64, i32, i32, Vec<u8>)> = job_history::on_backend!(conn, c => {
+    // The packed values (folded by the compaction), cell by cell; their totals and the month
+    // values are sums of them, checked here.
+    type PackedRow = (i64, i32, i32, Vec<u8>, Option<Vec<u8>>);
+    let packed: Vec<PackedRow> = job_history::on_backend!(conn, c => {
         use job_history::db::schema::job_stats_packed::dsl as p;
-        p::job_stats_packed.select((p::account_id, p::grain, p::period, p::cells)).load(c).await?
+        p::job_stats_packed.select((p::account_id, p::grain, p::period, p::cells, p::totals)).load(c).await?
     });
-    for (account, grain, period, bytes) in packed {
-        let cells =
-            job_history::db::statistics::packed::decode(&bytes).expect("a packed value decodes");
+    use job_history::db::statistics::packed::{self, CellMap};
+    use job_history::db::statistics::rollup::{Grain, month_of_day};
+    let decode = |bytes: &[u8]| packed::decode(bytes).expect("a packed value decodes");
+    let (mut months, mut months_of_days) = (BTreeMap::new(), BTreeMap::<_, CellMap>::new());
+    for (account, grain, period, bytes, totals) in packed {
+        let cells = decode(&bytes);
+        if let Some(totals) = totals {
+            assert_eq!(
+                decode(&totals),
+                packed::totals(&cells),
+                "the totals of packed value {:?} are not the sums of its cells",
+                (account, grain, period)
+            );
+        }
+        if grain == Grain::Month as i32 {
+            months.insert((account, period), cells);
+            continue;
+        }
+        if grain == Grain::Day as i32 {
+            let month = months_of_days
+                .entry((account, month_of_day(period)))
+                .or_default();
+            packed::decode_into(&bytes, month).expect("a packed value decodes");
+        }
         for ((model, status), f) in cells {
             let v = out
                 .entry((account, grain, period, model.0, status.code()))
@@ -205,6 +231,15 @@ pub async fn stored_stats(
             v.1.merge(&f.queue.histogram);
             v.2.merge(&f.elapsed.histogram);
         }
+    }
+    // A month value is the sum of its days' values (a month without one is summed from them
+    // by readers: values folded before migration …000013, not yet refolded).
+    for (month, cells) in &months {
+        assert_eq!(
+            Some(cells),
+            months_of_days.get(month),
+            "month value {month:?} is not the sum of its days' values"
+        );
     }
     Ok(out)
 }

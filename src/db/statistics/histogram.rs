@@ -110,6 +110,15 @@ impl Histogram {
         self.0[k] += n;
     }
 
+    /// Removes `n` values from bucket `k` (clamped to the last bucket; never below zero): what
+    /// a sum that held them gives back (a month's value less a day outside the range).
+    #[inline]
+    pub fn unbump(&mut self, k: usize, n: u64) {
+        if let Some(c) = self.0.get_mut(k.min(BUCKETS - 1)) {
+            *c = c.saturating_sub(n);
+        }
+    }
+
     /// Adds one value.
     pub fn add(&mut self, value: i64) {
         self.bump(usize::from(bucket_of(value)), 1);

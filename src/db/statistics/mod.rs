@@ -16,7 +16,7 @@ pub mod plan;
 pub mod read;
 pub mod rollup;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 
@@ -112,9 +112,6 @@ impl Request {
 /// request, and the keys are the server's own ids, statuses and key prefixes.
 pub type GroupMap<V> = HashMap<GroupKey, V, foldhash::fast::RandomState>;
 
-/// Figures per bucket (by index) and group.
-pub type Cells = Vec<GroupMap<Figures>>;
-
 /// One flag per duration: queue time, then elapsed time.
 pub type Kinds = [bool; 2];
 
@@ -152,15 +149,43 @@ pub type HistogramPair = [Histogram; 2];
 /// What a request sums: the figures per bucket and group (with histograms only where
 /// [`Histograms::cells`] asks), and apart from them the histograms of each bucket's total
 /// ([`Histograms::buckets`]) and of each group over the range ([`Histograms::range`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Groups are numbered in the order first met, and each bucket's figures are a vector by that
+/// number: a dashboard adds ~16 000 cells of the same ~90 groups, and per-bucket hash maps
+/// spread them over megabytes of entries (a cache miss each), where a bucket's vector is a few
+/// contiguous kilobytes. One lookup per cell finds the group's number.
+#[derive(Clone, Debug, Default)]
 pub struct Tally {
-    /// Figures per bucket (by index) and group.
-    pub cells: Cells,
+    /// Group key → its number.
+    numbers: GroupMap<usize>,
+    /// Number → group key.
+    keys: Vec<GroupKey>,
+    /// Per bucket, figures by group number (groups met after a bucket was last written are
+    /// missing from its end: zeros).
+    cells: Vec<Vec<Figures>>,
     /// Per bucket, its total's histograms.
     pub buckets: Vec<HistogramPair>,
-    /// Per group, its histograms over the whole range.
-    pub groups: GroupMap<HistogramPair>,
+    /// Per group number, its histograms over the whole range (as far as any was added).
+    groups: Vec<HistogramPair>,
 }
+
+/// Two tallies are equal when they hold the same figures, whatever order the groups were met
+/// in (what the live subscription compares).
+impl PartialEq for Tally {
+    fn eq(&self, other: &Self) -> bool {
+        fn cells(t: &Tally) -> Vec<BTreeMap<&GroupKey, &Figures>> {
+            (0..t.cells.len()).map(|b| t.cells(b).collect()).collect()
+        }
+        fn groups(t: &Tally) -> BTreeMap<&GroupKey, &HistogramPair> {
+            t.group_histograms().collect()
+        }
+        self.buckets == other.buckets
+            && cells(self) == cells(other)
+            && groups(self) == groups(other)
+    }
+}
+
+impl Eq for Tally {}
 
 impl Tally {
     /// An empty tally of `request`'s buckets.
@@ -171,10 +196,54 @@ impl Tally {
     /// An empty tally of `buckets` buckets.
     pub fn zeros(buckets: usize) -> Self {
         Self {
-            cells: vec![GroupMap::default(); buckets],
+            cells: vec![Vec::new(); buckets],
             buckets: vec![HistogramPair::default(); buckets],
-            groups: GroupMap::default(),
+            ..Self::default()
         }
+    }
+
+    /// The groups of bucket `bucket` with any job, and their figures.
+    pub fn cells(&self, bucket: usize) -> impl Iterator<Item = (&GroupKey, &Figures)> {
+        let figures = self.cells.get(bucket).map_or(&[][..], Vec::as_slice);
+        self.keys.iter().zip(figures).filter(|(_, f)| f.jobs() > 0)
+    }
+
+    /// The groups' histograms over the whole range (groups with histograms only).
+    pub fn group_histograms(&self) -> impl Iterator<Item = (&GroupKey, &HistogramPair)> {
+        self.keys
+            .iter()
+            .zip(&self.groups)
+            .filter(|(_, [q, e])| q.count() > 0 || e.count() > 0)
+    }
+
+    /// The parts, by group number: the keys, each bucket's figures (each as long as the keys),
+    /// each bucket's total histograms, and each group's histograms over the range (as long as
+    /// the keys).
+    pub fn into_parts(self) -> TallyParts {
+        let n = self.keys.len();
+        let mut cells = self.cells;
+        cells
+            .iter_mut()
+            .for_each(|c| c.resize_with(n, Figures::default));
+        let mut groups = self.groups;
+        groups.resize_with(n, HistogramPair::default);
+        TallyParts {
+            keys: self.keys,
+            cells,
+            buckets: self.buckets,
+            groups,
+        }
+    }
+
+    /// The number of group `key`, numbered now if new.
+    fn number(&mut self, key: GroupKey) -> usize {
+        if let Some(&n) = self.numbers.get(&key) {
+            return n;
+        }
+        let n = self.keys.len();
+        self.keys.push(key.clone());
+        self.numbers.insert(key, n);
+        n
     }
 
     /// Adds `p` to its bucket's group: its numbers to the cell, its durations to the
@@ -185,7 +254,8 @@ impl Tally {
         };
         let key = request.dimensions.key(p);
         let numbers = |cell: &mut Figures| cell.add(p, [false; 2]);
-        self.add(&request.histograms, bucket, key, numbers, |targets| {
+        let to = To::Cell(bucket);
+        self.add(&request.histograms, to, key, numbers, |targets| {
             for (targets, value) in targets.into_iter().zip([p.queue_ms, p.elapsed_ms]) {
                 if let Some(v) = value {
                     targets.into_iter().flatten().for_each(|h| h.add(v));
@@ -194,22 +264,25 @@ impl Tally {
         });
     }
 
-    /// Adds a rollup cell of bucket `bucket` to group `key`: its numbers to the cell, and each
-    /// histogram, decoded once, to the histograms `wanted`.
+    /// Adds a rollup cell to group `key` where `to` says: its numbers (for [`To::Cell`]), and
+    /// each histogram, decoded once, to the histograms `wanted` there.
     pub fn add_row(
         &mut self,
         wanted: &Histograms,
-        bucket: usize,
+        to: To,
         key: GroupKey,
         row: Cell<'_>,
     ) -> Result<(), Corrupt> {
         let numbers = |cell: &mut Figures| cell.add_cell_numbers(row.status, row.numbers);
+        let less = to == To::RangeWithout;
         let mut decoded = Ok(());
-        self.add(wanted, bucket, key, numbers, |targets| {
+        self.add(wanted, to, key, numbers, |targets| {
             for (mut targets, encoded) in targets.into_iter().zip(row.histograms) {
                 if targets.iter().any(Option::is_some) {
                     let walked = encoded.for_each_bucket(|k, n| {
-                        targets.iter_mut().flatten().for_each(|h| h.bump(k, n));
+                        for h in targets.iter_mut().flatten() {
+                            if less { h.unbump(k, n) } else { h.bump(k, n) }
+                        }
                     });
                     if walked.is_err() {
                         decoded = walked;
@@ -220,41 +293,104 @@ impl Tally {
         decoded
     }
 
-    /// Adds to group `key` of bucket `bucket`: `numbers` to the cell, then `histograms` to the
-    /// histograms it is given per duration — the cell's, the bucket total's and the group's
-    /// over the range, each only where `wanted`. Two lookups of the key, whatever is wanted.
+    /// Adds to group `key` where `to` says: `numbers` to the bucket's cell (for
+    /// [`To::Cell`] only), then `histograms` to the histograms it is given per duration — the
+    /// cell's, the bucket total's and the group's over the range, each only where `wanted` and
+    /// `to` allow. One lookup of the key.
     fn add(
         &mut self,
         wanted: &Histograms,
-        bucket: usize,
+        to: To,
         key: GroupKey,
         numbers: impl FnOnce(&mut Figures),
         histograms: impl FnOnce([[Option<&mut Histogram>; 3]; 2]),
     ) {
-        let [rq, re] = if wanted.range.contains(&true) {
-            let [q, e] = self.groups.entry(key.clone()).or_default();
-            [Some(q), Some(e)]
+        let none = Histograms::default();
+        let (cell_bucket, total_bucket, wanted) = match to {
+            To::Cell(b) => (Some(b), Some(b), *wanted),
+            To::BucketTotal(b) => {
+                let buckets = wanted.buckets;
+                (None, Some(b), Histograms { buckets, ..none })
+            }
+            To::Range | To::RangeWithout => (
+                None,
+                None,
+                Histograms {
+                    range: wanted.range,
+                    ..none
+                },
+            ),
+        };
+        let (c, b, r) = (wanted.cells, wanted.buckets, wanted.range);
+        // A bucket's total needs no group (nor a number for the totals' key).
+        let group = if cell_bucket.is_some() || r.contains(&true) {
+            self.number(key)
+        } else {
+            0
+        };
+        let known = self.keys.len();
+        let [rq, re] = if r.contains(&true) {
+            if self.groups.len() <= group {
+                self.groups.resize_with(known, HistogramPair::default);
+            }
+            let [q, e] = &mut self.groups[group];
+            [Some(q).filter(|_| r[0]), Some(e).filter(|_| r[1])]
         } else {
             [None, None]
         };
-        let cell = self.cells[bucket].entry(key).or_default();
-        numbers(cell);
-        let Figures { queue, elapsed, .. } = cell;
-        let [bq, be] = &mut self.buckets[bucket];
-        let (c, b, r) = (wanted.cells, wanted.buckets, wanted.range);
-        histograms([
-            [
-                c[0].then_some(&mut queue.histogram),
-                b[0].then_some(bq),
-                rq.filter(|_| r[0]),
-            ],
-            [
-                c[1].then_some(&mut elapsed.histogram),
-                b[1].then_some(be),
-                re.filter(|_| r[1]),
-            ],
-        ]);
+        let [cq, ce] = match cell_bucket {
+            Some(bucket) => {
+                let cells = &mut self.cells[bucket];
+                if cells.len() <= group {
+                    cells.resize_with(known, Figures::default);
+                }
+                let cell = &mut cells[group];
+                numbers(cell);
+                let Figures { queue, elapsed, .. } = cell;
+                [
+                    c[0].then_some(&mut queue.histogram),
+                    c[1].then_some(&mut elapsed.histogram),
+                ]
+            }
+            None => [None, None],
+        };
+        let [bq, be] = match total_bucket {
+            Some(bucket) => {
+                let [q, e] = &mut self.buckets[bucket];
+                [b[0].then_some(q), b[1].then_some(e)]
+            }
+            None => [None, None],
+        };
+        histograms([[cq, bq, rq], [ce, be, re]]);
     }
+}
+
+/// A [`Tally`]'s parts, by group number ([`Tally::into_parts`]).
+#[derive(Clone, Debug, Default)]
+pub struct TallyParts {
+    /// Number → group key.
+    pub keys: Vec<GroupKey>,
+    /// Per bucket, figures by group number.
+    pub cells: Vec<Vec<Figures>>,
+    /// Per bucket, its total's histograms.
+    pub buckets: Vec<HistogramPair>,
+    /// Per group number, its histograms over the whole range.
+    pub groups: Vec<HistogramPair>,
+}
+
+/// Where a rollup cell is added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum To {
+    /// To its group in bucket `b`: its numbers, and its histograms wherever wanted (the cell's,
+    /// the bucket's total, the group's over the range).
+    Cell(usize),
+    /// Only its histograms, to bucket `b`'s total (a value's totals beside its model cells).
+    BucketTotal(usize),
+    /// Only its histograms, to its group's over the range (a month value).
+    Range,
+    /// Only its histograms, taken from its group's over the range (a day of a month value
+    /// added whole, outside the range's whole days).
+    RangeWithout,
 }
 
 /// Why statistics could not be computed.

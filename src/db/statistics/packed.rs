@@ -15,6 +15,12 @@
 //! an unsigned LEB128 varint (the numbers are never negative). The lengths let a reader step
 //! over a histogram it does not want without decoding it. A value that does not decode is
 //! reported as a deserialization error, never guessed at.
+//!
+//! **Totals** (`job_stats_packed.totals`, migration `…000013`): the same format, one cell per
+//! final status summed over every model (model id [`EVERY_MODEL`]), written beside the cells
+//! by the compaction ([`totals`]). A chart of a bucket's total, or of statuses alone, reads
+//! these four cells instead of every model's. `NULL` in values folded before `…000013` (the
+//! first compaction after the upgrade fills them); readers then sum the cells.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +34,9 @@ const VERSION: u8 = 1;
 /// The packed value of no cell.
 pub const EMPTY: [u8; 1] = [VERSION];
 
+/// The model id of a total's cells: every model.
+pub const EVERY_MODEL: ModelId = ModelId(0);
+
 /// One cell's figures by (model, final status): what a packed value holds.
 pub type CellMap = BTreeMap<(ModelId, JobStatus), Figures>;
 
@@ -39,6 +48,12 @@ pub struct Corrupt(pub usize);
 impl From<Corrupt> for diesel::result::Error {
     fn from(e: Corrupt) -> Self {
         diesel::result::Error::DeserializationError(Box::new(e))
+    }
+}
+
+impl From<Corrupt> for crate::db::DbError {
+    fn from(e: Corrupt) -> Self {
+        diesel::result::Error::from(e).into()
     }
 }
 
@@ -216,12 +231,28 @@ pub fn for_each_bucket(encoded: &[u8], mut f: impl FnMut(usize, u64)) -> Result<
 /// Decodes packed value `bytes` into figures per cell (what the compaction merges into).
 pub fn decode(bytes: &[u8]) -> Result<CellMap, Corrupt> {
     let mut out = CellMap::new();
+    decode_into(bytes, &mut out)?;
+    Ok(out)
+}
+
+/// Adds the cells of packed value `bytes` to `sums`, cell by cell.
+pub fn decode_into(bytes: &[u8], sums: &mut CellMap) -> Result<(), Corrupt> {
     for cell in cells(bytes) {
         let cell = cell?;
         cell.cell()
-            .add_to(out.entry((cell.model_id, cell.status)).or_default())?;
+            .add_to(sums.entry((cell.model_id, cell.status)).or_default())?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The totals of `cells`: per final status, the sum over every model (keyed by
+/// [`EVERY_MODEL`]), to [`encode`] as a value's `totals`.
+pub fn totals(cells: &CellMap) -> CellMap {
+    let mut out = CellMap::new();
+    for (&(_, status), f) in cells {
+        out.entry((EVERY_MODEL, status)).or_default().merge(f);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -270,6 +301,34 @@ mod tests {
         for_each_bucket(read[0].histograms[0], |k, n| buckets.push((k, n))).unwrap();
         assert_eq!(buckets, [(0, 1), (5, 1), (300, 2)]);
         assert!(decode(&EMPTY).unwrap().is_empty());
+    }
+
+    #[test]
+    fn totals_sum_each_status_over_every_model() {
+        let mut map = CellMap::new();
+        for (model, status, seed) in [
+            (7, JobStatus::Completed, 0),
+            (8, JobStatus::Completed, 1),
+            (8, JobStatus::Error, 2),
+        ] {
+            map.insert((ModelId(model), status), figures(status, seed));
+        }
+        let totals = decode(&encode(&totals(&map))).unwrap();
+        assert_eq!(
+            totals.keys().copied().collect::<Vec<_>>(),
+            [
+                (EVERY_MODEL, JobStatus::Completed),
+                (EVERY_MODEL, JobStatus::Error)
+            ]
+        );
+        let mut completed = figures(JobStatus::Completed, 0);
+        completed.merge(&figures(JobStatus::Completed, 1));
+        assert_eq!(totals[&(EVERY_MODEL, JobStatus::Completed)], completed);
+        assert_eq!(
+            totals[&(EVERY_MODEL, JobStatus::Error)],
+            figures(JobStatus::Error, 2)
+        );
+        assert_eq!(totals[&(EVERY_MODEL, JobStatus::Completed)].queue.count, 6);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::rollup::hour_of;
+use super::rollup::{days_of_month, hour_of, month_of_day};
 use crate::db::jobs::Range;
 
 /// Where each bucket's figures come from.
@@ -70,6 +70,28 @@ impl Plan {
         }
     }
 
+    /// The UTC months (months since January 1970) whose month value is worth reading where only
+    /// the sum over the range is wanted, each with its days *not* read from daily values (whose
+    /// values are then taken back out of the month's): the months more than one of whose days
+    /// are read daily beyond those not (a month value costs about what a day's does).
+    pub fn months(&self) -> BTreeMap<i32, Vec<i32>> {
+        let (Some(&first), Some(&last)) = (self.days.keys().next(), self.days.keys().next_back())
+        else {
+            return BTreeMap::new();
+        };
+        (month_of_day(first)..=month_of_day(last))
+            .filter_map(|m| {
+                let days = days_of_month(m);
+                let outside: Vec<i32> = days
+                    .clone()
+                    .filter(|d| !self.days.contains_key(d))
+                    .collect();
+                let inside = days.len() - outside.len();
+                (outside.len() + 1 < inside).then_some((m, outside))
+            })
+            .collect()
+    }
+
     /// Adds `[a, b)` to the live slivers (nothing when empty).
     fn sliver(&mut self, a: NaiveDateTime, b: NaiveDateTime) {
         if a >= b {
@@ -85,11 +107,11 @@ impl Plan {
     }
 }
 
-/// Runs of the keys of `periods` (inclusive), neighbours less than `gap` apart merged: each run
-/// is one range scan of the rollup, reading the few periods in the gaps too.
-pub fn runs<V>(periods: &BTreeMap<i32, V>, gap: i32) -> Vec<(i32, i32)> {
+/// Runs of `periods` (increasing; runs inclusive), neighbours at most `gap` apart merged: each
+/// run is one range scan of the rollup, reading the few periods in the gaps too.
+pub fn runs(periods: impl IntoIterator<Item = i32>, gap: i32) -> Vec<(i32, i32)> {
     let mut out: Vec<(i32, i32)> = Vec::new();
-    for &p in periods.keys() {
+    for p in periods {
         match out.last_mut() {
             Some((_, hi)) if p - *hi <= gap => *hi = p,
             _ => out.push((p, p)),
@@ -138,6 +160,43 @@ mod tests {
     }
 
     #[test]
+    fn months_are_read_where_most_of_their_days_are_read_daily() {
+        // 2026-01-15 .. 2026-04-01 (exclusive) in one bucket per day, then a New York day.
+        let mut edges: Vec<NaiveDateTime> = (0..=76)
+            .map(|d| at("2026-01-15T00:00:00Z") + Duration::days(d))
+            .collect();
+        assert_eq!(*edges.last().unwrap(), at("2026-04-01T00:00:00Z"));
+        edges.push(at("2026-04-02T04:00:00Z"));
+        let p = Plan::new(&edges);
+        let day = |s: &str| hour_of(at(s)).div_euclid(24);
+        let month = |s: &str| month_of_day(day(s));
+        let months = p.months();
+        // January: 17 days read daily, 14 not (taken back out); February and March whole;
+        // April: 1 day read daily, 29 not.
+        assert_eq!(
+            months.keys().copied().collect::<Vec<_>>(),
+            [
+                month("2026-01-01T00:00:00Z"),
+                month("2026-02-01T00:00:00Z"),
+                month("2026-03-31T23:00:00Z")
+            ]
+        );
+        assert_eq!(
+            months[&month("2026-01-01T00:00:00Z")],
+            (day("2026-01-01T00:00:00Z")..day("2026-01-15T00:00:00Z")).collect::<Vec<_>>()
+        );
+        assert!(months[&month("2026-02-01T00:00:00Z")].is_empty());
+        assert_eq!(month("1970-01-31T00:00:00Z"), 0);
+        assert_eq!(month("1969-12-31T00:00:00Z"), -1);
+        assert_eq!(days_of_month(0), 0..31);
+        assert_eq!(days_of_month(-1), -31..0);
+        assert_eq!(days_of_month(month("2024-02-10T00:00:00Z")).len(), 29);
+        // 16 days of January: 16 read daily, 15 not; 15 + 1 is not fewer than 16.
+        assert!(Plan::new(&edges[..17]).months().is_empty());
+        assert_eq!(Plan::new(&edges[..18]).months().len(), 1);
+    }
+
+    #[test]
     fn new_york_days_are_hours_and_half_hour_zones_have_slivers() {
         let ny = Plan::new(&[at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z")]);
         assert!(ny.days.is_empty() && ny.slivers.is_empty());
@@ -150,7 +209,7 @@ mod tests {
         assert_eq!(india.slivers.len(), 3, "{:?}", india.slivers);
         assert_eq!(india.slivers[1].from, at("2026-05-02T18:00:00Z"));
         assert_eq!(
-            runs(&india.hours, 2),
+            runs(india.hours.keys().copied(), 2),
             [(
                 india.hours.keys().next().copied().unwrap(),
                 india.hours.keys().next_back().copied().unwrap()

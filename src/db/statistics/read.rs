@@ -2,15 +2,23 @@
 //! and the `job_stats` rows written since they were last folded — plus the jobs the rollup does
 //! not hold, read live: every job still stored as pending in the range, and every job of the
 //! slivers. All added into the same cells.
+//!
+//! Two shortcuts, both sums the compaction keeps ([`super::rollup::compact`]): where the groups'
+//! histograms over the whole range are wanted, a UTC month whose every day is read whole adds
+//! its month value's histograms instead of its days' (the days still give their numbers per
+//! bucket); and where no model is filtered, a value's per-status totals give its bucket's total
+//! histograms — and all of its figures when the jobs are not grouped by model.
+
+use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::figures::Point;
-use super::packed;
+use super::packed::{self, Corrupt};
 use super::plan::{Plan, runs};
-use super::rollup::{Grain, Key, Numbers, StatsRow, numbers, numbers_columns};
-use super::{Request, Tally, live};
+use super::rollup::{Grain, Key, Numbers, StatsRow, month_of_day, numbers, numbers_columns};
+use super::{Histograms, Request, Tally, To, live};
 use crate::db::filter::matching_models;
 use crate::db::jobs::JobConditions;
 use crate::db::rollup::rows_of;
@@ -18,7 +26,7 @@ use crate::db::schema::{job_stats, job_stats_packed};
 use crate::db::{Conn, DbError};
 use crate::domain::{AccountId, JobStatus, ModelId, Scope};
 
-/// Periods closer than this (hours, or days) are read by one range scan.
+/// Periods closer than this (hours, days or months) are read by one range scan.
 const GAP: i32 = 2;
 
 /// Adds to `tally` the figures of the jobs in `scope` matching `c` (whose `created` is the
@@ -46,36 +54,54 @@ pub async fn add_cells(
     };
     let models = models.as_deref();
     if !finals.is_empty() && models.is_none_or(|m| !m.is_empty()) {
-        let wanted = |model: ModelId, status: JobStatus| {
-            finals.contains(&status) && models.is_none_or(|m| m.binary_search(&model).is_ok())
+        let cells = Cells {
+            request,
+            finals: &finals,
+            models,
         };
-        for (grain, periods) in [(Grain::Day, &plan.days), (Grain::Hour, &plan.hours)] {
-            for (lo, hi) in runs(periods, GAP) {
-                let bucket = |period| periods.get(&period).copied(); // None: in a gap
-                for (account_id, period, bytes) in
-                    read_packed(conn, scope, grain, (lo, hi), request).await?
-                {
-                    let Some(bucket) = bucket(period) else {
-                        continue;
-                    };
-                    for cell in packed::cells(&bytes) {
-                        let cell = cell.map_err(diesel::result::Error::from)?;
-                        if !wanted(cell.model_id, cell.status) {
-                            continue;
-                        }
-                        let key = request.dimensions.key(&representative(
-                            account_id,
-                            cell.model_id,
-                            cell.status,
-                        ));
-                        let added = tally.add_row(&request.histograms, bucket, key, cell.cell());
-                        added.map_err(diesel::result::Error::from)?;
+        let wanted = request.histograms;
+        // Months whose value gives the groups' histograms over the range, less their days
+        // outside the days read whole.
+        let mut months = BTreeSet::new();
+        if wanted.range.contains(&true) {
+            let chosen = plan.months();
+            for run in runs(chosen.keys().copied(), GAP) {
+                for value in read_packed(conn, scope, Grain::Month, run, request).await? {
+                    if chosen.contains_key(&value.period) {
+                        months.insert(value.period);
+                        cells.add_value(tally, &value, To::Range, &wanted)?;
                     }
                 }
-                let rows =
-                    read_rows(conn, scope, models, &finals, grain, (lo, hi), request).await?;
+            }
+            let outside: Vec<i32> = months
+                .iter()
+                .flat_map(|m| chosen[m].iter().copied())
+                .collect();
+            for run in runs(outside.iter().copied(), GAP) {
+                for value in read_packed(conn, scope, Grain::Day, run, request).await? {
+                    if outside.binary_search(&value.period).is_ok() {
+                        cells.add_value(tally, &value, To::RangeWithout, &wanted)?;
+                    }
+                }
+            }
+        }
+        for (grain, periods) in [(Grain::Day, &plan.days), (Grain::Hour, &plan.hours)] {
+            for run in runs(periods.keys().copied(), GAP) {
+                for value in read_packed(conn, scope, grain, run, request).await? {
+                    let Some(&bucket) = periods.get(&value.period) else {
+                        continue; // in a gap
+                    };
+                    let in_month =
+                        grain == Grain::Day && months.contains(&month_of_day(value.period));
+                    let wanted = Histograms {
+                        range: if in_month { [false; 2] } else { wanted.range },
+                        ..wanted
+                    };
+                    cells.add_value(tally, &value, To::Cell(bucket), &wanted)?;
+                }
+                let rows = read_rows(conn, scope, models, &finals, grain, run, request).await?;
                 for row in rows {
-                    let Some(bucket) = bucket(row.key.period) else {
+                    let Some(&bucket) = periods.get(&row.key.period) else {
                         continue;
                     };
                     let k = row.key;
@@ -83,7 +109,7 @@ pub async fn add_cells(
                         request
                             .dimensions
                             .key(&representative(k.account_id, k.model_id, k.status));
-                    let added = tally.add_row(&request.histograms, bucket, key, row.cell());
+                    let added = tally.add_row(&wanted, To::Cell(bucket), key, row.cell());
                     added.map_err(diesel::result::Error::from)?;
                 }
             }
@@ -110,6 +136,84 @@ pub async fn add_cells(
         }
     }
     Ok(())
+}
+
+/// A packed value as read.
+struct Packed {
+    account_id: AccountId,
+    period: i32,
+    cells: Vec<u8>,
+    /// `None` in values folded before totals existed (migration `…000013`).
+    totals: Option<Vec<u8>>,
+}
+
+/// What a request takes from packed values: the cells of the statuses and models it wants.
+struct Cells<'a> {
+    request: &'a Request,
+    finals: &'a [JobStatus],
+    /// Sorted; `None`: every model.
+    models: Option<&'a [ModelId]>,
+}
+
+impl Cells<'_> {
+    /// Adds `value` where `to` says, `wanted`'s histograms included: from its per-status totals
+    /// alone when no model is filtered or grouped by (4 cells instead of every model's), else
+    /// from its cells — with the bucket's total histograms from the totals when no model is
+    /// filtered.
+    fn add_value(
+        &self,
+        tally: &mut Tally,
+        value: &Packed,
+        to: To,
+        wanted: &Histograms,
+    ) -> Result<(), Corrupt> {
+        let every_model = self.models.is_none();
+        match (&value.totals, to) {
+            (Some(totals), _) if every_model && !self.request.dimensions.model => {
+                self.add(tally, value.account_id, totals, to, wanted)
+            }
+            (Some(totals), To::Cell(bucket)) if every_model && wanted.buckets.contains(&true) => {
+                let cells_only = Histograms {
+                    buckets: [false; 2],
+                    ..*wanted
+                };
+                self.add(tally, value.account_id, &value.cells, to, &cells_only)?;
+                self.add(
+                    tally,
+                    value.account_id,
+                    totals,
+                    To::BucketTotal(bucket),
+                    wanted,
+                )
+            }
+            _ => self.add(tally, value.account_id, &value.cells, to, wanted),
+        }
+    }
+
+    /// Adds the wanted cells of packed `bytes` (cells or totals) of `account_id`.
+    fn add(
+        &self,
+        tally: &mut Tally,
+        account_id: AccountId,
+        bytes: &[u8],
+        to: To,
+        wanted: &Histograms,
+    ) -> Result<(), Corrupt> {
+        for cell in packed::cells(bytes) {
+            let cell = cell?;
+            let model_wanted = || {
+                self.models
+                    .is_none_or(|m| m.binary_search(&cell.model_id).is_ok())
+            };
+            if !self.finals.contains(&cell.status) || !model_wanted() {
+                continue;
+            }
+            let point = representative(account_id, cell.model_id, cell.status);
+            let key = self.request.dimensions.key(&point);
+            tally.add_row(wanted, to, key, cell.cell())?;
+        }
+        Ok(())
+    }
 }
 
 /// The final statuses `statuses` asks for (`None`: all four).
@@ -151,21 +255,22 @@ fn whose(scope: Scope, request: &Request) -> (AccountId, bool) {
     (rows_of(scope), by_account)
 }
 
-/// The packed values of `grain` in periods `lo..=hi` for `scope`: (account, period, cells).
+/// The packed values of `grain` in periods `lo..=hi` for `scope`.
 async fn read_packed(
     conn: &mut Conn<'_>,
     scope: Scope,
     grain: Grain,
     (lo, hi): (i32, i32),
     request: &Request,
-) -> Result<Vec<(AccountId, i32, Vec<u8>)>, DbError> {
+) -> Result<Vec<Packed>, DbError> {
     use job_stats_packed::dsl as p;
     let (account, by_account) = whose(scope, request);
-    Ok(crate::on_backend!(conn, conn => {
+    type Read = (AccountId, i32, Vec<u8>, Option<Vec<u8>>);
+    let read: Vec<Read> = crate::on_backend!(conn, conn => {
         let mut q = p::job_stats_packed
             .filter(p::grain.eq(grain as i32))
             .filter(p::period.between(lo, hi))
-            .select((p::account_id, p::period, p::cells))
+            .select((p::account_id, p::period, p::cells, p::totals))
             .into_boxed();
         q = if by_account {
             q.filter(p::account_id.ne(account))
@@ -173,7 +278,16 @@ async fn read_packed(
             q.filter(p::account_id.eq(account))
         };
         q.load(conn).await?
-    }))
+    });
+    Ok(read
+        .into_iter()
+        .map(|(account_id, period, cells, totals)| Packed {
+            account_id,
+            period,
+            cells,
+            totals,
+        })
+        .collect())
 }
 
 /// The `job_stats` rows (written since the last compaction) of `grain` in periods `lo..=hi`
@@ -208,6 +322,7 @@ async fn read_rows(
         let mut q = t::job_stats
             .filter(t::grain.eq(grain as i32))
             .filter(t::period.between(lo, hi))
+            .filter(t::jobs.gt(0)) // not the upgrade's marks (migration `…000013`)
             .select((
                 t::account_id,
                 t::period,

@@ -64,13 +64,42 @@ pub(crate) use numbers_columns;
 /// [`compact`] folded), as `job_counts` does (`crate::db::rollup::SLOTS`).
 pub const SLOTS: i64 = 16;
 
-/// A row's grain.
+/// A row's or packed value's grain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Grain {
     /// One UTC hour: `period` is hours since 1970-01-01T00:00Z.
     Hour = 0,
     /// One UTC day: `period` is days since 1970-01-01.
     Day = 1,
+    /// One UTC calendar month: `period` is months since January 1970. Packed values only
+    /// (no row is written per month): the compaction sums a month's daily values into it
+    /// ([`compact`]), so a long range's groups can be summed from ~30× fewer values.
+    Month = 2,
+}
+
+/// 1970-01-01 as days since 0001-01-01 (chrono's `num_days_from_ce`).
+const EPOCH_CE: i32 = 719_163;
+
+/// The UTC month holding day `day` (days since the epoch), as months since January 1970.
+pub fn month_of_day(day: i32) -> i32 {
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(day.saturating_add(EPOCH_CE));
+    date.map_or(if day < 0 { i32::MIN } else { i32::MAX }, |d| {
+        use chrono::Datelike;
+        (d.year() - 1970) * 12 + d.month0() as i32
+    })
+}
+
+/// The days (since the epoch) of month `month` (months since January 1970).
+pub fn days_of_month(month: i32) -> std::ops::Range<i32> {
+    use chrono::{Datelike, Months, NaiveDate};
+    let first = i32::try_from(i64::from(month.div_euclid(12)) + 1970)
+        .ok()
+        .and_then(|year| NaiveDate::from_ymd_opt(year, month.rem_euclid(12) as u32 + 1, 1));
+    let next = first.and_then(|d| d.checked_add_months(Months::new(1)));
+    match (first, next) {
+        (Some(a), Some(b)) => a.num_days_from_ce() - EPOCH_CE..b.num_days_from_ce() - EPOCH_CE,
+        _ => 0..0,
+    }
 }
 
 /// The UTC hour of `t` (hours since the epoch).
@@ -320,7 +349,7 @@ where
 }
 
 /// Codes bound by reference (Diesel's generic `ToSql` borrows what it binds).
-static GRAIN_CODES: [i32; 2] = [0, 1];
+static GRAIN_CODES: [i32; 3] = [0, 1, 2];
 static STATUS_CODES: [i32; 6] = [0, 1, 2, 3, 4, 5];
 
 fn grain_code(g: Grain) -> &'static i32 {
@@ -423,6 +452,11 @@ pub fn batches(units: &[Unit], per: usize) -> Vec<Batch> {
 /// same packed value at once (each would overwrite the other's sum); SQLite's writers are
 /// serialized anyway. A writer holds at most one row of a batch (its job's one hour or one day
 /// of that account) and never waits for a packed value, so no lock cycle forms.
+///
+/// Each value is stored with its totals per status ([`PackedValue::of`]), and a batch of days
+/// rebuilds the month values of its months from their days' values ([`Grain::Month`]). A row
+/// with no job is a mark the upgrade to totals and months (migration `…000013`) left on every
+/// unit folded before it: the unit is stored again, with its totals, and nothing is added.
 pub async fn compact(tx: &mut Tx<'_>, batch: &Batch) -> Result<usize, DbError> {
     use crate::db::schema::job_stats_packed::dsl as p;
     use job_stats::dsl as t;
@@ -463,30 +497,72 @@ pub async fn compact(tx: &mut Tx<'_>, batch: &Batch) -> Result<usize, DbError> {
     let removed = taken.len();
     for (period, model_id, status, n, queue_hist, elapsed_hist) in taken {
         let n = numbers(n);
+        let sum = sums.entry(period).or_default();
+        if n[0] == 0 {
+            // A mark (migration `…000013`): the unit is refolded, nothing is added.
+            continue;
+        }
         let cell = Cell {
             status,
             numbers: &n,
             histograms: [Encoded::Text(&queue_hist), Encoded::Text(&elapsed_hist)],
         };
-        let sum = sums
-            .entry(period)
-            .or_default()
-            .entry((model_id, status))
-            .or_default();
-        cell.add_to(sum).map_err(diesel::result::Error::from)?;
+        cell.add_to(sum.entry((model_id, status)).or_default())
+            .map_err(diesel::result::Error::from)?;
     }
     let values: Vec<PackedValue> = sums
-        .into_iter()
-        .map(|(period, cells)| PackedValue {
-            unit: (*account_id, *grain, period),
-            cells: packed::encode(&cells),
-        })
+        .iter()
+        .map(|(&period, cells)| PackedValue::of((*account_id, *grain, period), cells))
         .collect();
+    store(tx, &values).await?;
+    if *grain == Grain::Day as i32 {
+        fold_months(tx, *account_id, periods).await?;
+    }
+    Ok(removed)
+}
+
+/// Rebuilds the month values of the months holding `days` from every daily value of those
+/// months, as stored now (the caller has just stored the days'): a month value is always the
+/// sum of its days' values, in the same transaction that changes one of them.
+async fn fold_months(tx: &mut Tx<'_>, account_id: AccountId, days: &[i32]) -> Result<(), DbError> {
+    use crate::db::schema::job_stats_packed::dsl as p;
+    let mut sums: BTreeMap<i32, CellMap> = days
+        .iter()
+        .map(|&d| (month_of_day(d), CellMap::new()))
+        .collect();
+    let (Some(&first), Some(&last)) = (sums.keys().next(), sums.keys().next_back()) else {
+        return Ok(());
+    };
+    let (lo, hi) = (days_of_month(first).start, days_of_month(last).end - 1);
+    let stored: Vec<(i32, Vec<u8>)> = crate::on_backend!(tx.conn(), c => {
+        p::job_stats_packed
+            .filter(p::account_id.eq(account_id))
+            .filter(p::grain.eq(Grain::Day as i32))
+            .filter(p::period.between(lo, hi))
+            .select((p::period, p::cells))
+            .load(c)
+            .await?
+    });
+    for (day, bytes) in stored {
+        // Months between two folded ones are read but not rebuilt.
+        if let Some(sum) = sums.get_mut(&month_of_day(day)) {
+            packed::decode_into(&bytes, sum).map_err(diesel::result::Error::from)?;
+        }
+    }
+    let values: Vec<PackedValue> = sums
+        .iter()
+        .map(|(&month, cells)| PackedValue::of((account_id, Grain::Month as i32, month), cells))
+        .collect();
+    store(tx, &values).await
+}
+
+/// Stores `values`, a hundred per statement.
+async fn store(tx: &mut Tx<'_>, values: &[PackedValue]) -> Result<(), DbError> {
     for chunk in values.chunks(100) {
         let upsert = PackedUpsert(chunk);
         crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
     }
-    Ok(removed)
+    Ok(())
 }
 
 /// Taken by every compaction transaction on PostgreSQL (released at its end): one fold at a
@@ -500,10 +576,23 @@ pub struct PackedValue {
     pub unit: Unit,
     /// Its cells, encoded ([`super::packed::encode`]).
     pub cells: Vec<u8>,
+    /// Their totals per status, encoded ([`super::packed::totals`]).
+    pub totals: Vec<u8>,
+}
+
+impl PackedValue {
+    /// The value of `unit` holding `cells`, and their totals.
+    pub fn of(unit: Unit, cells: &CellMap) -> Self {
+        Self {
+            unit,
+            cells: packed::encode(cells),
+            totals: packed::encode(&packed::totals(cells)),
+        }
+    }
 }
 
 /// `INSERT INTO job_stats_packed … VALUES (…), (…) ON CONFLICT DO UPDATE SET cells =
-/// excluded.cells`: stores the values, replacing what each unit held (the caller merged it
+/// excluded.cells, totals = excluded.totals`: stores the values, replacing what each unit held (the caller merged it
 /// in). One statement text per number of rows, either backend.
 #[derive(Clone, Copy, Debug)]
 pub struct PackedUpsert<'a>(pub &'a [PackedValue]);
@@ -518,7 +607,9 @@ where
     [u8]: diesel::serialize::ToSql<Binary, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("INSERT INTO job_stats_packed (account_id, grain, period, cells) VALUES ");
+        out.push_sql(
+            "INSERT INTO job_stats_packed (account_id, grain, period, cells, totals) VALUES ",
+        );
         for (i, value) in self.0.iter().enumerate() {
             let (account, grain, period) = &value.unit;
             out.push_sql(if i == 0 { "(" } else { ", (" });
@@ -529,10 +620,13 @@ where
             out.push_bind_param::<Integer, i32>(period)?;
             out.push_sql(", ");
             out.push_bind_param::<Binary, [u8]>(&value.cells)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Binary, [u8]>(&value.totals)?;
             out.push_sql(")");
         }
         out.push_sql(
-            " ON CONFLICT (account_id, grain, period) DO UPDATE SET cells = excluded.cells",
+            " ON CONFLICT (account_id, grain, period) \
+             DO UPDATE SET cells = excluded.cells, totals = excluded.totals",
         );
         Ok(())
     }

@@ -14,7 +14,7 @@ use super::types::{
 };
 use crate::db::statistics::figures::Figures;
 use crate::db::statistics::{
-    self, Dimensions, GroupKey, GroupMap, Histograms, Request, StatisticsError, Tally,
+    self, Dimensions, GroupKey, Histograms, Request, StatisticsError, Tally, TallyParts,
 };
 use crate::db::{Db, people};
 use crate::domain::Scope;
@@ -179,57 +179,64 @@ pub async fn assemble(
     checked: &Checked,
     tally: Tally,
 ) -> ApiResult<JobStatistics> {
-    let Tally {
+    let TallyParts {
+        keys,
         cells,
         buckets: bucket_histograms,
         groups: group_histograms,
-    } = tally;
-    // Each group over the whole range: what ranks the groups, and their figures (numbers
-    // summed from the cells, histograms summed apart).
-    let mut range_cell: GroupMap<Figures> = GroupMap::default();
+    } = tally.into_parts();
+    // Each group over the whole range (by group number): what ranks the groups, and their
+    // figures (numbers summed from the cells, histograms summed apart).
+    let mut range_cell: Vec<Figures> = group_histograms
+        .into_iter()
+        .map(|histograms| {
+            let mut f = Figures::default();
+            f.set_histograms(histograms);
+            f
+        })
+        .collect();
     for bucket in &cells {
-        for (key, f) in bucket {
-            match range_cell.get_mut(key) {
-                Some(sum) => sum.merge_numbers(f),
-                None => {
-                    range_cell.insert(key.clone(), f.numbers());
-                }
-            }
+        for (sum, f) in range_cell.iter_mut().zip(bucket) {
+            sum.merge_numbers(f);
         }
     }
-    for (key, histograms) in group_histograms {
-        range_cell
-            .entry(key)
-            .or_default()
-            .set_histograms(histograms);
-    }
-    let mut ranked: Vec<(&GroupKey, i64)> = range_cell.iter().map(|(k, f)| (k, f.jobs())).collect();
-    ranked.sort_by(|(ka, a), (kb, b)| b.cmp(a).then_with(|| ka.cmp(kb)));
-    if ranked.is_empty() && !has_dimension(checked.dimensions) {
-        ranked.push((&NO_GROUP, 0));
-    }
-    let kept: Vec<GroupKey> = ranked
+    // Groups with jobs in the range only (a month value can name a group whose jobs all fell
+    // outside it).
+    let mut ranked: Vec<(usize, i64)> = (range_cell.iter().map(Figures::jobs).enumerate())
+        .filter(|&(_, jobs)| jobs > 0)
+        .collect();
+    ranked.sort_by(|(a, ja), (b, jb)| jb.cmp(ja).then_with(|| keys[*a].cmp(&keys[*b])));
+    let mut kept: Vec<GroupKey> = ranked
         .iter()
         .take(checked.group_limit)
-        .map(|(k, _)| (*k).clone())
+        .map(|&(i, _)| keys[i].clone())
         .collect();
+    if ranked.is_empty() && !has_dimension(checked.dimensions) {
+        kept.push(NO_GROUP.clone());
+    }
     let other = ranked.len() > checked.group_limit;
     let names = names(db, &kept).await?;
     let group = |key: Option<&GroupKey>, figures: Figures| JobStatisticsGroup {
         key: key.map_or_else(other_key, |k| names[k].clone()),
         figures: JobFigures(Arc::new(figures)),
     };
-    // Each kept group's place: a cell's groups are placed in one pass over the cell, one lookup
-    // each (a 180-day dashboard has ~16 000 of them).
-    let place: GroupMap<usize> = kept.iter().cloned().zip(0..).collect();
-    let split = |cell: &GroupMap<Figures>| -> (Vec<JobStatisticsGroup>, Figures) {
+    // Each group's place among the kept ones, by group number: a cell's groups are placed in
+    // one pass over the cell (a 180-day dashboard has ~16 000 of them).
+    let mut place: Vec<Option<usize>> = vec![None; keys.len()];
+    for (p, &(i, _)) in ranked.iter().take(checked.group_limit).enumerate() {
+        place[i] = Some(p);
+    }
+    let split = |cell: &[Figures]| -> (Vec<JobStatisticsGroup>, Figures) {
         let mut total = Figures::default();
         let mut figures = vec![Figures::default(); kept.len()];
         let mut rest = Figures::default();
-        for (key, f) in cell {
+        for (f, place) in cell.iter().zip(&place) {
+            if f.jobs() == 0 {
+                continue;
+            }
             total.merge(f);
-            match place.get(key) {
-                Some(&i) => figures[i].merge(f),
+            match place {
+                Some(p) => figures[*p].merge(f),
                 None => rest.merge(f),
             }
         }
