@@ -72,8 +72,8 @@ impl Plan {
 
     /// The UTC months (months since January 1970) whose month value is worth reading where only
     /// the sum over the range is wanted, each with its days *not* read from daily values (whose
-    /// values are then taken back out of the month's): the months more than one of whose days
-    /// are read daily beyond those not (a month value costs about what a day's does).
+    /// values are then taken back out of the month's): those whose days read daily outnumber
+    /// the others by more than one (a month value costs about what a day's does).
     pub fn months(&self) -> BTreeMap<i32, Vec<i32>> {
         let (Some(&first), Some(&last)) = (self.days.keys().next(), self.days.keys().next_back())
         else {

@@ -4,10 +4,11 @@
 //! slivers. All added into the same cells.
 //!
 //! Two shortcuts, both sums the compaction keeps ([`super::rollup::compact`]): where the groups'
-//! histograms over the whole range are wanted, a UTC month whose every day is read whole adds
-//! its month value's histograms instead of its days' (the days still give their numbers per
-//! bucket); and where no model is filtered, a value's per-status totals give its bucket's total
-//! histograms — and all of its figures when the jobs are not grouped by model.
+//! histograms over the whole range are wanted, a UTC month most of whose days are read whole
+//! adds its month value's histograms instead of its days' — less the values of its days that
+//! are not (the days read still give their numbers per bucket; [`Plan::months`]); and where no
+//! model is filtered, a value's per-status totals give its bucket's total histograms — and all
+//! of its figures when the jobs are not grouped by model.
 
 use std::collections::BTreeSet;
 

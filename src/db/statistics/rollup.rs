@@ -592,8 +592,8 @@ impl PackedValue {
 }
 
 /// `INSERT INTO job_stats_packed … VALUES (…), (…) ON CONFLICT DO UPDATE SET cells =
-/// excluded.cells, totals = excluded.totals`: stores the values, replacing what each unit held (the caller merged it
-/// in). One statement text per number of rows, either backend.
+/// excluded.cells, totals = excluded.totals`: stores the values, replacing what each unit held
+/// (the caller merged it in). One statement text per number of rows, either backend.
 #[derive(Clone, Copy, Debug)]
 pub struct PackedUpsert<'a>(pub &'a [PackedValue]);
 
