@@ -176,13 +176,7 @@ pub async fn stored_stats(
             continue; // a unit marked for refolding by migration …000013: no job
         }
         let v = out.entry(key).or_default();
-        for (idx, x) in [a, b, c, d, e, f, g, h, i, j, k].into_iter().enumerate() {
-            if idx == 7 || idx == 10 {
-                v.0[idx] = v.0[idx].max(x);
-            } else {
-                v.0[idx] += x;
-            }
-        }
+        add_numbers(&mut v.0, [a, b, c, d, e, f, g, h, i, j, k]);
         v.1.add_text(&qh);
         v.2.add_text(&eh);
     }
@@ -221,13 +215,7 @@ pub async fn stored_stats(
             let v = out
                 .entry((account, grain, period, model.0, status.code()))
                 .or_default();
-            for (idx, x) in f.cell_numbers(status).into_iter().enumerate() {
-                if idx == 7 || idx == 10 {
-                    v.0[idx] = v.0[idx].max(x);
-                } else {
-                    v.0[idx] += x;
-                }
-            }
+            add_numbers(&mut v.0, f.cell_numbers(status));
             v.1.merge(&f.queue.histogram);
             v.2.merge(&f.elapsed.histogram);
         }
@@ -242,6 +230,18 @@ pub async fn stored_stats(
         );
     }
     Ok(out)
+}
+
+/// Adds a cell's eleven numbers to a sum of cells: the two maxima (queue and elapsed) by
+/// maximum, the rest by sum.
+fn add_numbers(sum: &mut [i64; 11], n: [i64; 11]) {
+    for (idx, x) in n.into_iter().enumerate() {
+        if idx == 7 || idx == 10 {
+            sum[idx] = sum[idx].max(x);
+        } else {
+            sum[idx] += x;
+        }
+    }
 }
 
 /// Rewrites `job_counts` and `job_stats` from `jobs` (for fixtures that edit jobs behind the writers' backs).

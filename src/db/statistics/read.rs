@@ -19,7 +19,7 @@ use super::figures::Point;
 use super::packed::{self, Corrupt};
 use super::plan::{Plan, runs};
 use super::rollup::{Grain, Key, Numbers, StatsRow, month_of_day, numbers, numbers_columns};
-use super::{Histograms, Request, Tally, To, live};
+use super::{GroupKey, Histograms, Request, Tally, To, live};
 use crate::db::filter::matching_models;
 use crate::db::jobs::JobConditions;
 use crate::db::rollup::rows_of;
@@ -106,12 +106,8 @@ pub async fn add_cells(
                         continue;
                     };
                     let k = row.key;
-                    let key =
-                        request
-                            .dimensions
-                            .key(&representative(k.account_id, k.model_id, k.status));
-                    let added = tally.add_row(&wanted, To::Cell(bucket), key, row.cell());
-                    added.map_err(diesel::result::Error::from)?;
+                    let key = cells.key(k.account_id, k.model_id, k.status);
+                    tally.add_row(&wanted, To::Cell(bucket), key, row.cell())?;
                 }
             }
         }
@@ -148,7 +144,8 @@ struct Packed {
     totals: Option<Vec<u8>>,
 }
 
-/// What a request takes from packed values: the cells of the statuses and models it wants.
+/// What a request takes from the rollup: the cells of the statuses and models it wants, each
+/// added to its group.
 struct Cells<'a> {
     request: &'a Request,
     finals: &'a [JobStatus],
@@ -209,11 +206,17 @@ impl Cells<'_> {
             if !self.finals.contains(&cell.status) || !model_wanted() {
                 continue;
             }
-            let point = representative(account_id, cell.model_id, cell.status);
-            let key = self.request.dimensions.key(&point);
+            let key = self.key(account_id, cell.model_id, cell.status);
             tally.add_row(wanted, to, key, cell.cell())?;
         }
         Ok(())
+    }
+
+    /// The group of a rollup cell (a packed value's or a row's) of `account_id`, `model_id` and
+    /// `status`.
+    fn key(&self, account_id: AccountId, model_id: ModelId, status: JobStatus) -> GroupKey {
+        let point = representative(account_id, model_id, status);
+        self.request.dimensions.key(&point)
     }
 }
 

@@ -491,7 +491,7 @@ pub async fn compact(tx: &mut Tx<'_>, batch: &Batch) -> Result<usize, DbError> {
     });
     let mut sums: BTreeMap<i32, CellMap> = BTreeMap::new();
     for (period, bytes) in packed {
-        let cells = packed::decode(&bytes).map_err(diesel::result::Error::from)?;
+        let cells = packed::decode(&bytes)?;
         sums.insert(period, cells);
     }
     let removed = taken.len();
@@ -507,8 +507,7 @@ pub async fn compact(tx: &mut Tx<'_>, batch: &Batch) -> Result<usize, DbError> {
             numbers: &n,
             histograms: [Encoded::Text(&queue_hist), Encoded::Text(&elapsed_hist)],
         };
-        cell.add_to(sum.entry((model_id, status)).or_default())
-            .map_err(diesel::result::Error::from)?;
+        cell.add_to(sum.entry((model_id, status)).or_default())?;
     }
     let values: Vec<PackedValue> = sums
         .iter()
@@ -546,7 +545,7 @@ async fn fold_months(tx: &mut Tx<'_>, account_id: AccountId, days: &[i32]) -> Re
     for (day, bytes) in stored {
         // Months between two folded ones are read but not rebuilt.
         if let Some(sum) = sums.get_mut(&month_of_day(day)) {
-            packed::decode_into(&bytes, sum).map_err(diesel::result::Error::from)?;
+            packed::decode_into(&bytes, sum)?;
         }
     }
     let values: Vec<PackedValue> = sums
