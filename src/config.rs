@@ -96,10 +96,12 @@ pub struct DbArgs {
         global = true
     )]
     pub statement_timeout_ms: u64,
-    /// PostgreSQL `plan_cache_mode` for every connection: `auto` is PostgreSQL's default
-    /// (re-plans while a parameter-specific plan looks cheaper); `force-generic-plan` plans
-    /// each statement once per connection: cheaper for status/date-range pages, much slower
-    /// for selective filters such as a user (see docs/ARCHITECTURE.md).
+    /// PostgreSQL `plan_cache_mode` for every connection: `force-custom-plan` plans every
+    /// execution for its values (the history's plans depend on cursors, ranges and filters);
+    /// `auto`, PostgreSQL's own default, may settle on one generic plan after five executions,
+    /// which made deep pages 30–100× slower; `force-generic-plan` plans each statement once
+    /// per connection, much slower for selective filters such as a user (see
+    /// docs/ARCHITECTURE.md).
     #[arg(
         long,
         env = "DATABASE_PLAN_CACHE_MODE",

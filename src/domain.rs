@@ -62,6 +62,14 @@ impl JobStatus {
         matches!(self, Self::Submitted | Self::InProgress)
     }
 
+    /// COMPLETED or ERROR: a job stored with this status ran to its end, so its queue time
+    /// and elapsed time are both known (a job reaches them only through its inputs' reports,
+    /// after it started; PostgreSQL checks it with `jobs_ran_check`, migration `…000014`).
+    /// The duration orders rely on it to skip the jobs without a duration.
+    pub fn ran(self) -> bool {
+        matches!(self, Self::Completed | Self::Error)
+    }
+
     /// The name used by the API (`IN_PROGRESS`, …).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -35,8 +35,8 @@ fn expected(rows: &[Row], field: &str, descending: bool) -> Vec<String> {
     sorted.into_iter().map(|r| r.identifier.clone()).collect()
 }
 
-const PAGE: &str = r#"query($first: Int, $after: String, $last: Int, $before: String, $order: JobOrder) {
-  jobs(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+const PAGE: &str = r#"query($first: Int, $after: String, $last: Int, $before: String, $order: JobOrder, $filter: JobFilter) {
+  jobs(first: $first, after: $after, last: $last, before: $before, orderBy: $order, filter: $filter) {
     edges { cursor node { jobIdentifier } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
@@ -52,14 +52,25 @@ fn identifiers(page: &Value) -> Vec<String> {
 }
 
 async fn walk(db: &Db, order: Value, size: i64, forward: bool) -> Vec<String> {
+    walk_filtered(db, order, Value::Null, size, forward).await
+}
+
+/// [`walk`] through the jobs `filter` matches.
+async fn walk_filtered(
+    db: &Db,
+    order: Value,
+    filter: Value,
+    size: i64,
+    forward: bool,
+) -> Vec<String> {
     let mut seen: Vec<Vec<String>> = Vec::new();
     let mut cursor: Option<String> = None;
     for step in 0.. {
         assert!(step < 1000, "paging does not terminate");
         let vars = if forward {
-            json!({ "first": size, "after": cursor, "order": order })
+            json!({ "first": size, "after": cursor, "order": order, "filter": filter })
         } else {
-            json!({ "last": size, "before": cursor, "order": order })
+            json!({ "last": size, "before": cursor, "order": order, "filter": filter })
         };
         let data = gql::data(db, PAGE, vars).await;
         let page = &data["jobs"];
@@ -124,6 +135,33 @@ backend_tests! {
                     }
                     assert_eq!(walk(&t.db, order.clone(), size, true).await, want, "{field} {direction} forward by {size}");
                     assert_eq!(walk(&t.db, order.clone(), size, false).await, want, "{field} {direction} backward by {size}");
+                }
+            }
+        }
+    }
+
+    async fn duration_orders_of_jobs_that_ran_skip_only_jobs_without_durations(t: TestDb) {
+        // COMPLETED + ERROR by a duration starts past the jobs without one (`durations_known`);
+        // CANCELED + COMPLETED cannot (a job canceled before it started has none) and must
+        // still list them first going up. Both walked whole, both ways, against the truth.
+        fixtures::history(&t.db, 230).await;
+        let rows = fixtures::truth(&t.db).await;
+        let (completed, canceled, error) = (2, 3, 5);
+        let without = |r: &&Row| r.elapsed_ms.is_none() || r.queue_ms.is_none();
+        let canceled_without = rows.iter().filter(|r| r.stored_status == canceled).filter(without).count();
+        assert!(canceled_without > 0, "the fixture has canceled jobs that never started");
+        for (statuses, codes) in [(json!(["COMPLETED", "ERROR"]), [completed, error]), (json!(["CANCELED", "COMPLETED"]), [canceled, completed])] {
+            let matching: Vec<Row> = rows.iter().filter(|r| codes.contains(&r.stored_status)).cloned().collect();
+            assert!(matching.len() > 40, "{statuses}: {}", matching.len());
+            let filter = json!({ "statuses": statuses });
+            for field in ["ELAPSED_TIME", "QUEUE_TIME"] {
+                for (direction, descending) in [("ASC", false), ("DESC", true)] {
+                    let order = json!({ "field": field, "direction": direction });
+                    let want = expected(&matching, field, descending);
+                    for forward in [true, false] {
+                        let got = walk_filtered(&t.db, order.clone(), filter.clone(), 17, forward).await;
+                        assert_eq!(got, want, "{statuses} by {field} {direction}, forward {forward}");
+                    }
                 }
             }
         }

@@ -743,9 +743,9 @@ backend_tests! {
         // Back to before `…000010_job_stats` (the migrations after it: the duration indexes and
         // the packed values), then forward again: the rollup is recounted from the jobs.
         let reverted = revert_to(&t.db, "20261130000010").await;
-        assert_eq!(reverted, 4);
+        assert!(reverted >= 4, "{reverted}");
         let applied = job_history::db::migrate::run(&t.db).await.unwrap();
-        assert_eq!(applied.len(), 4, "{applied:?}");
+        assert_eq!(applied.len(), reverted, "{applied:?}");
         // Recounted from the jobs: numbers, maxima and histograms (the SQL's buckets are Rust's),
         // first as rows, then folded into packed values by the upkeep, as after an upgrade.
         common::invariants::check(&t.db).await;
@@ -762,8 +762,9 @@ backend_tests! {
         assert!(packed_without_totals(&t.db).await == (0, 0) && month_values(&t.db).await > 0);
         // As the previous release left it (values without totals, no month values), then
         // upgraded: every unit is marked for refolding, and readers are right before it.
-        assert_eq!(revert_to(&t.db, "20261130000013").await, 1);
-        assert_eq!(job_history::db::migrate::run(&t.db).await.unwrap().len(), 1);
+        let reverted = revert_to(&t.db, "20261130000013").await;
+        assert!(reverted >= 1, "{reverted}");
+        assert_eq!(job_history::db::migrate::run(&t.db).await.unwrap().len(), reverted);
         let (values, marked) = packed_without_totals(&t.db).await;
         assert!(values > 0 && month_values(&t.db).await == 0);
         assert_eq!(unfolded(&t.db).await.len(), values, "every unit is marked");

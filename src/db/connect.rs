@@ -98,22 +98,26 @@ pub struct DbConfig {
 /// How PostgreSQL plans the server's prepared statements (its `plan_cache_mode`).
 ///
 /// Every statement the server runs is prepared once per connection and executed with
-/// parameters. PostgreSQL's default, `auto`, re-plans each execution while it judges a
-/// parameter-specific plan cheaper. For the benchmark's history page (status and date range)
-/// it always does: with 17 indexes on `jobs`, planning took 0.55 ms of a 1.15 ms page query at
-/// 1M jobs, for the same index scan every time, and `force_generic_plan` cut PostgreSQL's CPU
-/// per page by 30 %. But a generic plan cannot know how selective a value is
-/// (`bench/shapes.py`): a user filter matching nobody took 262 ms instead of 7, a first
-/// name 25 ms instead of 14, an `updatedAt` range 34 ms instead of 5. So `auto` stays the
-/// default; `force_generic_plan` is for deployments whose traffic is the plan-stable kind.
+/// parameters, and the history's best plan depends on their values: where a cursor sits, how
+/// wide a range is, how many jobs a user or model has. PostgreSQL's own default, `auto`, plans
+/// the first five executions for their values and may then switch to one generic plan for
+/// all, and it did for the history: a user key's page 10 000 rows deep by status took 30–40 ms
+/// (a bitmap of the account's creation range, sorted) instead of 0.3 ms (the status index from
+/// the cursor), by queue time 100 ms instead of 1, once the walk to the cursor had taught it
+/// the generic plan was no worse on average (1M jobs, `bench/matrix.py`). So the server plans
+/// every execution (`force_custom_plan`, the default): ~0.3 ms of planning per statement,
+/// which `auto` already paid for most pages (it kept re-planning the benchmark's page). A
+/// generic plan cannot know how selective a value is (`bench/shapes.py`: a user filter
+/// matching nobody took 262 ms instead of 7 under `force_generic_plan`); that mode is for
+/// deployments whose traffic is the plan-stable kind only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanCacheMode {
-    /// PostgreSQL's own choice: re-plan while a custom plan looks cheaper (the default).
-    #[default]
+    /// PostgreSQL's own choice: custom plans first, a generic one once it looks no worse.
     Auto,
     /// Plan each statement once per connection and reuse the plan.
     ForceGenericPlan,
-    /// Plan every execution for its parameter values.
+    /// Plan every execution for its parameter values (the default).
+    #[default]
     ForceCustomPlan,
 }
 

@@ -269,6 +269,25 @@ impl PageRequest {
     fn scans_down(&self) -> bool {
         self.sort.descending != self.from_end
     }
+
+    /// What the page reads, for `filter_jobs!`'s planner hints.
+    fn reading(&self) -> super::filter::Reading {
+        if self.sort.key == SortKey::Status {
+            super::filter::Reading::PageByStatus
+        } else {
+            super::filter::Reading::PageByOtherKey
+        }
+    }
+
+    /// Whether the page, ordered by a duration, can skip the jobs without one: every status
+    /// its conditions can match ran to its end ([`StatusMatch::ran`](super::filter::StatusMatch)),
+    /// so every matching job has both durations. Jobs without a duration ([`NO_DURATION`])
+    /// sort first going up; a page of COMPLETED and ERROR jobs by elapsed time otherwise
+    /// stepped over every CANCELED, TIMEDOUT and pending job before its first row (38 000 at
+    /// 1M jobs, each checked in the table: 110–250 ms on PostgreSQL).
+    fn durations_known(&self) -> bool {
+        self.conditions.status_match().is_some_and(|m| m.ran)
+    }
 }
 
 /// Keyset condition and ORDER BY for a non-null sort expression (a column, or a duration's
@@ -294,6 +313,21 @@ macro_rules! keyset_not_null {
     }};
 }
 
+/// [`keyset_not_null!`] for a duration's sort expression (`elapsed_key()`/`queue_key()`),
+/// bounded below by 0 when [`PageRequest::durations_known`]: a range on the index's leading
+/// column, which both planners use to start (or end) the scan past the jobs without one.
+macro_rules! keyset_duration {
+    ($q:expr, $key:expr, $req:expr) => {{
+        let q = $q;
+        let q = if $req.durations_known() {
+            q.filter($key.ge(0_i64))
+        } else {
+            q
+        };
+        keyset_not_null!(q, $key, duration_seeks($req), $req)
+    }};
+}
+
 /// One page of history in `sort` order, of the jobs visible in `scope`, completed by
 /// `catalogue` (which reads the accounts and models it has not kept yet on `conn`).
 pub async fn page(
@@ -307,7 +341,7 @@ pub async fn page(
     let big = seeks(req, Some);
     let mut rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        let q = filter_jobs!(q, scope, &req.conditions, req.sort.key != SortKey::Status);
+        let q = filter_jobs!(q, scope, &req.conditions, req.reading());
         let q = match req.sort.key {
             SortKey::CreatedAt => keyset_not_null!(q, jobs::created_at, ts?, req),
             SortKey::SubmittedAt => keyset_not_null!(q, jobs::submitted_at, ts?, req),
@@ -315,8 +349,8 @@ pub async fn page(
             SortKey::Status => keyset_not_null!(q, jobs::status, int?, req),
             SortKey::InputByteAmount => keyset_not_null!(q, jobs::input_byte_amount, big?, req),
             SortKey::Total => keyset_not_null!(q, jobs::total, int?, req),
-            SortKey::ElapsedTime => keyset_not_null!(q, elapsed_key(), duration_seeks(req), req),
-            SortKey::QueueTime => keyset_not_null!(q, queue_key(), duration_seeks(req), req),
+            SortKey::ElapsedTime => keyset_duration!(q, elapsed_key(), req),
+            SortKey::QueueTime => keyset_duration!(q, queue_key(), req),
         };
         q.limit(req.limit).load::<Job>(c).await?
     });
@@ -356,7 +390,7 @@ pub async fn position_after(
     macro_rules! skipped {
         ($c:ident, $col:expr, |$q:ident| $keyset:expr, $key:expr) => {{
             let $q = jobs::table.select((jobs::id, $col)).into_boxed();
-            let $q = filter_jobs!($q, scope, &req.conditions, req.sort.key != SortKey::Status);
+            let $q = filter_jobs!($q, scope, &req.conditions, req.reading());
             let rows = $keyset.offset(skip).limit(1).load($c).await?;
             rows.into_iter()
                 .next()
@@ -393,9 +427,9 @@ pub async fn position_after(
                 |q| keyset_not_null!(q, jobs::input_byte_amount, seeks, req), same)
         }
         SortKey::ElapsedTime => skipped!(c, jobs::elapsed_ms,
-            |q| keyset_not_null!(q, elapsed_key(), duration_seeks(req), req), nullable),
+            |q| keyset_duration!(q, elapsed_key(), req), nullable),
         SortKey::QueueTime => skipped!(c, jobs::queue_ms,
-            |q| keyset_not_null!(q, queue_key(), duration_seeks(req), req), nullable),
+            |q| keyset_duration!(q, queue_key(), req), nullable),
     }))
 }
 

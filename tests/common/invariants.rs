@@ -279,6 +279,8 @@ struct Violations {
     bad_sum: i64,
     #[diesel(sql_type = BigInt)]
     bad_inputs: i64,
+    #[diesel(sql_type = BigInt)]
+    ran_without_durations: i64,
 }
 
 /// What a check found; `jobs` is how many jobs were checked.
@@ -297,7 +299,8 @@ pub async fn check(db: &Db) -> Report {
             total <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id) \
             OR pending <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 0) \
             OR completed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 1) \
-            OR failed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 2)) AS bad_inputs";
+            OR failed <> (SELECT count(*) FROM job_inputs i WHERE i.job_id = j.id AND i.status = 2)) AS bad_inputs, \
+        (SELECT count(*) FROM jobs WHERE status IN (2, 5) AND (queue_ms IS NULL OR elapsed_ms IS NULL)) AS ran_without_durations";
     let run = async {
         db.read(async |conn| {
             let v: Violations = job_history::on_backend!(conn, c => {
@@ -328,9 +331,10 @@ pub async fn check(db: &Db) -> Report {
     };
     let (v, live, stored, (live_stats, stored_stats)) = run.await.expect("read the invariants");
     assert_eq!(
-        (v.bad_sum, v.bad_inputs),
-        (0, 0),
-        "jobs whose counters do not add up / do not match their inputs, of {}",
+        (v.bad_sum, v.bad_inputs, v.ran_without_durations),
+        (0, 0, 0),
+        "jobs whose counters do not add up / do not match their inputs / that are COMPLETED or \
+         ERROR without both durations (`JobStatus::ran`), of {}",
         v.jobs
     );
     // Readers sum a cell's slots: so does the comparison.
