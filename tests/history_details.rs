@@ -252,6 +252,40 @@ async fn postgres_prepares_each_history_statement_once() {
     }
 }
 
+/// By default reads are planned for their values (`force_custom_plan`, see `PlanCacheMode`)
+/// and write transactions as PostgreSQL's `auto` (`SET LOCAL`, so the connection's setting is
+/// back once the transaction ends): asked of the one pooled connection in each.
+#[tokio::test]
+async fn postgres_plans_reads_for_their_values_and_writes_as_auto() {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    use job_history::db::DbError;
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        plan_cache_mode: String,
+    }
+    async fn mode(conn: &mut job_history::db::Conn<'_>) -> Result<String, DbError> {
+        let m: Mode = job_history::on_backend!(conn, c => {
+            diesel::sql_query("SHOW plan_cache_mode").get_result(c).await?
+        });
+        Ok(m.plan_cache_mode)
+    }
+    let (url, _guard) = common::TestDb::postgres_url().await;
+    let mut config = job_history::db::DbConfig::new(url);
+    config.pool_size = 1;
+    let db = job_history::db::connect::connect(&config).await.unwrap();
+    let read = async || db.read(async |c| mode(c).await).await.unwrap();
+    assert_eq!(read().await, "force_custom_plan");
+    let written = db.write(async |tx| mode(tx).await).await.unwrap();
+    assert_eq!(written, "auto");
+    assert_eq!(
+        read().await,
+        "force_custom_plan",
+        "the write's setting ended with it"
+    );
+}
+
 /// (executions, generic-plan executions) of the statements prepared in the pool's session.
 async fn prepared_executions(db: &job_history::db::Db) -> (i64, i64) {
     use diesel::sql_types::BigInt;

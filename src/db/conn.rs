@@ -46,6 +46,15 @@ macro_rules! on_backend {
 /// The statement that begins a write transaction on SQLite (see [`Db::write`](super::Db::write)).
 const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
+/// A write transaction on PostgreSQL, planned by PostgreSQL's own `auto` mode whatever the
+/// connection's `plan_cache_mode` (one round trip: both statements in one simple query). The
+/// reads' plans depend on their values, so connections plan every execution
+/// ([`PlanCacheMode`](super::PlanCacheMode)); a write's statements do not (a row by its key,
+/// an upsert of a rollup cell), and re-planning them cost `submitJob` about a fifth of its
+/// throughput at concurrency 32 (`bench/matrix.py writes`, 1M jobs). `SET LOCAL` ends with
+/// the transaction.
+const PG_WRITE: &str = "BEGIN; SET LOCAL plan_cache_mode = auto";
+
 /// A read-only snapshot on PostgreSQL: every statement of the transaction sees the database as
 /// of its first one.
 const PG_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
@@ -57,7 +66,7 @@ const SQLITE_SNAPSHOT: &str = "BEGIN DEFERRED";
 /// Which transaction [`Tx::begin`] opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Begin {
-    /// A write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
+    /// A write transaction: [`PG_WRITE`] on PostgreSQL, `BEGIN IMMEDIATE` on SQLite.
     Write,
     /// A read-only snapshot ([`PG_SNAPSHOT`], [`SQLITE_SNAPSHOT`]).
     Snapshot,
@@ -105,7 +114,9 @@ impl<'c> Tx<'c> {
     pub(super) async fn begin(conn: &'c mut Conn<'_>, kind: Begin) -> QueryResult<Self> {
         let mut conn = conn.reborrow();
         match (&mut conn, kind) {
-            (Conn::Postgres(c), Begin::Write) => manager(c).begin(c).await?,
+            (Conn::Postgres(c), Begin::Write) => {
+                diesel_async::AnsiTransactionManager::begin_transaction_sql(*c, PG_WRITE).await?
+            }
             (Conn::Postgres(c), Begin::Snapshot) => {
                 diesel_async::AnsiTransactionManager::begin_transaction_sql(*c, PG_SNAPSHOT).await?
             }
@@ -181,10 +192,6 @@ fn manager<C: AsyncConnection>(_: &C) -> Manager<C> {
 struct Manager<C>(std::marker::PhantomData<C>);
 
 impl<C: AsyncConnection> Manager<C> {
-    async fn begin(&self, c: &mut C) -> QueryResult<()> {
-        <C::TransactionManager as TransactionManager<C>>::begin_transaction(c).await
-    }
-
     async fn commit(&self, c: &mut C) -> QueryResult<()> {
         <C::TransactionManager as TransactionManager<C>>::commit_transaction(c).await
     }

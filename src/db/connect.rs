@@ -105,8 +105,9 @@ pub struct DbConfig {
 /// (a bitmap of the account's creation range, sorted) instead of 0.3 ms (the status index from
 /// the cursor), by queue time 100 ms instead of 1, once the walk to the cursor had taught it
 /// the generic plan was no worse on average (1M jobs, `bench/matrix.py`). So the server plans
-/// every execution (`force_custom_plan`, the default): ~0.3 ms of planning per statement,
-/// which `auto` already paid for most pages (it kept re-planning the benchmark's page). A
+/// every execution (`force_custom_plan`, the default): ~0.3–1 ms of planning per statement,
+/// which `auto` already paid for most pages (it kept re-planning the benchmark's page). Write
+/// transactions plan as `auto` whatever this says (`db::conn`'s `PG_WRITE`). A
 /// generic plan cannot know how selective a value is (`bench/shapes.py`: a user filter
 /// matching nobody took 262 ms instead of 7 under `force_generic_plan`); that mode is for
 /// deployments whose traffic is the plan-stable kind only.

@@ -36,7 +36,8 @@ pub struct StatusMatch {
     /// `= ANY(…)` on a later index column inside an ordered index scan (it filters each row
     /// fetched from the table), but it does check a range there: `ERROR` by queue time read
     /// 38 000 never-started rows from the table before its first ERROR (90–216 ms) without it,
-    /// 1 ms with it (`jobs_queue_idx` carries `status`). PostgreSQL only: [`StatusRange`].
+    /// 1 ms with it (`jobs_queue_idx` carries `status`). PostgreSQL only:
+    /// [`PlannerHints::STATUS_RANGE`].
     pub bounds: Option<(JobStatus, JobStatus)>,
     /// Every stored status that can match is one whose jobs ran ([`JobStatus::ran`]), so
     /// both durations are known: a page ordered by one skips the jobs without it.
