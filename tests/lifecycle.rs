@@ -251,16 +251,17 @@ backend_tests! {
         // Each answer is what a later read finds: the columns written after the transition's
         // RETURNING (queue time, the final status, elapsed time) are in it too.
         // Statements of each: BEGIN, the transition, its follow-up UPDATE(s), when the job
-        // reaches a final status the count rollup's two upserts (its account's row and every
-        // account's) and the statistics rollup's one multi-row upsert, COMMIT, and on
-        // PostgreSQL the `pg_notify` that publishes it; never a read of the job afterwards.
+        // reaches a final status the count rollups' three upserts (its account's row, every
+        // account's and its user's) and the statistics rollup's one multi-row upsert, COMMIT,
+        // and on PostgreSQL the `pg_notify` that publishes it; never a read of the job
+        // afterwards.
         let notify = u64::from(t.db.backend() == job_history::db::Backend::Postgres);
         for (caller, query, job, vars, statements) in [
             (&a.worker, &start, &finished, json!({}), 4),
             (&a.worker, &report, &finished, json!({ "i": "in-0" }), 4),
-            (&a.worker, &report, &finished, json!({ "i": "in-1" }), 5 + 3),
+            (&a.worker, &report, &finished, json!({ "i": "in-1" }), 5 + 4),
             (&a.worker, &start, &canceled, json!({}), 4),
-            (&a.user, &cancel, &canceled, json!({}), 4 + 3),
+            (&a.user, &cancel, &canceled, json!({}), 4 + 4),
         ] {
             let mut vars = vars;
             vars["j"] = json!(job);

@@ -1,8 +1,8 @@
-//! `totalCount` from the rollup (`job_counts`) must equal a live `COUNT(*)` for any filter the
-//! rollup answers — statuses (groups, exact lists, the empty list), model conditions, flags,
-//! creation ranges of every shape, every scope — after random lifecycle transitions, timeouts
-//! (recorded or not yet swept) and concurrent writers; and the rollup's rows must equal a
-//! recount of `jobs` (`common::invariants`).
+//! `totalCount` from the rollups (`job_counts`, `user_job_counts`) must equal a live `COUNT(*)`
+//! for any filter they answer — statuses (groups, exact lists, the empty list), model
+//! conditions, flags, creation ranges of every shape, users, every scope — after random
+//! lifecycle transitions, timeouts (recorded or not yet swept) and concurrent writers; and the
+//! rollups' rows must equal a recount of `jobs` (`common::invariants`).
 
 mod common;
 
@@ -16,16 +16,18 @@ use job_history::db::count::{count, count_live};
 use job_history::db::daily::{day_of, day_start};
 use job_history::db::jobs::{JobConditions, Range, Texts};
 use job_history::db::lifecycle::{self, Submitter};
-use job_history::db::schema::{api_keys, models};
+use job_history::db::schema::{api_keys, models, users};
 use job_history::db::{Db, DbError};
 use job_history::domain::{AccountId, JobStatus, Scope, UserId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// What a random filter may name: models of the catalogue and the accounts there are.
+/// What a random filter may name: models of the catalogue, the accounts there are and the
+/// users' first names.
 struct World {
     models: Vec<(String, String, String)>,
     accounts: Vec<AccountId>,
+    names: Vec<String>,
 }
 
 async fn world(db: &Db) -> World {
@@ -40,7 +42,8 @@ async fn world(db: &Db) -> World {
                 .distinct()
                 .load(c)
                 .await?;
-            Ok::<_, DbError>(World { models, accounts })
+            let names = users::table.select(users::first_name).load(c).await?;
+            Ok::<_, DbError>(World { models, accounts, names })
         })
     })
     .await
@@ -89,6 +92,28 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
                 .collect(),
         ),
     };
+    let scope = match rng.random_range(0..=w.accounts.len()) {
+        0 => Scope::All,
+        i => Scope::Account(w.accounts[i - 1]),
+    };
+    if rng.random_bool(0.25) {
+        // Users and statuses alone: the per-user rows (`user_job_counts`). One text, texts
+        // ORed in a group, or two groups ANDed; a text matching nobody now and then.
+        let text = |rng: &mut SmallRng| {
+            let name = w.names[rng.random_range(0..w.names.len())].to_lowercase();
+            match rng.random_range(0..6) {
+                0 => "zzqx".to_string(),
+                n => name.chars().take(n).collect(),
+            }
+        };
+        let groups = match rng.random_range(0..3) {
+            0 => vec![vec![text(rng)]],
+            1 => vec![vec![text(rng), text(rng)]],
+            _ => vec![vec![text(rng)], vec![text(rng)]],
+        };
+        c.user = Some(Texts(groups));
+        return (scope, c);
+    }
     let (identifier, version, name) = &w.models[rng.random_range(0..w.models.len())];
     match rng.random_range(0..5) {
         0 => c.model_name = Some(Texts::one(name[..name.len().min(4)].to_lowercase())),
@@ -113,10 +138,6 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
             to: a.max(b),
         });
     }
-    let scope = match rng.random_range(0..=w.accounts.len()) {
-        0 => Scope::All,
-        i => Scope::Account(w.accounts[i - 1]),
-    };
     (scope, c)
 }
 

@@ -1,30 +1,51 @@
 //! How many jobs match a scope and conditions: `totalCount`. Counts whose conditions the
 //! rollup holds (statuses, model, flags, creation range) are answered from `job_counts`
-//! ([`super::daily::DailyPlan`], [`super::rollup`]); anything else is counted live.
+//! ([`super::daily::DailyPlan`], [`super::rollup`]); counts of users and statuses alone from
+//! `user_job_counts`; anything else is counted live.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::daily::DailyPlan;
-use super::filter::{filter_jobs, matching_models};
+use super::daily::{Columns, DailyPlan};
+use super::filter::{filter_jobs, matching_models, matching_users};
 use super::jobs::JobConditions;
 use super::rollup::rows_of;
-use super::schema::{job_counts, jobs};
+use super::schema::{job_counts, jobs, user_job_counts};
 use super::{Conn, DbError};
 use crate::domain::Scope;
 
 /// How many jobs visible in `scope` match `conditions`: from the rollup's whole days plus
 /// live counts of the two partial edge days and of the few jobs still stored as pending, in
-/// one statement, when the rollup holds every condition; else counted live.
+/// one statement, when the rollup holds every condition; from the matched users' rows plus
+/// their jobs still stored as pending when the conditions are users and statuses; else
+/// counted live.
 pub async fn count(
     conn: &mut Conn<'_>,
     scope: Scope,
     conditions: &JobConditions,
 ) -> Result<i64, DbError> {
-    match DailyPlan::for_conditions(conditions) {
-        Some(plan) => count_by_days(conn, scope, conditions, &plan).await,
-        None => count_live(conn, scope, conditions).await,
+    if let Some(plan) = DailyPlan::for_conditions(conditions) {
+        return count_by_days(conn, scope, conditions, &plan).await;
     }
+    if conditions.only_person_keys() {
+        return count_by_people(conn, scope, conditions).await;
+    }
+    count_live(conn, scope, conditions).await
+}
+
+/// `SUM` of a rollup's five count columns, each times its factor in `$k` (a [`Columns`]):
+/// `job_counts` and `user_job_counts` share the columns.
+macro_rules! weighted_sum {
+    ($t:ident, $k:expr) => {{
+        let k: Columns = $k;
+        diesel::dsl::sum(
+            $t::created * k.created
+                + $t::completed * k.completed
+                + $t::canceled * k.canceled
+                + $t::timedout * k.timedout
+                + $t::error * k.error,
+        )
+    }};
 }
 
 /// Counts by scanning the matching rows (the reference the daily path must agree with).
@@ -72,13 +93,7 @@ async fn count_by_days(
         let mut sum = job_counts::table
             .filter(t::account_id.eq(rows))
             .filter(t::day.between(first, last))
-            .select(diesel::dsl::sum(
-                t::created * k.created
-                    + t::completed * k.completed
-                    + t::canceled * k.canceled
-                    + t::timedout * k.timedout
-                    + t::error * k.error,
-            ))
+            .select(weighted_sum!(t, k))
             .into_boxed();
         if c.on_model() {
             sum = sum.filter(t::model_id.eq_any(matching_models!(c)));
@@ -101,4 +116,40 @@ async fn count_by_days(
     });
     let n = |v: Option<i64>| v.unwrap_or(0);
     Ok(n(whole) + plan.head.sign * n(head) + plan.tail.sign * n(tail) + n(pending))
+}
+
+/// Counts jobs of matched users (and statuses) from `user_job_counts`: the matched users'
+/// rows (of the scope's account), plus their jobs still stored as pending that the statuses
+/// want, counted live, in one statement. O(users matched), whatever their jobs number.
+async fn count_by_people(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    c: &JobConditions,
+) -> Result<i64, DbError> {
+    let (k, pending) = Columns::for_statuses(c.statuses.as_deref());
+    let pending = JobConditions {
+        statuses: Some(pending),
+        stored_pending: true,
+        now: Some(c.now.unwrap_or_else(super::now)),
+        ..c.clone()
+    };
+    let groups = c.user.as_ref().map(|u| u.0.as_slice()).unwrap_or_default();
+    let (rows, pending): (Option<i64>, Option<i64>) = crate::on_backend!(conn, conn => {
+        use user_job_counts::dsl as t;
+        let mut sum = user_job_counts::table.select(weighted_sum!(t, k)).into_boxed();
+        if let Some(account) = scope.account() {
+            sum = sum.filter(t::account_id.eq(account));
+        }
+        for any in groups {
+            sum = sum.filter(t::user_id.eq_any(matching_users!(scope, any)));
+        }
+        let p = jobs::table.into_boxed();
+        diesel::select((
+            sum.single_value(),
+            filter_jobs!(p, scope, &pending).count().single_value(),
+        ))
+        .get_result(conn)
+        .await?
+    });
+    Ok(rows.unwrap_or(0) + pending.unwrap_or(0))
 }

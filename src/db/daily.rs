@@ -63,7 +63,7 @@ pub struct Columns {
 impl Columns {
     /// The columns for effective `statuses` (`None`: every job), and the statuses left to
     /// count live among jobs stored as pending.
-    fn for_statuses(statuses: Option<&[JobStatus]>) -> (Self, Vec<JobStatus>) {
+    pub fn for_statuses(statuses: Option<&[JobStatus]>) -> (Self, Vec<JobStatus>) {
         let Some(statuses) = statuses else {
             return (
                 Self {

@@ -219,9 +219,8 @@ macro_rules! filter_jobs {
     // `$reading`: what the query reads (a `Reading`), for the planner hints.
     ($query:expr, $scope:expr, $c:expr, $reading:expr) => {{
         use diesel::sql_types::Bool;
-        use $crate::db::filter::lower;
         use $crate::db::fixed_sql::fixed;
-        use $crate::db::schema::{jobs, users};
+        use $crate::db::schema::jobs;
         let (scope, c): ($crate::domain::Scope, &$crate::db::jobs::JobConditions) = ($scope, $c);
         let reading: $crate::db::filter::Reading = $reading;
         let mut q = $query;
@@ -260,20 +259,7 @@ macro_rules! filter_jobs {
             // One subquery per group (AND); a group of several texts ORs them in a nested
             // subquery, so the account condition applies to all of them.
             for any in &user.0 {
-                let matches = |text: &str| {
-                    let p = $crate::db::filter::like_pattern(text);
-                    lower(users::first_name)
-                        .like(p.clone())
-                        .escape('\\')
-                        .or(lower(users::last_name).like(p.clone()).escape('\\'))
-                        .or(lower(users::email).like(p).escape('\\'))
-                };
-                let mut matching = users::table.select(users::id).into_boxed();
-                if let Some(account) = scope.account() {
-                    matching = matching.filter(users::account_id.eq(account));
-                }
-                matching = $crate::db::filter::matching_any!(matching, users, any, matches);
-                q = q.filter(jobs::user_id.eq_any(matching));
+                q = q.filter(jobs::user_id.eq_any($crate::db::filter::matching_users!(scope, any)));
             }
         }
         if let Some(prefixes) = &c.access_key {
@@ -315,6 +301,31 @@ macro_rules! filter_jobs {
     }};
 }
 pub(crate) use filter_jobs;
+
+/// The ids of the users in `$scope` one text of the group `$any` (a slice of texts) matches
+/// by first name, last name or email, as a boxed subquery: the user condition of
+/// `filter_jobs!` and of the per-user counts (`db::count`).
+macro_rules! matching_users {
+    ($scope:expr, $any:expr) => {{
+        use $crate::db::filter::lower;
+        use $crate::db::schema::users;
+        let matches = |text: &str| {
+            let p = $crate::db::filter::like_pattern(text);
+            lower(users::first_name)
+                .like(p.clone())
+                .escape('\\')
+                .or(lower(users::last_name).like(p.clone()).escape('\\'))
+                .or(lower(users::email).like(p).escape('\\'))
+        };
+        let mut matching = users::table.select(users::id).into_boxed();
+        let scope: $crate::domain::Scope = $scope;
+        if let Some(account) = scope.account() {
+            matching = matching.filter(users::account_id.eq(account));
+        }
+        $crate::db::filter::matching_any!(matching, users, $any, matches)
+    }};
+}
+pub(crate) use matching_users;
 
 /// `$matching` (a boxed `SELECT $table.id`) narrowed to the rows one text of the group `$any`
 /// matches by `$matches`: the condition itself for a single text, else `id IN` a nested

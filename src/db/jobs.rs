@@ -184,6 +184,42 @@ impl JobConditions {
             && !stored_pending
             && (flags || (explain.is_none() && image_classification_model.is_none()))
     }
+
+    /// Whether these conditions are users and, at most, statuses: what `user_job_counts`
+    /// keys its rows by, so the count sums the matched users' rows ([`super::count`]).
+    pub fn only_person_keys(&self) -> bool {
+        // Every field named, as in `only_rollup_keys`.
+        let Self {
+            statuses: _,
+            user,
+            access_key,
+            model_name,
+            model_identifier,
+            model_version,
+            created,
+            submitted,
+            updated,
+            job_identifiers,
+            job_id,
+            explain,
+            image_classification_model,
+            stored_pending,
+            now: _,
+        } = self;
+        user.is_some()
+            && access_key.is_none()
+            && model_name.is_none()
+            && model_identifier.is_none()
+            && model_version.is_none()
+            && created.is_none()
+            && submitted.is_none()
+            && updated.is_none()
+            && job_identifiers.is_none()
+            && job_id.is_none()
+            && explain.is_none()
+            && image_classification_model.is_none()
+            && !stored_pending
+    }
 }
 
 /// One page of history.

@@ -9,6 +9,10 @@
 //! count reads one row per day and model rather than one per account too. Every bump writes
 //! the account's row first and then the all-accounts row, in that order everywhere, so
 //! concurrent writers on PostgreSQL lock them in one order and cannot deadlock.
+//!
+//! `user_job_counts` holds the same counts per submitting user (and account) over the user's
+//! whole history, for counts whose only conditions are users and statuses. A bump writes the
+//! user's row last, after the two `job_counts` rows.
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -19,9 +23,9 @@ use diesel_async::RunQueryDsl;
 
 use super::daily::day_of;
 use super::models::Job;
-use super::schema::job_counts;
+use super::schema::{job_counts, user_job_counts};
 use super::{DbError, Tx};
-use crate::domain::{AccountId, JobStatus, ModelId, Scope};
+use crate::domain::{AccountId, JobStatus, ModelId, Scope, UserId};
 
 /// The `account_id` of the rows that sum every account.
 pub const ALL_ACCOUNTS: AccountId = AccountId(0);
@@ -83,33 +87,45 @@ pub trait Upsert: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + '
 impl<T: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static> Upsert for T {}
 
 /// Counts of many jobs gathered before they are written (the seeder's batches): each job is
-/// added to its account's row and to the all-accounts row.
+/// added to its account's row, to the all-accounts row and to its user's row.
 #[derive(Debug, Default)]
-pub struct Tally(std::collections::BTreeMap<(bool, AccountId, Cell), Counts>);
+pub struct Tally {
+    cells: std::collections::BTreeMap<(bool, AccountId, Cell), Counts>,
+    people: std::collections::BTreeMap<(UserId, AccountId), Counts>,
+}
 
 impl Tally {
-    /// Adds a job of `account` in `cell` with `counts`.
-    pub fn add(&mut self, account: AccountId, cell: Cell, counts: Counts) {
+    /// Adds a job of `account` submitted by `user` in `cell` with `counts`.
+    pub fn add(&mut self, account: AccountId, user: UserId, cell: Cell, counts: Counts) {
         for a in [account, ALL_ACCOUNTS] {
             self.add_row(a, cell, counts);
         }
+        self.people.entry((user, account)).or_default().add(counts);
     }
 
     /// Adds `counts` to the one row of `account` (or of every account) in `cell`, keyed so
     /// accounts' rows drain before the all-accounts rows.
     fn add_row(&mut self, account: AccountId, cell: Cell, counts: Counts) {
-        self.0
+        self.cells
             .entry((account == ALL_ACCOUNTS, account, cell))
             .or_default()
             .add(counts);
     }
 
-    /// The upserts that write the gathered counts, emptying the tally: every account's rows
-    /// before the all-accounts rows, each in key order, as every writer locks them.
+    /// The upserts that write the gathered `job_counts`, emptying them: every account's rows
+    /// before the all-accounts rows, each in key order, as every writer locks them. Then
+    /// write [`Self::drain_people`].
     pub fn drain(&mut self) -> impl Iterator<Item = impl Upsert> {
-        std::mem::take(&mut self.0)
+        std::mem::take(&mut self.cells)
             .into_iter()
             .map(|((_, account, cell), n)| upsert(account, cell, 0, n))
+    }
+
+    /// The upserts that write the gathered `user_job_counts`, emptying them, in key order.
+    pub fn drain_people(&mut self) -> impl Iterator<Item = impl Upsert> {
+        std::mem::take(&mut self.people)
+            .into_iter()
+            .map(|((user, account), n)| upsert_person(user, account, 0, n))
     }
 }
 
@@ -169,6 +185,30 @@ impl Counts {
     }
 }
 
+/// The five count columns of a rollup table `$t` (`job_counts`, `user_job_counts`): set to the
+/// [`Counts`] `$n` (an insert's values), or, with `+`, increased by the proposed row's (an
+/// upsert's update).
+macro_rules! counts {
+    ($t:ident, $n:expr) => {
+        (
+            $t::created.eq($n.created),
+            $t::completed.eq($n.completed),
+            $t::canceled.eq($n.canceled),
+            $t::timedout.eq($n.timedout),
+            $t::error.eq($n.error),
+        )
+    };
+    ($t:ident, +) => {
+        (
+            $t::created.eq($t::created + excluded($t::created)),
+            $t::completed.eq($t::completed + excluded($t::completed)),
+            $t::canceled.eq($t::canceled + excluded($t::canceled)),
+            $t::timedout.eq($t::timedout + excluded($t::timedout)),
+            $t::error.eq($t::error + excluded($t::error)),
+        )
+    };
+}
+
 /// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the row of `account`, `cell` and `slot`:
 /// one statement text whatever the amounts (they are bound), runnable on either backend's
 /// connection, async or sync (the seeder's).
@@ -187,11 +227,7 @@ pub fn upsert(
             t::explain.eq(cell.explain),
             t::image_classification_model.eq(cell.image_classification_model),
             t::slot.eq(slot),
-            t::created.eq(n.created),
-            t::completed.eq(n.completed),
-            t::canceled.eq(n.canceled),
-            t::timedout.eq(n.timedout),
-            t::error.eq(n.error),
+            counts!(t, n),
         ))
         .on_conflict((
             t::account_id,
@@ -202,17 +238,32 @@ pub fn upsert(
             t::slot,
         ))
         .do_update()
-        .set((
-            t::created.eq(t::created + excluded(t::created)),
-            t::completed.eq(t::completed + excluded(t::completed)),
-            t::canceled.eq(t::canceled + excluded(t::canceled)),
-            t::timedout.eq(t::timedout + excluded(t::timedout)),
-            t::error.eq(t::error + excluded(t::error)),
-        ))
+        .set(counts!(t, +))
 }
 
-/// Adds `n` to `job`'s rows, its account's and every account's (in that order), in the slot
-/// its id picks.
+/// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the `user_job_counts` row of `user`,
+/// `account` and `slot`, as [`upsert`] does for `job_counts`.
+pub fn upsert_person(
+    user: UserId,
+    account: AccountId,
+    slot: i32,
+    n: Counts,
+) -> impl QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static {
+    use user_job_counts::dsl as t;
+    diesel::insert_into(user_job_counts::table)
+        .values((
+            t::user_id.eq(user),
+            t::account_id.eq(account),
+            t::slot.eq(slot),
+            counts!(t, n),
+        ))
+        .on_conflict((t::user_id, t::account_id, t::slot))
+        .do_update()
+        .set(counts!(t, +))
+}
+
+/// Adds `n` to `job`'s rows, its account's and every account's (in that order), then its
+/// user's, in the slot its id picks.
 async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts) -> Result<(), DbError> {
     let (cell, slot) = (
         Cell::of(job),
@@ -221,6 +272,7 @@ async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts) -> Result<(), DbError> {
     crate::on_backend!(tx.conn(), c => {
         upsert(job.account_id, cell, slot, n).execute(c).await?;
         upsert(ALL_ACCOUNTS, cell, slot, n).execute(c).await?;
+        upsert_person(job.user_id, job.account_id, slot, n).execute(c).await?;
         Ok(())
     })
 }

@@ -129,6 +129,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_job_counts (user_id, account_id, slot) {
+        user_id -> BigInt,
+        account_id -> BigInt,
+        slot -> Integer,
+        created -> Integer,
+        completed -> Integer,
+        canceled -> Integer,
+        timedout -> Integer,
+        error -> Integer,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         identifier -> Text,
@@ -151,6 +164,7 @@ diesel::joinable!(job_stats -> models (model_id));
 diesel::joinable!(jobs -> accounts (account_id));
 diesel::joinable!(jobs -> models (model_id));
 diesel::joinable!(jobs -> users (user_id));
+diesel::joinable!(user_job_counts -> users (user_id));
 diesel::joinable!(users -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -162,5 +176,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_stats_packed,
     jobs,
     models,
+    user_job_counts,
     users
 );

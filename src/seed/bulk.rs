@@ -261,6 +261,9 @@ pub fn write_tally(
     for upsert in tally.drain() {
         on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert, c))?;
     }
+    for upsert in tally.drain_people() {
+        on_sync!(conn, c => diesel::query_dsl::methods::ExecuteDsl::execute(upsert, c))?;
+    }
     Ok(())
 }
 

@@ -77,8 +77,8 @@ const JOBS_PER_TX: usize = 5_000;
 /// Users (and keys) per `INSERT`.
 const USERS_PER_STATEMENT: usize = 1_000;
 
-/// The rollups of the jobs loaded, written to `job_counts` and `job_stats` when their
-/// transaction ends.
+/// The rollups of the jobs loaded, written to `job_counts`, `user_job_counts` and `job_stats`
+/// when their transaction ends.
 #[derive(Debug, Default)]
 struct DayCounts {
     counts: crate::db::rollup::Tally,
@@ -338,13 +338,13 @@ fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
             job.image_classification_model,
         );
         days.counts
-            .add(job.account_id, cell, Counts::of(job.status));
+            .add(job.account_id, job.user_id, cell, Counts::of(job.status));
         days.stats
             .add(&crate::db::statistics::figures::Point::of_new(job));
     }
 }
 
-/// Adds the counted jobs to `job_counts` and forgets them.
+/// Adds the counted jobs to the rollups and forgets them.
 fn write_days(conn: &mut SyncConn<'_>, days: &mut DayCounts) -> Result<(), DbError> {
     bulk::write_tally(conn, &mut days.counts)?;
     Ok(bulk::write_stats(conn, &mut days.stats)?)

@@ -1,9 +1,9 @@
 //! The data's invariants, checked with plain SQL (the same text on both backends) and Rust,
 //! independently of the code under test: every job's counters add up and match its inputs,
-//! and the rollup `job_counts` equals a live count of `jobs` per account (and all accounts),
-//! day, model and flags, by final status; `job_stats` equals a recount of the jobs in a final
-//! status per account (and all accounts), hour and day, model and status — numbers, maxima and
-//! histograms.
+//! the rollup `job_counts` equals a live count of `jobs` per account (and all accounts), day,
+//! model and flags, by final status, and `user_job_counts` one per user and account;
+//! `job_stats` equals a recount of the jobs in a final status per account (and all accounts),
+//! hour and day, model and status — numbers, maxima and histograms.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use job_history::db::schema::{job_counts, job_stats, jobs};
 use job_history::db::statistics::figures::Point;
 use job_history::db::statistics::histogram::Histogram;
 use job_history::db::statistics::rollup::{Tally, hour_of};
-use job_history::domain::{AccountId, JobStatus, ModelId};
+use job_history::domain::{AccountId, JobStatus, ModelId, UserId};
 
 /// A rollup row's key: account (0 for every account), UTC day, model, explain, image flag.
 pub type RollupKey = (i64, i32, i64, bool, bool);
@@ -50,22 +50,71 @@ pub async fn live_rollup(
     let mut rollup = BTreeMap::new();
     for (account, created, model, explain, image, status) in rows {
         let day = job_history::db::daily::day_of(created);
-        let column = match status {
-            JobStatus::Completed => Some(1),
-            JobStatus::Canceled => Some(2),
-            JobStatus::Timedout => Some(3),
-            JobStatus::Error => Some(4),
-            JobStatus::Submitted | JobStatus::InProgress => None,
-        };
         for a in [account.0, 0] {
-            let row: &mut RollupRow = rollup.entry((a, day, model.0, explain, image)).or_default();
-            row[0] += 1;
-            if let Some(i) = column {
-                row[i] += 1;
-            }
+            count_in(
+                rollup.entry((a, day, model.0, explain, image)).or_default(),
+                status,
+            );
         }
     }
     Ok(rollup)
+}
+
+/// Counts a job stored with `status` in a rollup row: created, and under its final status.
+fn count_in(row: &mut RollupRow, status: JobStatus) {
+    row[0] += 1;
+    let column = match status {
+        JobStatus::Completed => Some(1),
+        JobStatus::Canceled => Some(2),
+        JobStatus::Timedout => Some(3),
+        JobStatus::Error => Some(4),
+        JobStatus::Submitted | JobStatus::InProgress => None,
+    };
+    if let Some(i) = column {
+        row[i] += 1;
+    }
+}
+
+/// A `user_job_counts` row's key: user, account.
+pub type PersonKey = (i64, i64);
+
+/// What `user_job_counts` must hold, computed from `jobs` by plain Rust.
+pub async fn live_people(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<BTreeMap<PersonKey, RollupRow>, job_history::db::DbError> {
+    let rows: Vec<(UserId, AccountId, JobStatus)> = job_history::on_backend!(conn, c => {
+        jobs::table
+            .select((jobs::user_id, jobs::account_id, jobs::status))
+            .load(c)
+            .await?
+    });
+    let mut people = BTreeMap::new();
+    for (user, account, status) in rows {
+        count_in(people.entry((user.0, account.0)).or_default(), status);
+    }
+    Ok(people)
+}
+
+/// What `user_job_counts` holds, its slots summed as readers sum them.
+async fn stored_people(
+    conn: &mut job_history::db::Conn<'_>,
+) -> Result<BTreeMap<PersonKey, RollupRow>, job_history::db::DbError> {
+    use job_history::db::schema::user_job_counts as t;
+    type Row = (i64, i64, i32, i32, i32, i32, i32);
+    let rows: Vec<Row> = job_history::on_backend!(conn, c => {
+        t::table
+            .select((t::user_id, t::account_id, t::created, t::completed, t::canceled, t::timedout, t::error))
+            .load(c)
+            .await?
+    });
+    let mut people: BTreeMap<PersonKey, RollupRow> = BTreeMap::new();
+    for (user, account, n0, n1, n2, n3, n4) in rows {
+        let row = people.entry((user, account)).or_default();
+        for (total, n) in row.iter_mut().zip([n0, n1, n2, n3, n4]) {
+            *total += i64::from(n);
+        }
+    }
+    Ok(people)
 }
 
 /// A `job_stats` row's key: account (0 for every account), grain (0 hour, 1 day), period,
@@ -244,12 +293,21 @@ fn add_numbers(sum: &mut [i64; 11], n: [i64; 11]) {
     }
 }
 
-/// Rewrites `job_counts` and `job_stats` from `jobs` (for fixtures that edit jobs behind the writers' backs).
+/// Rewrites `job_counts`, `user_job_counts` and `job_stats` from `jobs` (for fixtures that edit jobs behind the writers' backs).
 pub async fn rebuild_rollup(
     conn: &mut job_history::db::Conn<'_>,
 ) -> Result<(), job_history::db::DbError> {
-    use job_history::db::rollup::{Cell, Counts, upsert};
+    use job_history::db::rollup::{Cell, Counts, upsert, upsert_person};
     let rollup = live_rollup(conn).await?;
+    let people = live_people(conn).await?;
+    let n32 = |v: i64| i32::try_from(v).expect("fits");
+    let counts = |n: [i64; 5]| Counts {
+        created: n32(n[0]),
+        completed: n32(n[1]),
+        canceled: n32(n[2]),
+        timedout: n32(n[3]),
+        error: n32(n[4]),
+    };
     let mut tally = Tally::default();
     for p in stored_points(conn).await? {
         tally.add(&p);
@@ -263,9 +321,11 @@ pub async fn rebuild_rollup(
         diesel::delete(job_counts::table).execute(c).await?;
         for ((account, day, model, explain, image), n) in rollup {
             let cell = Cell { day, model_id: ModelId(model), explain, image_classification_model: image };
-            let n32 = |v: i64| i32::try_from(v).expect("fits");
-            let counts = Counts { created: n32(n[0]), completed: n32(n[1]), canceled: n32(n[2]), timedout: n32(n[3]), error: n32(n[4]) };
-            upsert(AccountId(account), cell, 0, counts).execute(c).await?;
+            upsert(AccountId(account), cell, 0, counts(n)).execute(c).await?;
+        }
+        diesel::delete(job_history::db::schema::user_job_counts::table).execute(c).await?;
+        for ((user, account), n) in people {
+            upsert_person(UserId(user), AccountId(account), 0, counts(n)).execute(c).await?;
         }
     });
     Ok(())
@@ -325,11 +385,13 @@ pub async fn check(db: &Db) -> Report {
                     .await?
             });
             let stats = (live_stats(conn).await?, stored_stats(conn).await?);
-            Ok::<_, job_history::db::DbError>((v, live, stored, stats))
+            let people = (live_people(conn).await?, stored_people(conn).await?);
+            Ok::<_, job_history::db::DbError>((v, live, stored, stats, people))
         })
         .await
     };
-    let (v, live, stored, (live_stats, stored_stats)) = run.await.expect("read the invariants");
+    let (v, live, stored, (live_stats, stored_stats), (live_people, stored_people)) =
+        run.await.expect("read the invariants");
     assert_eq!(
         (v.bad_sum, v.bad_inputs, v.ran_without_durations),
         (0, 0, 0),
@@ -349,6 +411,10 @@ pub async fn check(db: &Db) -> Report {
     assert_eq!(
         stored, live,
         "job_counts differs from a live count of jobs per account, day, model, flags and status"
+    );
+    assert_eq!(
+        stored_people, live_people,
+        "user_job_counts differs from a live count of jobs per user, account and status"
     );
     for (key, want) in &live_stats {
         assert_eq!(
