@@ -144,7 +144,8 @@ class Shape:
 
 def shapes(url, now):
     """The matrix: the issue's five shapes first, then every other filter and every order in
-    both directions, for an administrator (all accounts) and a user key (one account)."""
+    both directions, for an administrator (all accounts) and a user key (one account), then
+    creation ranges of several widths in orders other than the creation time."""
     ago = lambda days: iso(now - datetime.timedelta(days=days))  # noqa: E731
     prefix = sql_value(url, "SELECT submitted_by FROM jobs ORDER BY id LIMIT 1")
     account = sql_value(url, "SELECT identifier FROM accounts ORDER BY id LIMIT 1 OFFSET 1")
@@ -196,6 +197,16 @@ def shapes(url, now):
               {"createdAt": {"from": ago(120)}}, ("STATUS", "DESC")),
         Shape('user key: user "an", last 91 days', "user",
               {"user": "an", "createdAt": {"from": ago(91)}}),
+        # Creation ranges of other widths in other orders (`db::range_scan` on SQLite).
+        Shape("createdAt last 7 days by queue time", "admin",
+              {"createdAt": {"from": ago(7)}}, ("QUEUE_TIME", "DESC")),
+        Shape("createdAt closed month, 2 months ago, by submittedAt", "admin",
+              {"createdAt": {"from": ago(60), "to": ago(30)}}, ("SUBMITTED_AT", "DESC")),
+        Shape("user key: createdAt last day by elapsed time", "user",
+              {"createdAt": {"from": ago(1)}}, ("ELAPSED_TIME", "ASC")),
+        Shape("user key: TERMINATED, createdAt closed week by total", "user",
+              {"status": "TERMINATED", "createdAt": {"from": ago(40), "to": ago(33)}},
+              ("TOTAL", "ASC")),
     ]
 
 

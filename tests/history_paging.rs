@@ -1,7 +1,8 @@
 //! Exhaustive keyset paging: for every sort field and direction, paging forward with
 //! `first`/`after` and backward with `last`/`before` visits every job exactly once, in the
-//! order computed independently here (ties broken by id, NULL smallest). Also: pages stay
-//! correct while jobs are inserted between requests.
+//! order computed independently here (ties broken by id, NULL smallest), with and without
+//! filters that change how the page is read. Also: pages stay correct while jobs are inserted
+//! between requests.
 
 mod common;
 
@@ -161,6 +162,56 @@ backend_tests! {
                     for forward in [true, false] {
                         let got = walk_filtered(&t.db, order.clone(), filter.clone(), 17, forward).await;
                         assert_eq!(got, want, "{statuses} by {field} {direction}, forward {forward}");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn creation_ranges_page_exactly_whichever_index_reads_them(t: TestDb) {
+        // On SQLite a page by another key checks a wide creation range in each row of the
+        // order's index and ranges over a narrow one (`db::range_scan`); both must page
+        // exactly, both ways, in a key that follows the creation time and one that does not.
+        use chrono::Duration;
+        use job_history::db::jobs::{JobConditions, PageRequest, Range, Sort, SortKey};
+        use job_history::db::range_scan::check_range;
+        use job_history::domain::Scope;
+        fixtures::history(&t.db, 230).await;
+        let rows = fixtures::truth(&t.db).await;
+        let now = job_history::db::now();
+        let oldest = rows.iter().map(|r| r.created_at).min().unwrap();
+        let middle = oldest + (now - oldest) / 2;
+        let rfc = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339();
+        for (from, to) in [(oldest, now), (middle, middle + Duration::days(20))] {
+            let range = Range { from, to };
+            let chosen = t.db.read(async |c| {
+                let mut got = Vec::new();
+                for key in [SortKey::Status, SortKey::SubmittedAt] {
+                    let req = PageRequest {
+                        conditions: JobConditions { created: Some(range), now: Some(now), ..JobConditions::default() },
+                        sort: Sort { key, descending: true },
+                        after: None,
+                        before: None,
+                        limit: 18,
+                        from_end: false,
+                    };
+                    got.push(check_range(c, Scope::All, &req).await?);
+                }
+                Ok::<_, job_history::db::DbError>(got)
+            }).await.unwrap();
+            let wide = from == oldest;
+            let sqlite = t.db.backend() == job_history::db::Backend::Sqlite;
+            assert_eq!(chosen, vec![wide && sqlite; 2], "range {from} – {to}");
+            let inside: Vec<Row> = rows.iter().filter(|r| r.created_at >= from && r.created_at <= to).cloned().collect();
+            assert!(inside.len() > 10, "{} jobs in {from} – {to}", inside.len());
+            let filter = json!({ "createdAt": { "from": rfc(from), "to": rfc(to) } });
+            for field in ["STATUS", "SUBMITTED_AT"] {
+                for (direction, descending) in [("ASC", false), ("DESC", true)] {
+                    let order = json!({ "field": field, "direction": direction });
+                    let want = expected(&inside, field, descending);
+                    for forward in [true, false] {
+                        let got = walk_filtered(&t.db, order.clone(), filter.clone(), 17, forward).await;
+                        assert_eq!(got, want, "{from} – {to} by {field} {direction}, forward {forward}");
                     }
                 }
             }

@@ -104,9 +104,28 @@ pub enum Reading {
     /// Every matching row: a count, a lookup by identifier, the live statistics.
     EveryMatch,
     /// A page ordered by the status.
-    PageByStatus,
+    PageByStatus {
+        /// Whether the creation range is checked in each row rather than ranged over
+        /// ([`super::range_scan`]).
+        created_checked: bool,
+    },
     /// A page ordered by another key than the status.
-    PageByOtherKey,
+    PageByOtherKey {
+        /// As for [`Reading::PageByStatus`].
+        created_checked: bool,
+    },
+}
+
+impl Reading {
+    /// Whether the creation range is written `+jobs.created_at`, a term no index serves.
+    pub fn created_checked(self) -> bool {
+        match self {
+            Self::EveryMatch => false,
+            Self::PageByStatus { created_checked } | Self::PageByOtherKey { created_checked } => {
+                created_checked
+            }
+        }
+    }
 }
 
 /// How a backend's planner is given the conditions.
@@ -137,18 +156,25 @@ pub trait PlannerHints {
     /// scanning the order's index may stop sooner than reading every match. PostgreSQL
     /// chooses the user index by itself.
     const ACCOUNT_UNINDEXED_FOR_PEOPLE: bool;
+    /// Whether a page with a creation range, ordered by another key, chooses between the
+    /// order's index and the range's from the rollup's counts ([`super::range_scan`]): SQLite's
+    /// planner takes one or the other whatever the range's width. PostgreSQL weighs them
+    /// itself.
+    const RANGE_BY_ROLLUP: bool;
 }
 
 impl PlannerHints for diesel::pg::Pg {
     const STATUS_RANGE: bool = true;
     const UNARY_PLUS: bool = false;
     const ACCOUNT_UNINDEXED_FOR_PEOPLE: bool = false;
+    const RANGE_BY_ROLLUP: bool = false;
 }
 
 impl PlannerHints for diesel::sqlite::Sqlite {
     const STATUS_RANGE: bool = false;
     const UNARY_PLUS: bool = true;
     const ACCOUNT_UNINDEXED_FOR_PEOPLE: bool = true;
+    const RANGE_BY_ROLLUP: bool = true;
 }
 
 /// [`PlannerHints::STATUS_RANGE`] for the backend of the boxed query `filter_jobs!` extends.
@@ -165,7 +191,8 @@ pub fn stored_status_operand<ST, QS, DB: PlannerHints, GB>(
     _: &diesel::query_builder::BoxedSelectStatement<'_, ST, QS, DB, GB>,
     reading: Reading,
 ) -> crate::db::fixed_sql::Fixed<diesel::sql_types::Integer> {
-    crate::db::fixed_sql::fixed(if reading == Reading::PageByOtherKey && DB::UNARY_PLUS {
+    let by_other_key = matches!(reading, Reading::PageByOtherKey { .. });
+    crate::db::fixed_sql::fixed(if by_other_key && DB::UNARY_PLUS {
         "+jobs.status"
     } else {
         "jobs.status"
@@ -274,7 +301,12 @@ macro_rules! filter_jobs {
             q = q.filter(jobs::model_id.eq_any($crate::db::filter::matching_models!(c)));
         }
         if let Some(r) = c.created {
-            q = q.filter(jobs::created_at.between(r.from, r.to));
+            let operand = fixed::<diesel::sql_types::Timestamp>(if reading.created_checked() {
+                "+jobs.created_at"
+            } else {
+                "jobs.created_at"
+            });
+            q = q.filter(operand.between(r.from, r.to));
         }
         if let Some(r) = c.submitted {
             q = q.filter(jobs::submitted_at.between(r.from, r.to));
@@ -450,7 +482,14 @@ mod tests {
         };
         // The final status is unindexable in a page by another key; the pending one stays
         // indexable (few jobs by nature), and counts keep both.
-        let (by_other, by_status) = (Reading::PageByOtherKey, Reading::PageByStatus);
+        let (by_other, by_status) = (
+            Reading::PageByOtherKey {
+                created_checked: false,
+            },
+            Reading::PageByStatus {
+                created_checked: false,
+            },
+        );
         assert!(
             lite(by_other).contains("+jobs.status IN (?)"),
             "{}",
@@ -465,9 +504,43 @@ mod tests {
             assert!(!lite(reading).contains("+jobs.status"), "{}", lite(reading));
         }
         let q = jobs::table.select(jobs::id).into_boxed::<diesel::pg::Pg>();
-        let q = filter_jobs!(q, Scope::All, &c, Reading::PageByOtherKey);
+        let q = filter_jobs!(q, Scope::All, &c, by_other);
         let pg = debug_query(&q).to_string();
         assert!(!pg.contains("+jobs.status"), "{pg}");
+    }
+
+    #[test]
+    fn a_checked_creation_range_is_a_term_no_index_serves() {
+        use diesel::debug_query;
+        use diesel::prelude::*;
+
+        use crate::db::jobs::{JobConditions, Range};
+        use crate::db::schema::jobs;
+        use crate::domain::Scope;
+
+        let now = crate::db::now();
+        let c = JobConditions {
+            created: Some(Range { from: now, to: now }),
+            ..JobConditions::default()
+        };
+        let lite = |reading: Reading| {
+            let q = jobs::table
+                .select(jobs::id)
+                .into_boxed::<diesel::sqlite::Sqlite>();
+            debug_query(&filter_jobs!(q, Scope::All, &c, reading)).to_string()
+        };
+        for created_checked in [false, true] {
+            for reading in [
+                Reading::PageByStatus { created_checked },
+                Reading::PageByOtherKey { created_checked },
+            ] {
+                let sql = lite(reading);
+                let plus = sql.contains("+jobs.created_at BETWEEN ? AND ?");
+                assert_eq!(plus, created_checked, "{sql}");
+                assert!(sql.contains("jobs.created_at BETWEEN ? AND ?"), "{sql}");
+            }
+        }
+        assert!(!lite(Reading::EveryMatch).contains("+jobs.created_at"));
     }
 
     #[test]
@@ -502,7 +575,11 @@ mod tests {
         for c in [&by_user, &by_key] {
             let count = sql(c, Reading::EveryMatch, true);
             assert!(count.contains("+jobs.account_id = ?"), "{count}");
-            for reading in [Reading::PageByStatus, Reading::PageByOtherKey] {
+            let created_checked = false;
+            for reading in [
+                Reading::PageByStatus { created_checked },
+                Reading::PageByOtherKey { created_checked },
+            ] {
                 let page = sql(c, reading, true);
                 assert!(!page.contains("+jobs.account_id"), "{page}");
             }

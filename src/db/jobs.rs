@@ -306,12 +306,13 @@ impl PageRequest {
         self.sort.descending != self.from_end
     }
 
-    /// What the page reads, for `filter_jobs!`'s planner hints.
-    fn reading(&self) -> super::filter::Reading {
+    /// What the page reads, for `filter_jobs!`'s planner hints; `created_checked` from
+    /// [`super::range_scan::check_range`].
+    fn reading(&self, created_checked: bool) -> super::filter::Reading {
         if self.sort.key == SortKey::Status {
-            super::filter::Reading::PageByStatus
+            super::filter::Reading::PageByStatus { created_checked }
         } else {
-            super::filter::Reading::PageByOtherKey
+            super::filter::Reading::PageByOtherKey { created_checked }
         }
     }
 
@@ -375,9 +376,10 @@ pub async fn page(
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());
     let big = seeks(req, Some);
+    let reading = req.reading(super::range_scan::check_range(conn, scope, req).await?);
     let mut rows: Vec<Job> = crate::on_backend!(conn, c => {
         let q = jobs::table.select(Job::as_select()).into_boxed();
-        let q = filter_jobs!(q, scope, &req.conditions, req.reading());
+        let q = filter_jobs!(q, scope, &req.conditions, reading);
         let q = match req.sort.key {
             SortKey::CreatedAt => keyset_not_null!(q, jobs::created_at, ts?, req),
             SortKey::SubmittedAt => keyset_not_null!(q, jobs::submitted_at, ts?, req),
@@ -402,7 +404,8 @@ pub async fn page(
 /// reading the pages before it into the server. It selects only `id` and the sort key, which
 /// the `(account_id, key, id)` indexes hold, so PostgreSQL can skip with an index-only scan
 /// when the filter needs no other column; `skip` rows are still stepped over, so callers
-/// bound it. `req.limit`, `req.before` and `req.from_end` are ignored.
+/// bound it. `req.limit`, `req.before` and `req.from_end` are ignored (the rows stepped over
+/// are the limit [`super::range_scan`] weighs).
 pub async fn position_after(
     conn: &mut Conn<'_>,
     scope: Scope,
@@ -412,8 +415,10 @@ pub async fn position_after(
     let req = &PageRequest {
         before: None,
         from_end: false,
+        limit: skip.saturating_add(1),
         ..req.clone()
     };
+    let reading = req.reading(super::range_scan::check_range(conn, scope, req).await?);
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());
     let big = seeks(req, Some);
@@ -426,7 +431,7 @@ pub async fn position_after(
     macro_rules! skipped {
         ($c:ident, $col:expr, |$q:ident| $keyset:expr, $key:expr) => {{
             let $q = jobs::table.select((jobs::id, $col)).into_boxed();
-            let $q = filter_jobs!($q, scope, &req.conditions, req.reading());
+            let $q = filter_jobs!($q, scope, &req.conditions, reading);
             let rows = $keyset.offset(skip).limit(1).load($c).await?;
             rows.into_iter()
                 .next()

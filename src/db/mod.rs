@@ -32,6 +32,7 @@ pub mod migrate;
 pub mod models;
 pub mod people;
 pub mod pool;
+pub mod range_scan;
 pub mod rollup;
 pub mod schema;
 pub mod statistics;
