@@ -204,6 +204,45 @@ backend_tests! {
         assert!(links(&reply).iter().any(|(rel, _)| rel == "prev"));
     }
 
+    async fn page_numbers_jump_within_creation_ranges_and_statuses(t: TestDb) {
+        // A cold jump steps over rows under the page's own conditions (`position_after`): a
+        // wide creation range (checked in each row of the order's index on SQLite), a narrow
+        // closed one (ranged over), and statuses that all ran (by a duration, past the jobs
+        // without one), each in orders that follow the creation time and orders that do not.
+        let w = world(&t.db).await;
+        let rows = fixtures::truth(&t.db).await;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let oldest = rows.iter().map(|r| r.created_at).min().unwrap().and_utc();
+        let wide = (oldest - chrono::Duration::days(1)).to_rfc3339();
+        let now = chrono::Utc::now();
+        let (from, to) = ((now - chrono::Duration::days(90)).to_rfc3339(), (now - chrono::Duration::days(30)).to_rfc3339());
+        let cases = [
+            (format!("startDate={}", enc(&wide)), json!({ "createdAt": { "from": wide } }), ["status", "submittedAt", "elapsedTime"]),
+            (
+                format!("startDate={}&endDate={}", enc(&from), enc(&to)),
+                json!({ "createdAt": { "from": from, "to": to } }),
+                ["total", "updatedAt", "queueTime"],
+            ),
+            ("status=completed,error".into(), json!({ "statuses": ["COMPLETED", "ERROR"] }), ["elapsedTime", "queueTime", "status"]),
+        ];
+        let mut jumped = 0;
+        for (query, filter, sorts) in cases {
+            for rest_field in sorts {
+                let field = SORTS.iter().find(|(r, _)| *r == rest_field).unwrap().1;
+                for direction in ["asc", "desc"] {
+                    let order = json!({ "field": field, "direction": direction.to_uppercase() });
+                    let expected = identifiers(&graphql_all(&t.db, &w.admin, filter.clone(), order).await);
+                    let path = format!("/api/jobs/history?{query}&sort-by={rest_field}&direction={direction}&per-page=7&page=4");
+                    let reply = ok(&fresh_app(&t.db), &w.admin, &path).await;
+                    let want = &expected[expected.len().min(21)..expected.len().min(28)];
+                    assert_eq!(identifiers(reply.json().as_array().unwrap()), want, "{path}");
+                    jumped += usize::from(!want.is_empty());
+                }
+            }
+        }
+        assert_eq!(jumped, 18, "every case should reach page 4: the test would prove little");
+    }
+
     async fn deep_pages_cost_what_page_one_costs(t: TestDb) {
         let w = world(&t.db).await;
         let app = fresh_app(&t.db);

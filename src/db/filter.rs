@@ -8,6 +8,7 @@
 
 use chrono::NaiveDateTime;
 
+use super::fixed_sql::{Fixed, fixed};
 use super::jobs::JobConditions;
 use crate::domain::JobStatus;
 
@@ -177,44 +178,66 @@ impl PlannerHints for diesel::sqlite::Sqlite {
     const RANGE_BY_ROLLUP: bool = true;
 }
 
-/// [`PlannerHints::STATUS_RANGE`] for the backend of the boxed query `filter_jobs!` extends.
-pub fn status_range<ST, QS, DB: PlannerHints, GB>(
-    _: &diesel::query_builder::BoxedSelectStatement<'_, ST, QS, DB, GB>,
-) -> bool {
-    DB::STATUS_RANGE
+/// A backend's [`PlannerHints`] as values, read from the type of the boxed query
+/// `filter_jobs!` extends ([`hints`]), with the terms they decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hints {
+    /// [`PlannerHints::STATUS_RANGE`].
+    pub status_range: bool,
+    /// [`PlannerHints::UNARY_PLUS`].
+    pub unary_plus: bool,
+    /// [`PlannerHints::ACCOUNT_UNINDEXED_FOR_PEOPLE`].
+    pub account_unindexed_for_people: bool,
 }
 
-/// The status column as the final-statuses term of `filter_jobs!` reads it: `+jobs.status`
-/// for a page ordered by another key when the backend wants it
-/// ([`PlannerHints::UNARY_PLUS`]), else `jobs.status`.
-pub fn stored_status_operand<ST, QS, DB: PlannerHints, GB>(
+/// The hints of the backend of `_`, a boxed query over `jobs`.
+pub fn hints<ST, QS, DB: PlannerHints, GB>(
     _: &diesel::query_builder::BoxedSelectStatement<'_, ST, QS, DB, GB>,
-    reading: Reading,
-) -> crate::db::fixed_sql::Fixed<diesel::sql_types::Integer> {
-    let by_other_key = matches!(reading, Reading::PageByOtherKey { .. });
-    crate::db::fixed_sql::fixed(if by_other_key && DB::UNARY_PLUS {
-        "+jobs.status"
-    } else {
-        "jobs.status"
-    })
+) -> Hints {
+    Hints {
+        status_range: DB::STATUS_RANGE,
+        unary_plus: DB::UNARY_PLUS,
+        account_unindexed_for_people: DB::ACCOUNT_UNINDEXED_FOR_PEOPLE,
+    }
 }
 
-/// The account column as `filter_jobs!`'s scope term reads it: `+jobs.account_id` when every
-/// match is read, a user or key-prefix condition is set and the backend wants it
-/// ([`PlannerHints::ACCOUNT_UNINDEXED_FOR_PEOPLE`]), else `jobs.account_id`.
-pub fn account_operand<ST, QS, DB: PlannerHints, GB>(
-    _: &diesel::query_builder::BoxedSelectStatement<'_, ST, QS, DB, GB>,
-    reading: Reading,
-    c: &JobConditions,
-) -> crate::db::fixed_sql::Fixed<diesel::sql_types::BigInt> {
-    let people = c.user.is_some() || c.access_key.is_some();
-    crate::db::fixed_sql::fixed(
-        if reading == Reading::EveryMatch && people && DB::ACCOUNT_UNINDEXED_FOR_PEOPLE {
-            "+jobs.account_id"
+impl Hints {
+    /// The status column as the final-statuses term reads it: `+jobs.status` for a page
+    /// ordered by another key when the backend wants it ([`PlannerHints::UNARY_PLUS`]), else
+    /// `jobs.status`.
+    pub fn stored_status(self, reading: Reading) -> Fixed<diesel::sql_types::Integer> {
+        let by_other_key = matches!(reading, Reading::PageByOtherKey { .. });
+        fixed(if by_other_key && self.unary_plus {
+            "+jobs.status"
         } else {
-            "jobs.account_id"
-        },
-    )
+            "jobs.status"
+        })
+    }
+
+    /// The account column as the scope term reads it: `+jobs.account_id` when every match is
+    /// read, a user or key-prefix condition is set and the backend wants it
+    /// ([`PlannerHints::ACCOUNT_UNINDEXED_FOR_PEOPLE`]), else `jobs.account_id`.
+    pub fn account(self, reading: Reading, c: &JobConditions) -> Fixed<diesel::sql_types::BigInt> {
+        let people = c.user.is_some() || c.access_key.is_some();
+        fixed(
+            if reading == Reading::EveryMatch && people && self.account_unindexed_for_people {
+                "+jobs.account_id"
+            } else {
+                "jobs.account_id"
+            },
+        )
+    }
+
+    /// The creation time as the range term reads it: `+jobs.created_at` when the page checks
+    /// the range in each row ([`Reading::created_checked`], chosen only where the backend
+    /// wants it, [`super::range_scan`]), else `jobs.created_at`.
+    pub fn created(self, reading: Reading) -> Fixed<diesel::sql_types::Timestamp> {
+        fixed(if reading.created_checked() {
+            "+jobs.created_at"
+        } else {
+            "jobs.created_at"
+        })
+    }
 }
 
 /// `LIKE` pattern for a case-insensitive substring, with `\` escaping `%`, `_` and `\`.
@@ -251,9 +274,9 @@ macro_rules! filter_jobs {
         let (scope, c): ($crate::domain::Scope, &$crate::db::jobs::JobConditions) = ($scope, $c);
         let reading: $crate::db::filter::Reading = $reading;
         let mut q = $query;
+        let hints = $crate::db::filter::hints(&q);
         if let Some(account) = scope.account() {
-            let operand = $crate::db::filter::account_operand(&q, reading, c);
-            q = q.filter(operand.eq(account));
+            q = q.filter(hints.account(reading, c).eq(account));
         }
         if let Some(m) = c.status_match() {
             let live = jobs::status
@@ -268,8 +291,7 @@ macro_rules! filter_jobs {
             let expired = jobs::status
                 .le($crate::domain::JobStatus::InProgress)
                 .and(jobs::deadline_at.le(m.now).assume_not_null());
-            let operand = $crate::db::filter::stored_status_operand(&q, reading);
-            let stored = operand.eq_any(m.stored.clone());
+            let stored = hints.stored_status(reading).eq_any(m.stored.clone());
             q = match (m.live.is_empty(), m.stored.is_empty(), m.expired) {
                 (true, true, _) => q.filter(fixed::<Bool>("1 = 0")),
                 (false, true, _) => q.filter(live),
@@ -278,7 +300,7 @@ macro_rules! filter_jobs {
                 (false, false, false) => q.filter(live.or(stored)),
                 (false, false, true) => q.filter(live.or(stored).or(expired)),
             };
-            if let Some((lo, hi)) = m.bounds.filter(|_| $crate::db::filter::status_range(&q)) {
+            if let Some((lo, hi)) = m.bounds.filter(|_| hints.status_range) {
                 q = q.filter(jobs::status.between(lo, hi));
             }
         }
@@ -301,12 +323,7 @@ macro_rules! filter_jobs {
             q = q.filter(jobs::model_id.eq_any($crate::db::filter::matching_models!(c)));
         }
         if let Some(r) = c.created {
-            let operand = fixed::<diesel::sql_types::Timestamp>(if reading.created_checked() {
-                "+jobs.created_at"
-            } else {
-                "jobs.created_at"
-            });
-            q = q.filter(operand.between(r.from, r.to));
+            q = q.filter(hints.created(reading).between(r.from, r.to));
         }
         if let Some(r) = c.submitted {
             q = q.filter(jobs::submitted_at.between(r.from, r.to));

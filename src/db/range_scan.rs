@@ -21,7 +21,9 @@
 //! The range's condition is then written `+jobs.created_at BETWEEN …` (a term no index serves:
 //! the order's index it is) or left as it is (the planner ranges on it, as it would). Only
 //! for conditions with nothing else an index serves better (no user, key prefix, job
-//! identifiers or model), where the planner's own choice stands.
+//! identifiers or model), where the planner's own choice stands. Statuses and flags are left
+//! out of the estimate: final statuses are most jobs (and already checked in the order's index
+//! or row, `PlannerHints::UNARY_PLUS`), pending ones few and read by their own index.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -46,8 +48,8 @@ where
 
 /// Whether `req`'s creation range should be checked in each row of the order's index rather
 /// than ranged over: `false` unless the backend wants the choice, the page is ordered by
-/// another key than the creation time, and its only conditions besides the range are
-/// statuses and flags.
+/// another key than the creation time, and it has no user, key-prefix, job-identifier or
+/// model condition.
 pub async fn check_range(
     conn: &mut Conn<'_>,
     scope: Scope,
