@@ -75,6 +75,13 @@ fn count_in(row: &mut RollupRow, status: JobStatus) {
     }
 }
 
+/// Adds one stored slot's five counts to a rollup row (readers sum a cell's slots).
+fn add_slot(row: &mut RollupRow, slot: [i32; 5]) {
+    for (total, n) in row.iter_mut().zip(slot) {
+        *total += i64::from(n);
+    }
+}
+
 /// A `user_job_counts` row's key: user, account.
 pub type PersonKey = (i64, i64);
 
@@ -109,10 +116,10 @@ async fn stored_people(
     });
     let mut people: BTreeMap<PersonKey, RollupRow> = BTreeMap::new();
     for (user, account, n0, n1, n2, n3, n4) in rows {
-        let row = people.entry((user, account)).or_default();
-        for (total, n) in row.iter_mut().zip([n0, n1, n2, n3, n4]) {
-            *total += i64::from(n);
-        }
+        add_slot(
+            people.entry((user, account)).or_default(),
+            [n0, n1, n2, n3, n4],
+        );
     }
     Ok(people)
 }
@@ -402,10 +409,10 @@ pub async fn check(db: &Db) -> Report {
     // Readers sum a cell's slots: so does the comparison.
     let mut summed: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
     for (a, d, m, e, i, n0, n1, n2, n3, n4) in stored {
-        let row = summed.entry((a, d, m, e, i)).or_default();
-        for (total, n) in row.iter_mut().zip([n0, n1, n2, n3, n4]) {
-            *total += i64::from(n);
-        }
+        add_slot(
+            summed.entry((a, d, m, e, i)).or_default(),
+            [n0, n1, n2, n3, n4],
+        );
     }
     let stored = summed;
     assert_eq!(
