@@ -118,7 +118,8 @@ pub enum Reading {
 }
 
 impl Reading {
-    /// Whether the creation range is written `+jobs.created_at`, a term no index serves.
+    /// Whether the creation range is checked in each row (chosen only where the backend wants
+    /// it, [`super::range_scan`]).
     pub fn created_checked(self) -> bool {
         match self {
             Self::EveryMatch => false,
@@ -126,6 +127,16 @@ impl Reading {
                 created_checked
             }
         }
+    }
+
+    /// The creation time as the range term reads it: `+jobs.created_at`, a term no index
+    /// serves, when [`Self::created_checked`], else `jobs.created_at`.
+    pub fn created_operand(self) -> Fixed<diesel::sql_types::Timestamp> {
+        fixed(if self.created_checked() {
+            "+jobs.created_at"
+        } else {
+            "jobs.created_at"
+        })
     }
 }
 
@@ -227,17 +238,6 @@ impl Hints {
             },
         )
     }
-
-    /// The creation time as the range term reads it: `+jobs.created_at` when the page checks
-    /// the range in each row ([`Reading::created_checked`], chosen only where the backend
-    /// wants it, [`super::range_scan`]), else `jobs.created_at`.
-    pub fn created(self, reading: Reading) -> Fixed<diesel::sql_types::Timestamp> {
-        fixed(if reading.created_checked() {
-            "+jobs.created_at"
-        } else {
-            "jobs.created_at"
-        })
-    }
 }
 
 /// `LIKE` pattern for a case-insensitive substring, with `\` escaping `%`, `_` and `\`.
@@ -323,7 +323,7 @@ macro_rules! filter_jobs {
             q = q.filter(jobs::model_id.eq_any($crate::db::filter::matching_models!(c)));
         }
         if let Some(r) = c.created {
-            q = q.filter(hints.created(reading).between(r.from, r.to));
+            q = q.filter(reading.created_operand().between(r.from, r.to));
         }
         if let Some(r) = c.submitted {
             q = q.filter(jobs::submitted_at.between(r.from, r.to));
