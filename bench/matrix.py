@@ -145,7 +145,8 @@ class Shape:
 def shapes(url, now):
     """The matrix: the issue's five shapes first, then every other filter and every order in
     both directions, for an administrator (all accounts) and a user key (one account), then
-    creation ranges of several widths in orders other than the creation time."""
+    creation ranges of several widths in orders other than the creation time, then each of the
+    creation and submission times bounded and ordered by the other."""
     ago = lambda days: iso(now - datetime.timedelta(days=days))  # noqa: E731
     prefix = sql_value(url, "SELECT submitted_by FROM jobs ORDER BY id LIMIT 1")
     account = sql_value(url, "SELECT identifier FROM accounts ORDER BY id LIMIT 1 OFFSET 1")
@@ -207,6 +208,11 @@ def shapes(url, now):
         Shape("user key: TERMINATED, createdAt closed week by total", "user",
               {"status": "TERMINATED", "createdAt": {"from": ago(40), "to": ago(33)}},
               ("TOTAL", "ASC")),
+        # Each of the two times bounded, ordered by the other (`db::implied`).
+        Shape("submittedAt closed month, 2 months ago", "admin",
+              {"submittedAt": {"from": ago(60), "to": ago(30)}}),
+        Shape("user key: createdAt closed month, 2 months ago, by submittedAt", "user",
+              {"createdAt": {"from": ago(60), "to": ago(30)}}, ("SUBMITTED_AT", "ASC")),
     ]
 
 

@@ -179,8 +179,10 @@ backend_tests! {
 
     async fn creation_ranges_page_exactly_whichever_index_reads_them(t: TestDb) {
         // On SQLite a page by another key checks a wide creation range in each row of the
-        // order's index and ranges over a narrow one (`db::range_scan`); both must page
-        // exactly, both ways, in a key that follows the creation time and one that does not.
+        // order's index and ranges over a narrow one (`db::range_scan`), and a page by the
+        // submission time scans its index from the implied range's edge (`db::implied`)
+        // whenever the range holds more than the page; both must page exactly, both ways, in a
+        // key that follows the creation time and one that does not.
         use chrono::Duration;
         use job_history::db::jobs::{JobConditions, PageRequest, Range, Sort, SortKey};
         use job_history::db::range_scan::check_range;
@@ -201,7 +203,7 @@ backend_tests! {
                         sort: Sort { key, descending: true },
                         after: None,
                         before: None,
-                        limit: 18,
+                        limit: 8,
                         from_end: false,
                     };
                     got.push(check_range(c, Scope::All, &req).await?);
@@ -210,12 +212,41 @@ backend_tests! {
             }).await.unwrap();
             let wide = from == oldest;
             let sqlite = t.db.backend() == job_history::db::Backend::Sqlite;
-            assert_eq!(chosen, vec![wide && sqlite; 2], "range {from} – {to}");
             let inside: Vec<Row> = rows.iter().filter(|r| r.created_at >= from && r.created_at <= to).cloned().collect();
-            assert!(inside.len() > 10, "{} jobs in {from} – {to}", inside.len());
+            assert!(inside.len() > 16, "{} jobs in {from} – {to}", inside.len());
+            assert_eq!(chosen, vec![wide && sqlite, sqlite], "range {from} – {to}");
             let filter = json!({ "createdAt": { "from": rfc(from), "to": rfc(to) } });
             walks_exactly(&t.db, &inside, &filter, &["STATUS", "SUBMITTED_AT"]).await;
         }
+    }
+
+    async fn creation_and_submission_ranges_page_exactly_in_each_others_order(t: TestDb) {
+        // A page by the submission time with a creation range gets the submission range it
+        // implies, and the reverse (`db::implied`). The ranges end on a job submitted after
+        // its creation, so an implied range without the lag would lose it at either edge.
+        fixtures::history(&t.db, 230).await;
+        let rows = fixtures::truth(&t.db).await;
+        let rfc = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut lagging: Vec<&Row> = rows.iter().filter(|r| r.submitted_at > r.created_at).collect();
+        lagging.sort_by_key(|r| r.created_at);
+        assert!(lagging.len() > 100, "{} jobs submitted after their creation", lagging.len());
+        let (early, late) = (lagging[lagging.len() / 4], lagging[3 * lagging.len() / 4]);
+        // Created from `early` to `late`: `late` is submitted after the range's end.
+        let created: Vec<Row> = rows.iter().filter(|r| r.created_at >= early.created_at && r.created_at <= late.created_at).cloned().collect();
+        assert!(created.iter().any(|r| r.submitted_at > late.created_at));
+        let filter = json!({ "createdAt": { "from": rfc(early.created_at), "to": rfc(late.created_at) } });
+        walks_exactly(&t.db, &created, &filter, &["SUBMITTED_AT"]).await;
+        // Submitted from `early` to `late`: `early` was created before the range's start.
+        let submitted: Vec<Row> = rows.iter().filter(|r| r.submitted_at >= early.submitted_at && r.submitted_at <= late.submitted_at).cloned().collect();
+        assert!(submitted.iter().any(|r| r.created_at < early.submitted_at));
+        let filter = json!({ "submittedAt": { "from": rfc(early.submitted_at), "to": rfc(late.submitted_at) } });
+        walks_exactly(&t.db, &submitted, &filter, &["CREATED_AT"]).await;
+        // Both, disjoint once the lag is counted: nothing, whatever the order.
+        let apart = json!({
+            "createdAt": { "from": rfc(early.created_at), "to": rfc(early.created_at) },
+            "submittedAt": { "from": rfc(early.created_at + chrono::Duration::minutes(2)), "to": rfc(late.submitted_at) },
+        });
+        walks_exactly(&t.db, &[], &apart, &["SUBMITTED_AT", "CREATED_AT"]).await;
     }
 
     async fn default_order_is_newest_first_and_twenty_per_page(t: TestDb) {

@@ -1,6 +1,6 @@
 //! `totalCount` from the rollups (`job_counts`, `user_job_counts`) must equal a live `COUNT(*)`
 //! for any filter they answer — statuses (groups, exact lists, the empty list), model
-//! conditions, flags, creation ranges of every shape, users, every scope — after random
+//! conditions, flags, creation and submission ranges of every shape, users, every scope — after random
 //! lifecycle transitions, timeouts (recorded or not yet swept) and concurrent writers; and the
 //! rollups' rows must equal a recount of `jobs` (`common::invariants`).
 
@@ -16,7 +16,7 @@ use job_history::db::count::{count, count_live};
 use job_history::db::daily::{day_of, day_start};
 use job_history::db::jobs::{JobConditions, Range, Texts};
 use job_history::db::lifecycle::{self, Submitter};
-use job_history::db::schema::{api_keys, models, users};
+use job_history::db::schema::{api_keys, jobs, models, users};
 use job_history::db::{Db, DbError};
 use job_history::domain::{AccountId, JobStatus, Scope, UserId};
 use rand::rngs::SmallRng;
@@ -28,6 +28,9 @@ struct World {
     models: Vec<(String, String, String)>,
     accounts: Vec<AccountId>,
     names: Vec<String>,
+    /// Creation and submission times of jobs submitted after their creation: bounds a job
+    /// crosses.
+    lagging: Vec<(NaiveDateTime, NaiveDateTime)>,
 }
 
 async fn world(db: &Db) -> World {
@@ -43,7 +46,13 @@ async fn world(db: &Db) -> World {
                 .load(c)
                 .await?;
             let names = users::table.select(users::first_name).load(c).await?;
-            Ok::<_, DbError>(World { models, accounts, names })
+            let lagging = jobs::table
+                .filter(jobs::submitted_at.gt(jobs::created_at))
+                .select((jobs::created_at, jobs::submitted_at))
+                .limit(200)
+                .load(c)
+                .await?;
+            Ok::<_, DbError>(World { models, accounts, names, lagging })
         })
     })
     .await
@@ -59,13 +68,20 @@ const STATUSES: [JobStatus; 6] = [
     JobStatus::Error,
 ];
 
-/// A random instant around the history: day-aligned, either half of a day, or now.
-fn instant(rng: &mut SmallRng, now: NaiveDateTime) -> NaiveDateTime {
+/// A random instant around the history: day-aligned, either half of a day, now, or the
+/// creation or submission time of a job submitted after its creation.
+fn instant(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> NaiveDateTime {
     let day = day_start(day_of(now)) - Duration::days(rng.random_range(0..200));
-    match rng.random_range(0..4) {
+    let (created, submitted) = match w.lagging.len() {
+        0 => (day, day),
+        n => w.lagging[rng.random_range(0..n)],
+    };
+    match rng.random_range(0..6) {
         0 => day,
         1 => day + Duration::minutes(rng.random_range(0..720)),
         2 => day + Duration::minutes(rng.random_range(720..1440)),
+        3 => created,
+        4 => submitted,
         _ => now + Duration::microseconds(rng.random_range(-5..5)),
     }
 }
@@ -132,11 +148,17 @@ fn random_filter(rng: &mut SmallRng, w: &World, now: NaiveDateTime) -> (Scope, J
         c.image_classification_model = Some(rng.random_bool(0.5));
     }
     if rng.random_bool(0.8) {
-        let (a, b) = (instant(rng, now), instant(rng, now));
-        c.created = Some(Range {
+        let (a, b) = (instant(rng, w, now), instant(rng, w, now));
+        let range = Some(Range {
             from: a.min(b),
             to: a.max(b),
         });
+        // A submission range is read as the creation range it nearly is (`db::implied`).
+        if rng.random_bool(0.3) {
+            c.submitted = range;
+        } else {
+            c.created = range;
+        }
     }
     (scope, c)
 }

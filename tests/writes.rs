@@ -145,6 +145,38 @@ backend_tests! {
         assert_eq!(common::invariants::check(&t.db).await.jobs, 1);
     }
 
+    async fn a_submission_outside_a_minute_after_creation_is_refused_by_the_database(t: TestDb) {
+        // Pages rely on it (`db::implied`): whatever writes `jobs`, the database itself refuses
+        // a submission time before the creation or more than a minute after it.
+        use diesel_async::RunQueryDsl;
+        let s = setup(&t.db).await;
+        submit(&s, 1).await;
+        let sqlite = t.db.backend() == job_history::db::Backend::Sqlite;
+        let set = |offset: &'static str| {
+            let db = t.db.clone();
+            let sql = if sqlite {
+                format!("UPDATE jobs SET submitted_at = strftime('%Y-%m-%d %H:%M:%f', created_at, '{offset}')")
+            } else {
+                format!("UPDATE jobs SET submitted_at = created_at + interval '{offset}'")
+            };
+            async move {
+                db.read(async |conn| job_history::on_backend!(conn, c => {
+                    Ok::<_, job_history::db::DbError>(diesel::sql_query(sql).execute(c).await.map_err(|e| e.to_string()))
+                }))
+                .await
+                .unwrap()
+            }
+        };
+        for refused in ["61 seconds", "-1 seconds"] {
+            let e = set(refused).await.expect_err(refused);
+            assert!(e.contains("jobs_submitted_soon_after_created"), "{refused}: {e}");
+        }
+        assert_eq!(set("59 seconds").await, Ok(1));
+        let r = call(&s.app, &s.user, "{ jobs { nodes { createdAt submittedAt } } }", json!({})).await;
+        let node = &r["data"]["jobs"]["nodes"][0];
+        assert_ne!(node["createdAt"], node["submittedAt"], "{r}");
+    }
+
     async fn filter_lists_are_capped_with_a_clear_error(t: TestDb) {
         let s = setup(&t.db).await;
         let query = "query($f: JobFilter) { jobs(first: 1, filter: $f) { nodes { jobIdentifier } } }";

@@ -1,6 +1,8 @@
 //! How many jobs match a scope and conditions: `totalCount`. Counts whose conditions the
 //! rollup holds (statuses, model, flags, creation range) are answered from `job_counts`
-//! ([`super::daily::DailyPlan`], [`super::rollup`]); counts of users and statuses alone from
+//! ([`super::daily::DailyPlan`], [`super::rollup`]), and so are those with a submission range
+//! in place of the creation range, corrected at its two bounds
+//! ([`super::implied::SubmissionCount`]); counts of users and statuses alone from
 //! `user_job_counts`; anything else is counted live.
 
 use diesel::prelude::*;
@@ -8,6 +10,7 @@ use diesel_async::RunQueryDsl;
 
 use super::daily::{Columns, DailyPlan};
 use super::filter::{filter_jobs, matching_models, matching_users};
+use super::implied::SubmissionCount;
 use super::jobs::JobConditions;
 use super::rollup::rows_of;
 use super::schema::{job_counts, jobs, user_job_counts};
@@ -16,7 +19,8 @@ use crate::domain::Scope;
 
 /// How many jobs visible in `scope` match `conditions`: from the rollup's whole days plus
 /// live counts of the two partial edge days and of the few jobs still stored as pending, in
-/// one statement, when the rollup holds every condition; from the matched users' rows plus
+/// one statement, when the rollup holds every condition (a submission range read as the
+/// creation range it nearly is, plus one statement for its bounds); from the matched users' rows plus
 /// their jobs still stored as pending when the conditions are users and statuses; else
 /// counted live.
 pub async fn count(
@@ -26,6 +30,22 @@ pub async fn count(
 ) -> Result<i64, DbError> {
     if let Some(plan) = DailyPlan::for_conditions(conditions) {
         return count_by_days(conn, scope, conditions, &plan).await;
+    }
+    let now = conditions.now.unwrap_or_else(super::now);
+    if let Some(s) = SubmissionCount::for_conditions(conditions, now)
+        && let Some(plan) = DailyPlan::for_conditions(&s.created)
+    {
+        let created = count_by_days(conn, scope, &s.created, &plan).await?;
+        let (entered, left): (Option<i64>, Option<i64>) = crate::on_backend!(conn, c => {
+            let [e, l] = [(); 2].map(|()| jobs::table.into_boxed());
+            diesel::select((
+                filter_jobs!(e, scope, &s.entered).count().single_value(),
+                filter_jobs!(l, scope, &s.left).count().single_value(),
+            ))
+            .get_result(c)
+            .await?
+        });
+        return Ok(created + entered.unwrap_or(0) - left.unwrap_or(0));
     }
     if conditions.only_person_keys() {
         return count_by_people(conn, scope, conditions).await;

@@ -248,7 +248,7 @@ pub fn from_micros(v: i64) -> Option<NaiveDateTime> {
 /// The cursors of a page request with their sort key converted by `value` to the column's
 /// type, each with whether rows must come after it in ascending order (`true`) or before it.
 /// A key that does not convert is a cursor from another sort: `NotFound`, as no row is there.
-fn seeks<V>(
+pub(super) fn seeks<V>(
     req: &PageRequest,
     value: impl Fn(i64) -> Option<V>,
 ) -> Result<Vec<(V, JobId, bool)>, DbError> {
@@ -366,13 +366,15 @@ macro_rules! keyset_duration {
 }
 
 /// One page of history in `sort` order, of the jobs visible in `scope`, completed by
-/// `catalogue` (which reads the accounts and models it has not kept yet on `conn`).
+/// `catalogue` (which reads the accounts and models it has not kept yet on `conn`). The
+/// conditions get the range they imply on the order's time ([`super::implied`]).
 pub async fn page(
     conn: &mut Conn<'_>,
     catalogue: &Catalogue,
     scope: Scope,
     req: &PageRequest,
 ) -> Result<Vec<JobRecord>, DbError> {
+    let req = &*req.with_implied_range();
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());
     let big = seeks(req, Some);
@@ -416,7 +418,7 @@ pub async fn position_after(
         before: None,
         from_end: false,
         limit: skip.saturating_add(1),
-        ..req.clone()
+        ..req.with_implied_range().into_owned()
     };
     let reading = req.reading(super::range_scan::check_range(conn, scope, req).await?);
     let ts = seeks(req, from_micros);

@@ -23,6 +23,7 @@ pub mod daily;
 pub mod filter;
 pub mod fixed_sql;
 pub mod health;
+pub mod implied;
 pub mod inputs;
 pub mod jobs;
 pub mod keys;

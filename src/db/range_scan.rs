@@ -14,9 +14,12 @@
 //! - for keys that do not follow the creation time (status, durations, bytes, total), the
 //!   order's index finds a job in the range every `n / m` entries: `limit · n / m` rows
 //!   against `m` to read and sort;
-//! - for the submission and update times, which follow it, the order's index first steps
-//!   over the jobs created after the range (going down) or before it (going up), then finds
-//!   the range's jobs together: about `beyond + limit` rows against `m`.
+//! - for the submission time, which follows it within a minute, the page has the submission
+//!   range the creation range implies ([`super::implied`]): the order's index starts at the
+//!   range's edge and finds the range's jobs together, about `limit` rows against `m`;
+//! - for the update time, which follows it by no bound, the order's index first steps over
+//!   the jobs created after the range (going down) or before it (going up), then finds most
+//!   of the range's jobs together: about `beyond + limit` rows against `m`.
 //!
 //! The range's condition is then written `+jobs.created_at BETWEEN …` (a term no index serves:
 //! the order's index it is) or left as it is (the planner ranges on it, as it would). Only
@@ -117,7 +120,8 @@ impl Estimate {
     fn order_index_reads_less(&self, req: &PageRequest) -> bool {
         let limit = req.limit.max(1) as f64;
         let by_order = match req.sort.key {
-            SortKey::SubmittedAt | SortKey::UpdatedAt => {
+            SortKey::SubmittedAt => limit,
+            SortKey::UpdatedAt => {
                 let going_down = req.sort.descending != req.from_end;
                 (if going_down { self.after } else { self.before }) + limit
             }
@@ -207,12 +211,18 @@ mod tests {
     fn keys_that_follow_the_creation_time_count_the_jobs_stepped_over() {
         // The last 30 days, newest first: the order's index starts inside the range.
         let recent = Estimate::of(&history(), at(70, 0), at(100, 0));
-        assert!(recent.order_index_reads_less(&req(SortKey::SubmittedAt, true)));
+        assert!(recent.order_index_reads_less(&req(SortKey::UpdatedAt, true)));
         // Oldest first it would step over the 70 days before it.
-        assert!(!recent.order_index_reads_less(&req(SortKey::SubmittedAt, false)));
+        assert!(!recent.order_index_reads_less(&req(SortKey::UpdatedAt, false)));
         // A month in the middle, newest first: 40 days of jobs stepped over first.
         let middle = Estimate::of(&history(), at(30, 0), at(60, 0));
         assert!(!middle.order_index_reads_less(&req(SortKey::UpdatedAt, true)));
+        // By the submission time, the implied range starts the scan at the range's edge,
+        // either way; a range smaller than the page is read and sorted.
+        assert!(middle.order_index_reads_less(&req(SortKey::SubmittedAt, true)));
+        assert!(recent.order_index_reads_less(&req(SortKey::SubmittedAt, false)));
+        let hour = Estimate::of(&history(), at(50, 0), at(50, 1));
+        assert!(!hour.order_index_reads_less(&req(SortKey::SubmittedAt, true)));
         // The same month by status: the range's jobs are everywhere in the status index.
         assert!(middle.order_index_reads_less(&req(SortKey::Status, true)));
     }

@@ -95,7 +95,7 @@ impl Job {
         DateTime::from_naive(self.effective_updated_at())
     }
 
-    /// When the job was submitted.
+    /// When the job was submitted: at `createdAt` or within a minute after it.
     async fn submitted_at(&self) -> DateTime {
         DateTime::from_naive(self.record.job.submitted_at)
     }

@@ -1,0 +1,1 @@
+ALTER TABLE jobs DROP CONSTRAINT jobs_submitted_soon_after_created;

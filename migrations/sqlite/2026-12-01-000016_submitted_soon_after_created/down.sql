@@ -1,0 +1,2 @@
+DROP TRIGGER jobs_submitted_soon_after_created_update;
+DROP TRIGGER jobs_submitted_soon_after_created_insert;

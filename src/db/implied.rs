@@ -1,0 +1,270 @@
+//! The range a page's conditions imply on its order's own time, through a constraint of
+//! `jobs`: a job is submitted at most [`SUBMIT_LAG`] after it is created
+//! (`jobs_submitted_soon_after_created`, migration `…000016`). So a creation range `[a, b]`
+//! holds only jobs submitted in `[a, b + lag]`, and a submission range `[a, b]` only jobs
+//! created in `[a − lag, b]`.
+//!
+//! A page ordered by the submission time with a creation range (or the reverse) gets that
+//! range as a condition of its own, and the order's index scan starts at the range's edge and
+//! stops after the page. Without it the scan stepped over every job on the far side of the
+//! range first — for a month two months back, newest first, the two months of jobs created
+//! since (1M jobs: 31 ms on PostgreSQL, which read and sorted the month instead, 120–200 ms on
+//! SQLite) — or read the whole range and sorted it. The condition is redundant: a page's rows
+//! are the same with it or without, only the plan changes; counts do not get it.
+//!
+//! Counts use the same constraint the other way ([`SubmissionCount`]): a submission range is
+//! the creation range of the same bounds, which the rollup answers, give or take the jobs
+//! that cross either bound within the lag.
+//!
+//! Only the order's own time gets it: a second range on a page ordered by another key would
+//! be one more index for SQLite's planner to range over, undoing [`super::range_scan`]'s
+//! choice of the order's index.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::jobs::{JobConditions, PageRequest, Range, SortKey};
+
+/// The longest a job's submission may follow its creation (the constraint's interval).
+pub const SUBMIT_LAG: TimeDelta = TimeDelta::minutes(1);
+
+impl PageRequest {
+    /// This request with the range its conditions imply on its order's time added to it
+    /// (intersected with the one asked for, if any, and ending at the cursors); the request
+    /// itself when there is none.
+    pub fn with_implied_range(&self) -> Cow<'_, PageRequest> {
+        let c = &self.conditions;
+        let implied = match (self.sort.key, c.created, c.submitted) {
+            (SortKey::SubmittedAt, Some(created), submitted) => {
+                let lagged = Range {
+                    from: created.from,
+                    to: later(created.to),
+                };
+                let mut r = self.clone();
+                r.conditions.submitted = Some(self.up_to_cursors(within(submitted, lagged)));
+                r
+            }
+            (SortKey::CreatedAt, created, Some(submitted)) => {
+                let lagged = Range {
+                    from: earlier(submitted.from),
+                    to: submitted.to,
+                };
+                let mut r = self.clone();
+                r.conditions.created = Some(self.up_to_cursors(within(created, lagged)));
+                r
+            }
+            _ => return Cow::Borrowed(self),
+        };
+        Cow::Owned(implied)
+    }
+
+    /// `range` (of the order's time) ending where the cursors bound the page: a page after a
+    /// cursor in a descending order holds no key above the cursor's, and so on. Redundant with
+    /// the keyset condition, and needed beside it: given two upper bounds on the same column,
+    /// SQLite ranged over the implied one, so a page 10 000 rows deep stepped over the 10 000
+    /// (2.1 ms instead of 0.2).
+    fn up_to_cursors(&self, mut range: Range) -> Range {
+        // A cursor from another sort fails the page itself (`jobs::seeks`).
+        for (at, _, greater) in
+            super::jobs::seeks(self, super::jobs::from_micros).unwrap_or_default()
+        {
+            if greater {
+                range.from = range.from.max(at);
+            } else {
+                range.to = range.to.min(at);
+            }
+        }
+        range
+    }
+}
+
+/// A count of a submission range `[a, b]` read through the creation range `[a, b]`, which the
+/// rollup answers in O(days) ([`super::count`]): the jobs created in it, plus those created
+/// in the lag before `a` and submitted from `a` on (`entered`), minus those created in the lag
+/// before `b` and submitted after `b` (`left`). Both corrections are live counts of at most a
+/// minute of jobs; a job is never submitted before it is created, so nothing else crosses.
+#[derive(Clone, Debug)]
+pub struct SubmissionCount {
+    /// The conditions with the submission range read as a creation range.
+    pub created: JobConditions,
+    /// Jobs created in `[a − lag, a)` and submitted in `[a, b]`: added.
+    pub entered: JobConditions,
+    /// Jobs created in `[max(a, b − lag), b]` and submitted in `(b, b + lag]`: subtracted.
+    pub left: JobConditions,
+}
+
+impl SubmissionCount {
+    /// The three counts for conditions with a submission range and no creation range, all at
+    /// `now`; `None` for other conditions and for an empty range.
+    pub fn for_conditions(c: &JobConditions, now: NaiveDateTime) -> Option<Self> {
+        let range = c
+            .submitted
+            .filter(|r| r.from <= r.to && c.created.is_none())?;
+        let (a, b) = (range.from, range.to);
+        let with = |created: Range, submitted: Option<Range>| JobConditions {
+            created: Some(created),
+            submitted,
+            now: Some(now),
+            ..c.clone()
+        };
+        Some(Self {
+            created: with(range, None),
+            entered: with(
+                Range {
+                    from: earlier(a),
+                    to: a
+                        .checked_sub_signed(TimeDelta::microseconds(1))
+                        .unwrap_or(a),
+                },
+                Some(range),
+            ),
+            left: with(
+                Range {
+                    from: earlier(b).max(a),
+                    to: b,
+                },
+                Some(Range {
+                    from: b
+                        .checked_add_signed(TimeDelta::microseconds(1))
+                        .unwrap_or(b),
+                    to: later(b),
+                }),
+            ),
+        })
+    }
+}
+
+/// `t + SUBMIT_LAG`, or the last instant there is.
+fn later(t: NaiveDateTime) -> NaiveDateTime {
+    t.checked_add_signed(SUBMIT_LAG)
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// `t - SUBMIT_LAG`, or the first instant there is.
+fn earlier(t: NaiveDateTime) -> NaiveDateTime {
+    t.checked_sub_signed(SUBMIT_LAG)
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// The part of `implied` inside `asked` (all of it when nothing was asked); empty ranges
+/// (`from > to`) stay as they are and match nothing.
+fn within(asked: Option<Range>, implied: Range) -> Range {
+    match asked {
+        None => implied,
+        Some(r) => Range {
+            from: r.from.max(implied.from),
+            to: r.to.min(implied.to),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::jobs::Sort;
+
+    fn at(minute: i64) -> NaiveDateTime {
+        chrono::DateTime::UNIX_EPOCH.naive_utc() + TimeDelta::minutes(minute)
+    }
+
+    fn range(from: i64, to: i64) -> Option<Range> {
+        Some(Range {
+            from: at(from),
+            to: at(to),
+        })
+    }
+
+    fn req(key: SortKey, created: Option<Range>, submitted: Option<Range>) -> PageRequest {
+        PageRequest {
+            conditions: JobConditions {
+                created,
+                submitted,
+                ..JobConditions::default()
+            },
+            sort: Sort {
+                key,
+                descending: true,
+            },
+            after: None,
+            before: None,
+            limit: 51,
+            from_end: false,
+        }
+    }
+
+    #[test]
+    fn a_creation_range_bounds_the_submission_a_lag_later() {
+        let r = req(SortKey::SubmittedAt, range(100, 200), None);
+        let implied = r.with_implied_range();
+        assert_eq!(implied.conditions.submitted, range(100, 201));
+        assert_eq!(implied.conditions.created, range(100, 200));
+        // A submission range asked for too: the two intersect.
+        let both = req(SortKey::SubmittedAt, range(100, 200), range(150, 500));
+        assert_eq!(
+            both.with_implied_range().conditions.submitted,
+            range(150, 201)
+        );
+        let apart = req(SortKey::SubmittedAt, range(100, 200), range(300, 500));
+        let empty = apart.with_implied_range().conditions.submitted.unwrap();
+        assert!(empty.from > empty.to, "{empty:?}");
+    }
+
+    #[test]
+    fn a_submission_range_bounds_the_creation_a_lag_earlier() {
+        let r = req(SortKey::CreatedAt, None, range(100, 200));
+        assert_eq!(r.with_implied_range().conditions.created, range(99, 200));
+        let both = req(SortKey::CreatedAt, range(50, 150), range(100, 200));
+        assert_eq!(both.with_implied_range().conditions.created, range(99, 150));
+    }
+
+    #[test]
+    fn cursors_end_the_implied_range_on_the_side_they_bound() {
+        let seek = |minute: i64| {
+            Some(crate::db::jobs::Seek {
+                key: Some(at(minute).and_utc().timestamp_micros()),
+                id: crate::domain::JobId(7),
+            })
+        };
+        // Newest first, after a cursor: nothing above it.
+        let mut r = req(SortKey::SubmittedAt, range(100, 200), None);
+        r.after = seek(150);
+        assert_eq!(r.with_implied_range().conditions.submitted, range(100, 150));
+        // Before a cursor, newest first: nothing below it; a cursor beyond the range leaves
+        // it empty, as the page is.
+        r.after = None;
+        r.before = seek(120);
+        assert_eq!(r.with_implied_range().conditions.submitted, range(120, 201));
+        r.before = seek(500);
+        assert_eq!(r.with_implied_range().conditions.submitted, range(500, 201));
+        // Oldest first, after a cursor.
+        let mut r = req(SortKey::CreatedAt, None, range(100, 200));
+        r.sort.descending = false;
+        r.after = seek(130);
+        assert_eq!(r.with_implied_range().conditions.created, range(130, 200));
+    }
+
+    #[test]
+    fn other_orders_and_lone_ranges_are_left_alone() {
+        for r in [
+            req(SortKey::Status, range(100, 200), range(100, 200)),
+            req(SortKey::UpdatedAt, range(100, 200), None),
+            req(SortKey::SubmittedAt, None, range(100, 200)),
+            req(SortKey::CreatedAt, range(100, 200), None),
+        ] {
+            assert!(matches!(r.with_implied_range(), Cow::Borrowed(_)), "{r:?}");
+        }
+        let edge = req(
+            SortKey::SubmittedAt,
+            Some(Range {
+                from: NaiveDateTime::MAX,
+                to: NaiveDateTime::MAX,
+            }),
+            None,
+        );
+        assert_eq!(
+            edge.with_implied_range().conditions.submitted.unwrap().to,
+            NaiveDateTime::MAX
+        );
+    }
+}
