@@ -135,10 +135,16 @@ impl SubmissionCount {
     }
 }
 
-/// `t + SUBMIT_LAG`, or the last instant there is.
+/// `t + SUBMIT_LAG`, at most the last instant of year 9999 (unless `t` is later): SQLite
+/// compares timestamps as text, and a later year is written with a sign (`+10000-…`) that
+/// sorts before every other, so a range ending there would match nothing.
 fn later(t: NaiveDateTime) -> NaiveDateTime {
+    let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999))
+        .unwrap_or(NaiveDateTime::MAX);
     t.checked_add_signed(SUBMIT_LAG)
-        .unwrap_or(NaiveDateTime::MAX)
+        .map_or(last, |l| l.min(last))
+        .max(t)
 }
 
 /// `t - SUBMIT_LAG`, or the first instant there is.
@@ -254,17 +260,25 @@ mod tests {
         ] {
             assert!(matches!(r.with_implied_range(), Cow::Borrowed(_)), "{r:?}");
         }
-        let edge = req(
-            SortKey::SubmittedAt,
-            Some(Range {
-                from: NaiveDateTime::MAX,
-                to: NaiveDateTime::MAX,
-            }),
-            None,
-        );
-        assert_eq!(
-            edge.with_implied_range().conditions.submitted.unwrap().to,
-            NaiveDateTime::MAX
-        );
+        // Never past year 9999 (SQLite would compare `+10000-…` as text before every year),
+        // never before the range's own end.
+        let end_of_9999 = |minute: i64| {
+            chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+                .and_then(|d| d.and_hms_opt(23, 59, 0))
+                .unwrap()
+                + TimeDelta::minutes(minute)
+        };
+        let last = end_of_9999(1) - TimeDelta::microseconds(1);
+        for (to, want) in [
+            (end_of_9999(0) + TimeDelta::seconds(30), last),
+            (NaiveDateTime::MAX, NaiveDateTime::MAX),
+        ] {
+            let created = Some(Range { from: at(0), to });
+            let r = req(SortKey::SubmittedAt, created, None);
+            assert_eq!(
+                r.with_implied_range().conditions.submitted.unwrap().to,
+                want
+            );
+        }
     }
 }
