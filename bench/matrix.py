@@ -146,7 +146,8 @@ def shapes(url, now):
     """The matrix: the issue's five shapes first, then every other filter and every order in
     both directions, for an administrator (all accounts) and a user key (one account), then
     creation ranges of several widths in orders other than the creation time, then each of the
-    creation and submission times bounded and ordered by the other."""
+    creation and submission times bounded and ordered by the other, and a creation range by the
+    update time."""
     ago = lambda days: iso(now - datetime.timedelta(days=days))  # noqa: E731
     prefix = sql_value(url, "SELECT submitted_by FROM jobs ORDER BY id LIMIT 1")
     account = sql_value(url, "SELECT identifier FROM accounts ORDER BY id LIMIT 1 OFFSET 1")
@@ -213,6 +214,9 @@ def shapes(url, now):
               {"submittedAt": {"from": ago(60), "to": ago(30)}}),
         Shape("user key: createdAt closed month, 2 months ago, by submittedAt", "user",
               {"createdAt": {"from": ago(60), "to": ago(30)}}, ("SUBMITTED_AT", "ASC")),
+        # The update time has no bound after the creation time: not served yet (issue 13).
+        Shape("createdAt closed month, 2 months ago, by updatedAt", "admin",
+              {"createdAt": {"from": ago(60), "to": ago(30)}}, ("UPDATED_AT", "DESC")),
     ]
 
 
