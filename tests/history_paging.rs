@@ -222,8 +222,9 @@ backend_tests! {
 
     async fn creation_and_submission_ranges_page_exactly_in_each_others_order(t: TestDb) {
         // A page by the submission time with a creation range gets the submission range it
-        // implies, and the reverse (`db::implied`). The ranges end on a job submitted after
-        // its creation, so an implied range without the lag would lose it at either edge.
+        // implies, and the reverse (`db::implied`); a range on the order's own time ends at
+        // each page's cursor. The ranges end on a job submitted after its creation, so an
+        // implied range without the lag would lose it at either edge.
         fixtures::history(&t.db, 230).await;
         let rows = fixtures::truth(&t.db).await;
         let rfc = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -235,12 +236,18 @@ backend_tests! {
         let created: Vec<Row> = rows.iter().filter(|r| r.created_at >= early.created_at && r.created_at <= late.created_at).cloned().collect();
         assert!(created.iter().any(|r| r.submitted_at > late.created_at));
         let filter = json!({ "createdAt": { "from": rfc(early.created_at), "to": rfc(late.created_at) } });
-        walks_exactly(&t.db, &created, &filter, &["SUBMITTED_AT"]).await;
+        walks_exactly(&t.db, &created, &filter, &["SUBMITTED_AT", "CREATED_AT"]).await;
         // Submitted from `early` to `late`: `early` was created before the range's start.
         let submitted: Vec<Row> = rows.iter().filter(|r| r.submitted_at >= early.submitted_at && r.submitted_at <= late.submitted_at).cloned().collect();
         assert!(submitted.iter().any(|r| r.created_at < early.submitted_at));
         let filter = json!({ "submittedAt": { "from": rfc(early.submitted_at), "to": rfc(late.submitted_at) } });
-        walks_exactly(&t.db, &submitted, &filter, &["CREATED_AT"]).await;
+        walks_exactly(&t.db, &submitted, &filter, &["CREATED_AT", "SUBMITTED_AT"]).await;
+        // The update time: no implied range, but its own range ends at each cursor too.
+        let (from, to) = (early.updated_at.min(late.updated_at), early.updated_at.max(late.updated_at));
+        let updated: Vec<Row> = rows.iter().filter(|r| r.updated_at >= from && r.updated_at <= to).cloned().collect();
+        assert!(updated.len() > 20, "{} jobs updated in {from} – {to}", updated.len());
+        let filter = json!({ "updatedAt": { "from": rfc(from), "to": rfc(to) } });
+        walks_exactly(&t.db, &updated, &filter, &["UPDATED_AT"]).await;
         // Both, disjoint once the lag is counted: nothing, whatever the order.
         let apart = json!({
             "createdAt": { "from": rfc(early.created_at), "to": rfc(early.created_at) },
