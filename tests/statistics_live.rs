@@ -69,8 +69,9 @@ backend_tests! {
         let key = common::issue_key(&t.db, "Acme", "u@acme.test", Role::User).await;
         let srv = Server::start(&t.db, HttpConfig::default()).await;
         common::post_graphql(&srv.http, &key, SUBMIT, json!({})).await;
-        // The job now created at the first microsecond of today (UTC): the current DAY bucket's
-        // start, where an empty intersection used to keep the range [start, start].
+        // The job now created (and submitted: the database holds the two within a minute) at
+        // the first microsecond of today (UTC): the current DAY bucket's start, where an empty
+        // intersection used to keep the range [start, start].
         let start = job_history::db::now().date().and_hms_opt(0, 0, 0).unwrap();
         let moved = async {
             use diesel::prelude::*;
@@ -78,7 +79,10 @@ backend_tests! {
             use job_history::db::schema::jobs;
             job_history::with_conn!(&t.db, conn => {
                 Ok::<usize, job_history::db::DbError>(
-                    diesel::update(jobs::table).set(jobs::created_at.eq(start)).execute(conn).await?,
+                    diesel::update(jobs::table)
+                        .set((jobs::created_at.eq(start), jobs::submitted_at.eq(start)))
+                        .execute(conn)
+                        .await?,
                 )
             })
         };
