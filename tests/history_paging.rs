@@ -256,6 +256,71 @@ backend_tests! {
         walks_exactly(&t.db, &[], &apart, &["SUBMITTED_AT", "CREATED_AT"]).await;
     }
 
+    async fn creation_ranges_page_exactly_by_the_update_time_however_late(t: TestDb) {
+        // A page by the update time with a creation range is bounded by the update span the
+        // range holds (`db::update_span`): the rollup's spans of final jobs and the live span
+        // of pending ones. A final job of one month and a pending job of the next, updated long
+        // after them (now, an hour ago), must stay on their pages, in their place, both ways.
+        use chrono::Duration;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use job_history::db::schema::jobs;
+        fixtures::history(&t.db, 230).await;
+        let before = fixtures::truth(&t.db).await;
+        let now = job_history::db::now();
+        let oldest = before.iter().map(|r| r.created_at).min().unwrap();
+        let middle = oldest + (now - oldest) / 2;
+        let month = |start: i64| (middle + Duration::days(start), middle + Duration::days(start + 30));
+        let (finished, pending, quiet) = (month(-47), month(-15), month(17));
+        let pick = |(from, to): (chrono::NaiveDateTime, chrono::NaiveDateTime), pending: bool| {
+            before.iter().find(|r| r.created_at > from + Duration::days(1) && r.created_at < to && (r.stored_status <= 1) == pending).map(|r| r.id).unwrap()
+        };
+        let (late_final, late_pending) = (pick(finished, false), pick(pending, true));
+        let hour_ago = now - Duration::hours(1);
+        job_history::with_conn!(t.db, c => {
+            diesel::update(jobs::table.find(late_final)).set(jobs::updated_at.eq(now)).execute(c).await?;
+            diesel::update(jobs::table.find(late_pending)).set(jobs::updated_at.eq(hour_ago)).execute(c).await?;
+            Ok::<_, job_history::db::DbError>(())
+        }).unwrap();
+        t.db.read(async |c| common::invariants::rebuild_rollup(c).await).await.unwrap();
+        common::invariants::check(&t.db).await;
+        let rows = fixtures::truth(&t.db).await;
+        let rfc = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let created_in = |from, to| rows.iter().filter(|r| r.created_at >= from && r.created_at <= to).cloned().collect::<Vec<Row>>();
+        // The months with the late jobs, a month without (its span ends within its last day's
+        // updates), the whole history and a range before it (no job).
+        let ranges = [finished, pending, quiet, (oldest, now), (oldest - Duration::days(30), oldest - Duration::days(1))];
+        for (from, to) in ranges {
+            let inside = created_in(from, to);
+            let filter = json!({ "createdAt": { "from": rfc(from), "to": rfc(to) } });
+            walks_exactly(&t.db, &inside, &filter, &["UPDATED_AT"]).await;
+            // With an update range asked for too: the two intersect.
+            if let (Some(lo), Some(hi)) = (inside.iter().map(|r| r.updated_at).min(), inside.iter().map(|r| r.updated_at).max()) {
+                let mid = lo + (hi - lo) / 2;
+                let both: Vec<Row> = inside.iter().filter(|r| r.updated_at >= mid).cloned().collect();
+                let filter = json!({ "createdAt": { "from": rfc(from), "to": rfc(to) }, "updatedAt": { "from": rfc(mid), "to": rfc(now) } });
+                walks_exactly(&t.db, &both, &filter, &["UPDATED_AT"]).await;
+            }
+        }
+        // The span the page is bounded by: the late jobs' updates for their months (the
+        // rollup's for the final one, the live one for the pending one), the month's own last
+        // day for the quiet one (the rollup keeps whole days).
+        let spans = t.db.read(async |c| {
+            let mut got = Vec::new();
+            for (from, to) in [finished, pending, quiet] {
+                let range = job_history::db::jobs::Range { from, to };
+                got.push(job_history::db::update_span::of_creation_range(c, job_history::domain::Scope::All, range).await?.unwrap());
+            }
+            Ok::<_, job_history::db::DbError>(got)
+        }).await.unwrap();
+        assert_eq!((spans[0].last, spans[1].last), (now, hour_ago));
+        let spans = &spans[1..];
+        let quiet_days = rows.iter().filter(|r| r.created_at.date() >= quiet.0.date() && r.created_at.date() <= quiet.1.date());
+        let (days_last, inside_last) = (quiet_days.map(|r| r.updated_at).max().unwrap(), created_in(quiet.0, quiet.1).iter().map(|r| r.updated_at).max().unwrap());
+        assert!(spans[1].last >= inside_last && spans[1].last <= days_last, "{:?}: {inside_last} – {days_last}", spans[1]);
+        assert!(spans[1].last < now - Duration::days(1), "{:?}", spans[1]);
+    }
+
     async fn default_order_is_newest_first_and_twenty_per_page(t: TestDb) {
         fixtures::history(&t.db, 50).await;
         let rows = fixtures::truth(&t.db).await;

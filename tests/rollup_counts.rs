@@ -2,7 +2,9 @@
 //! for any filter they answer — statuses (groups, exact lists, the empty list), model
 //! conditions, flags, creation and submission ranges of every shape, users, every scope — after random
 //! lifecycle transitions, timeouts (recorded or not yet swept) and concurrent writers; and the
-//! rollups' rows must equal a recount of `jobs` (`common::invariants`).
+//! rollups' rows must equal a recount of `jobs` (`common::invariants`). The update spans a
+//! creation range holds (`db::update_span`, read from the same rows) must hold every update
+//! time of the range's jobs, and no more than those of the jobs created on its days.
 
 mod common;
 
@@ -184,6 +186,44 @@ async fn compare(db: &Db, seed: u64, cases: usize, now: NaiveDateTime) -> usize 
     .unwrap()
 }
 
+/// Checks the update spans of `cases` random creation ranges in random scopes against the
+/// jobs: each holds the update time of every job the range holds, and lies within those of
+/// the jobs created on the range's days (the rollup keeps whole days). Returns how many ranges
+/// held a job.
+async fn spans_hold(db: &Db, seed: u64, cases: usize, now: NaiveDateTime) -> usize {
+    use job_history::db::update_span::of_creation_range;
+    let w = world(db).await;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    db.snapshot(async |conn| {
+        let all: Vec<(AccountId, NaiveDateTime, NaiveDateTime)> = job_history::on_backend!(conn, c => {
+            jobs::table.select((jobs::account_id, jobs::created_at, jobs::updated_at)).load(c).await?
+        });
+        let mut held = 0;
+        for i in 0..cases {
+            let (scope, c) = random_filter(&mut rng, &w, now);
+            let Some(range) = c.created else { continue };
+            let span = of_creation_range(conn, scope, range).await?;
+            let visible = all.iter().filter(|(a, ..)| scope.account().is_none_or(|s| s == *a));
+            let inside: Vec<NaiveDateTime> = visible.clone().filter(|(_, c, _)| *c >= range.from && *c <= range.to).map(|j| j.2).collect();
+            let days = day_of(range.from)..=day_of(range.to);
+            let on_days: Vec<NaiveDateTime> = visible.filter(|(_, c, _)| days.contains(&day_of(*c))).map(|j| j.2).collect();
+            let case = format!("case {i} (seed {seed}): {scope:?} {range:?} → {span:?}");
+            match span {
+                None => assert!(inside.is_empty(), "{case}: {} jobs", inside.len()),
+                Some(s) => {
+                    assert!(inside.iter().all(|t| *t >= s.first && *t <= s.last), "{case}");
+                    let (lo, hi) = (on_days.iter().min(), on_days.iter().max());
+                    assert!(lo.is_some_and(|lo| *lo <= s.first) && hi.is_some_and(|hi| *hi >= s.last), "{case}: days hold {lo:?} – {hi:?}");
+                }
+            }
+            held += usize::from(!inside.is_empty());
+        }
+        Ok::<_, DbError>(held)
+    })
+    .await
+    .unwrap()
+}
+
 /// One writer's random work: submits, starts, reports, cancels, on its account's jobs.
 async fn writer(db: Db, who: Submitter, models: Vec<(String, String)>, seed: u64, ops: usize) {
     let mut work = Workload::new(seed, models, true);
@@ -276,6 +316,7 @@ backend_tests! {
         assert_eq!(applied.len(), since, "{applied:?}");
         common::invariants::check(&t.db).await;
         compare(&t.db, 4, 100, job_history::db::now()).await;
+        spans_hold(&t.db, 4, 100, job_history::db::now()).await;
     }
 
     async fn rollup_counts_equal_live_counts_for_random_filters(t: TestDb) {
@@ -284,6 +325,8 @@ backend_tests! {
         let now = job_history::db::now();
         let nonzero = compare(&t.db, 1, 400, now).await;
         assert!(nonzero > 100, "too few cases matched anything ({nonzero}): the test would prove little");
+        let held = spans_hold(&t.db, 1, 400, now).await;
+        assert!(held > 50, "too few ranges held a job ({held})");
         // Later, the pending jobs with a deadline ahead have timed out (never swept).
         compare(&t.db, 2, 200, now + Duration::hours(2)).await;
     }
@@ -319,6 +362,7 @@ backend_tests! {
         common::invariants::check(&t.db).await;
         let now = job_history::db::now();
         compare(&t.db, 3, 300, now).await;
+        spans_hold(&t.db, 3, 300, now).await;
         // Folding every day's slots into slot 0 changes no count and leaves one row per cell.
         let spread = slotted(&t.db).await;
         assert!(spread > 0, "the writers should have spread rows over slots");
@@ -326,5 +370,6 @@ backend_tests! {
         assert_eq!((removed, slotted(&t.db).await), (spread, 0));
         common::invariants::check(&t.db).await;
         compare(&t.db, 3, 300, now).await;
+        spans_hold(&t.db, 3, 300, now).await;
     }
 }

@@ -365,16 +365,50 @@ macro_rules! keyset_duration {
     }};
 }
 
+/// Runs `read` with `req` as a page reads it: narrowed to the update span its creation range
+/// holds when it is ordered by the update time ([`super::update_span`], read in one snapshot
+/// with `read`), then given the ranges its conditions imply ([`super::implied`]).
+async fn with_ranges<T>(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    req: &PageRequest,
+    read: impl AsyncFnOnce(&mut Conn<'_>, &PageRequest) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    if !super::update_span::wanted(req) {
+        return read(conn, &req.with_implied_range()).await;
+    }
+    super::snapshot_on(conn, async |c: &mut Conn<'_>| {
+        let req = super::update_span::narrowed(c, scope, req).await?;
+        read(c, &req.with_implied_range()).await
+    })
+    .await
+}
+
 /// One page of history in `sort` order, of the jobs visible in `scope`, completed by
 /// `catalogue` (which reads the accounts and models it has not kept yet on `conn`). The
-/// conditions get the range they imply on the order's time ([`super::implied`]).
+/// conditions get the ranges they imply on the order's time ([`with_ranges`]).
 pub async fn page(
     conn: &mut Conn<'_>,
     catalogue: &Catalogue,
     scope: Scope,
     req: &PageRequest,
 ) -> Result<Vec<JobRecord>, DbError> {
-    let req = &*req.with_implied_range();
+    with_ranges(
+        conn,
+        scope,
+        req,
+        async |conn: &mut Conn<'_>, req: &PageRequest| page_of(conn, catalogue, scope, req).await,
+    )
+    .await
+}
+
+/// [`page`] for a request with its ranges in place.
+async fn page_of(
+    conn: &mut Conn<'_>,
+    catalogue: &Catalogue,
+    scope: Scope,
+    req: &PageRequest,
+) -> Result<Vec<JobRecord>, DbError> {
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());
     let big = seeks(req, Some);
@@ -407,19 +441,35 @@ pub async fn page(
 /// the `(account_id, key, id)` indexes hold, so PostgreSQL can skip with an index-only scan
 /// when the filter needs no other column; `skip` rows are still stepped over, so callers
 /// bound it. `req.limit`, `req.before` and `req.from_end` are ignored (the rows stepped over
-/// are the limit [`super::range_scan`] weighs).
+/// are the limit [`super::range_scan`] weighs). The ranges are those of a page ([`with_ranges`]).
 pub async fn position_after(
     conn: &mut Conn<'_>,
     scope: Scope,
     req: &PageRequest,
     skip: i64,
 ) -> Result<Option<Seek>, DbError> {
-    let req = &PageRequest {
+    let req = PageRequest {
         before: None,
         from_end: false,
         limit: skip.saturating_add(1),
-        ..req.with_implied_range().into_owned()
+        ..req.clone()
     };
+    with_ranges(
+        conn,
+        scope,
+        &req,
+        async |conn: &mut Conn<'_>, req: &PageRequest| position_of(conn, scope, req, skip).await,
+    )
+    .await
+}
+
+/// [`position_after`] for a request with its ranges in place.
+async fn position_of(
+    conn: &mut Conn<'_>,
+    scope: Scope,
+    req: &PageRequest,
+    skip: i64,
+) -> Result<Option<Seek>, DbError> {
     let reading = req.reading(super::range_scan::check_range(conn, scope, req).await?);
     let ts = seeks(req, from_micros);
     let int = seeks(req, |v| i32::try_from(v).ok());

@@ -38,6 +38,7 @@ pub mod rollup;
 pub mod schema;
 pub mod statistics;
 pub mod stats;
+pub mod update_span;
 pub mod upkeep;
 
 use std::sync::Arc;
@@ -242,18 +243,43 @@ impl Db {
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        self.read(async |conn: &mut Conn<'_>| {
-            let mut tx = Tx::begin(conn, kind).await?;
-            match body(&mut tx).await {
-                Ok(value) => {
-                    tx.commit().await?;
-                    Ok(value)
-                }
-                Err(e) => Err(tx.roll_back(e).await),
-            }
-        })
-        .await
+        self.read(async |conn: &mut Conn<'_>| in_transaction(conn, kind, body).await)
+            .await
     }
+}
+
+/// Runs `body` in a transaction of `kind` on `conn`, committing when it returns `Ok` and
+/// rolling back on `Err`: [`Db`]'s transactions, and a data function's own snapshot
+/// ([`snapshot_on`]).
+async fn in_transaction<T, E>(
+    conn: &mut Conn<'_>,
+    kind: Begin,
+    body: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let mut tx = Tx::begin(conn, kind).await?;
+    match body(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => Err(tx.roll_back(e).await),
+    }
+}
+
+/// Runs `body` in one read-only snapshot on `conn`, as [`Db::snapshot`] does on a connection
+/// of its own: for a data function whose statements must see one state of the database (a
+/// page and the span it is bounded by, [`update_span`]). `conn` must not be in a transaction.
+async fn snapshot_on<T>(
+    conn: &mut Conn<'_>,
+    body: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    in_transaction(conn, Begin::Snapshot, async |tx: &mut Tx<'_>| {
+        body(tx.conn()).await
+    })
+    .await
 }
 
 /// The current instant as stored: UTC, truncated to microseconds. Every timestamp written goes

@@ -19,7 +19,10 @@
 //!   range's edge and finds the range's jobs together, about `limit` rows against `m`;
 //! - for the update time, which follows it by no bound, the order's index first steps over
 //!   the jobs created after the range (going down) or before it (going up), then finds most
-//!   of the range's jobs together: about `beyond + limit` rows against `m`.
+//!   of the range's jobs together: about `beyond + limit` rows against `m`; with the update
+//!   span the range holds ([`super::update_span`]) as the page's update range, only the jobs
+//!   created beyond the range and updated within the span, about those created between the
+//!   range's edge and the span's.
 //!
 //! The range's condition is then written `+jobs.created_at BETWEEN …` (a term no index serves:
 //! the order's index it is) or left as it is (the planner ranges on it, as it would). Only
@@ -84,7 +87,7 @@ pub async fn check_range(
             .await?
     });
     let days: Vec<(i32, i64)> = days.into_iter().map(|(d, n)| (d, n.unwrap_or(0))).collect();
-    Ok(Estimate::of(&days, range.from, range.to).order_index_reads_less(req))
+    Ok(Estimate::of(&days, range.from, range.to, c.updated).order_index_reads_less(req))
 }
 
 /// How the scope's jobs lie around a creation range, from its jobs per day.
@@ -94,23 +97,33 @@ struct Estimate {
     all: f64,
     /// Jobs created in the range (its edge days prorated by the part they cover).
     within: f64,
-    /// Jobs created before the range.
+    /// Jobs created before the range (and from the update range's start on, if any).
     before: f64,
-    /// Jobs created after it.
+    /// Jobs created after it (and up to the update range's end, if any).
     after: f64,
 }
 
 impl Estimate {
     /// The estimate for the range `[from, to]` from `(day, jobs)` pairs, each day's jobs
-    /// taken as spread evenly over it.
-    fn of(days: &[(i32, i64)], from: NaiveDateTime, to: NaiveDateTime) -> Self {
+    /// taken as spread evenly over it. With an `updated` range, the jobs before and after the
+    /// range are those created within it too: a job is updated no earlier than it is created,
+    /// and the ones created outside the update range but updated inside it are few next to the
+    /// others (taken as none).
+    fn of(
+        days: &[(i32, i64)],
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        updated: Option<super::jobs::Range>,
+    ) -> Self {
+        let (first, last) =
+            updated.map_or((NaiveDateTime::MIN, NaiveDateTime::MAX), |u| (u.from, u.to));
         let mut e = Self::default();
         for &(d, n) in days {
             let n = n as f64;
             e.all += n;
-            e.before += n * share(d, NaiveDateTime::MIN, from);
+            e.before += n * share(d, first.min(from), from);
             e.within += n * share(d, from, to);
-            e.after += n * share(d, to, NaiveDateTime::MAX);
+            e.after += n * share(d, to, last.max(to));
         }
         e
     }
@@ -176,7 +189,7 @@ mod tests {
 
     #[test]
     fn prorates_the_edge_days_and_splits_the_rest() {
-        let e = Estimate::of(&history(), at(10, 12), at(19, 6));
+        let e = Estimate::of(&history(), at(10, 12), at(19, 6), None);
         assert_eq!(e.all, 20_000.0);
         // Half of day 10, days 11–18 whole, a quarter of day 19.
         assert!(
@@ -187,7 +200,7 @@ mod tests {
         assert!((e.after - 200.0 * (80.0 + 0.75)).abs() < 1e-6, "{e:?}");
         let sum = e.within + e.before + e.after;
         assert!((sum - e.all).abs() < 1e-6, "{e:?}");
-        let one_day = Estimate::of(&history(), at(5, 6), at(5, 12));
+        let one_day = Estimate::of(&history(), at(5, 6), at(5, 12), None);
         assert!((one_day.within - 50.0).abs() < 1e-6, "{one_day:?}");
         assert!((one_day.within + one_day.before + one_day.after - 20_000.0).abs() < 1e-6);
     }
@@ -196,32 +209,43 @@ mod tests {
     fn wide_ranges_scan_the_order_narrow_ones_sort() {
         let by_status = req(SortKey::Status, true);
         // The last 120 days of a 100-day history: everything; the last day: 200 jobs.
-        let wide = Estimate::of(&history(), at(0, 0), at(100, 0));
+        let wide = Estimate::of(&history(), at(0, 0), at(100, 0), None);
         assert!(wide.order_index_reads_less(&by_status));
-        let narrow = Estimate::of(&history(), at(99, 0), at(100, 0));
+        let narrow = Estimate::of(&history(), at(99, 0), at(100, 0), None);
         assert!(!narrow.order_index_reads_less(&by_status));
         // An empty scope or range: nothing to gain from scanning.
-        assert!(!Estimate::of(&[], at(0, 0), at(1, 0)).order_index_reads_less(&by_status));
+        assert!(!Estimate::of(&[], at(0, 0), at(1, 0), None).order_index_reads_less(&by_status));
         assert!(
-            !Estimate::of(&history(), at(200, 0), at(201, 0)).order_index_reads_less(&by_status)
+            !Estimate::of(&history(), at(200, 0), at(201, 0), None)
+                .order_index_reads_less(&by_status)
         );
     }
 
     #[test]
     fn keys_that_follow_the_creation_time_count_the_jobs_stepped_over() {
         // The last 30 days, newest first: the order's index starts inside the range.
-        let recent = Estimate::of(&history(), at(70, 0), at(100, 0));
+        let recent = Estimate::of(&history(), at(70, 0), at(100, 0), None);
         assert!(recent.order_index_reads_less(&req(SortKey::UpdatedAt, true)));
         // Oldest first it would step over the 70 days before it.
         assert!(!recent.order_index_reads_less(&req(SortKey::UpdatedAt, false)));
         // A month in the middle, newest first: 40 days of jobs stepped over first.
-        let middle = Estimate::of(&history(), at(30, 0), at(60, 0));
+        let middle = Estimate::of(&history(), at(30, 0), at(60, 0), None);
         assert!(!middle.order_index_reads_less(&req(SortKey::UpdatedAt, true)));
+        // With the update span the month holds (its jobs updated until two days after it),
+        // only the jobs created in those two days are stepped over, either way.
+        let span = Some(crate::db::jobs::Range {
+            from: at(30, 0),
+            to: at(62, 0),
+        });
+        let bounded = Estimate::of(&history(), at(30, 0), at(60, 0), span);
+        assert!((bounded.after - 400.0).abs() < 1e-6, "{bounded:?}");
+        assert!(bounded.order_index_reads_less(&req(SortKey::UpdatedAt, true)));
+        assert!(bounded.order_index_reads_less(&req(SortKey::UpdatedAt, false)));
         // By the submission time, the implied range starts the scan at the range's edge,
         // either way; a range smaller than the page is read and sorted.
         assert!(middle.order_index_reads_less(&req(SortKey::SubmittedAt, true)));
         assert!(recent.order_index_reads_less(&req(SortKey::SubmittedAt, false)));
-        let hour = Estimate::of(&history(), at(50, 0), at(50, 1));
+        let hour = Estimate::of(&history(), at(50, 0), at(50, 1), None);
         assert!(!hour.order_index_reads_less(&req(SortKey::SubmittedAt, true)));
         // The same month by status: the range's jobs are everywhere in the status index.
         assert!(middle.order_index_reads_less(&req(SortKey::Status, true)));

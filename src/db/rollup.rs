@@ -10,10 +10,17 @@
 //! the account's row first and then the all-accounts row, in that order everywhere, so
 //! concurrent writers on PostgreSQL lock them in one order and cannot deadlock.
 //!
+//! Each row also keeps the span of `updated_at` of its jobs in a final status ([`Span`]): a
+//! final status, and that job's update time, never change again, so the span only widens, in
+//! the same upsert. With the live spans of the few jobs stored as pending, they bound the update
+//! times a creation range holds ([`super::update_span`]).
+//!
 //! `user_job_counts` holds the same counts per submitting user (and account) over the user's
 //! whole history, for counts whose only conditions are users and statuses. A bump writes the
 //! user's row last, after the two `job_counts` rows.
 
+use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};
@@ -86,30 +93,77 @@ impl Cell {
 pub trait Upsert: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static {}
 impl<T: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static> Upsert for T {}
 
+/// The earliest and latest `updated_at` of some jobs in a final status (`job_counts`'
+/// `final_updated_min` and `final_updated_max`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// The earliest.
+    pub first: NaiveDateTime,
+    /// The latest.
+    pub last: NaiveDateTime,
+}
+
+impl Span {
+    /// The span of one job updated at `t`.
+    pub fn at(t: NaiveDateTime) -> Self {
+        Self { first: t, last: t }
+    }
+
+    /// The span of `job` for the rollup: its update time when its status is final, nothing
+    /// while it is pending (its update time still moves).
+    pub fn of(job: &Job) -> Option<Self> {
+        (!job.status.is_pending()).then(|| Self::at(job.updated_at))
+    }
+
+    /// The span covering both, either, or neither.
+    pub fn union(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Self {
+                first: a.first.min(b.first),
+                last: a.last.max(b.last),
+            }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// What a `job_counts` row gathers: counts and the span of final updates.
+type CellSum = (Counts, Option<Span>);
+
 /// Counts of many jobs gathered before they are written (the seeder's batches): each job is
 /// added to its account's row, to the all-accounts row and to its user's row.
 #[derive(Debug, Default)]
 pub struct Tally {
-    cells: std::collections::BTreeMap<(bool, AccountId, Cell), Counts>,
+    cells: std::collections::BTreeMap<(bool, AccountId, Cell), CellSum>,
     people: std::collections::BTreeMap<(UserId, AccountId), Counts>,
 }
 
 impl Tally {
-    /// Adds a job of `account` submitted by `user` in `cell` with `counts`.
-    pub fn add(&mut self, account: AccountId, user: UserId, cell: Cell, counts: Counts) {
+    /// Adds a job of `account` submitted by `user` in `cell` with `counts`, and its final
+    /// update's `span` (`None` while it is pending, [`Span::of`]).
+    pub fn add(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        cell: Cell,
+        counts: Counts,
+        span: Option<Span>,
+    ) {
         for a in [account, ALL_ACCOUNTS] {
-            self.add_row(a, cell, counts);
+            self.add_row(a, cell, counts, span);
         }
         self.people.entry((user, account)).or_default().add(counts);
     }
 
-    /// Adds `counts` to the one row of `account` (or of every account) in `cell`, keyed so
-    /// accounts' rows drain before the all-accounts rows.
-    fn add_row(&mut self, account: AccountId, cell: Cell, counts: Counts) {
-        self.cells
+    /// Adds `counts` and `span` to the one row of `account` (or of every account) in `cell`,
+    /// keyed so accounts' rows drain before the all-accounts rows.
+    fn add_row(&mut self, account: AccountId, cell: Cell, counts: Counts, span: Option<Span>) {
+        let row = self
+            .cells
             .entry((account == ALL_ACCOUNTS, account, cell))
-            .or_default()
-            .add(counts);
+            .or_default();
+        row.0.add(counts);
+        row.1 = Span::union(row.1, span);
     }
 
     /// The upserts that write the gathered `job_counts`, emptying them: every account's rows
@@ -118,7 +172,7 @@ impl Tally {
     pub fn drain(&mut self) -> impl Iterator<Item = impl Upsert> {
         std::mem::take(&mut self.cells)
             .into_iter()
-            .map(|((_, account, cell), n)| upsert(account, cell, 0, n))
+            .map(|((_, account, cell), (n, span))| upsert(account, cell, 0, n, span))
     }
 
     /// The upserts that write the gathered `user_job_counts`, emptying them, in key order.
@@ -209,14 +263,29 @@ macro_rules! counts {
     };
 }
 
-/// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the row of `account`, `cell` and `slot`:
-/// one statement text whatever the amounts (they are bound), runnable on either backend's
-/// connection, async or sync (the seeder's).
+/// `$col` widened to the proposed row's value in an upsert's update: the proposed value when
+/// it lies `$beyond` the stored one or nothing is stored, else the stored one (a proposed NULL
+/// compares as unknown and keeps it). A `CASE` rather than `GREATEST`/`max()`, which the two
+/// backends spell differently and treat NULL differently.
+macro_rules! widened {
+    ($col:expr, $beyond:ident) => {
+        $col.eq(case_when(
+            excluded($col).$beyond($col).or($col.is_null()),
+            excluded($col),
+        )
+        .otherwise($col))
+    };
+}
+
+/// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the row of `account`, `cell` and `slot`, and
+/// widening its span of final updates to `span`: one statement text whatever the amounts
+/// (they are bound), runnable on either backend's connection, async or sync (the seeder's).
 pub fn upsert(
     account: AccountId,
     cell: Cell,
     slot: i32,
     n: Counts,
+    span: Option<Span>,
 ) -> impl QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'static {
     use job_counts::dsl as t;
     diesel::insert_into(job_counts::table)
@@ -228,6 +297,8 @@ pub fn upsert(
             t::image_classification_model.eq(cell.image_classification_model),
             t::slot.eq(slot),
             counts!(t, n),
+            t::final_updated_min.eq(span.map(|s| s.first)),
+            t::final_updated_max.eq(span.map(|s| s.last)),
         ))
         .on_conflict((
             t::account_id,
@@ -238,7 +309,11 @@ pub fn upsert(
             t::slot,
         ))
         .do_update()
-        .set(counts!(t, +))
+        .set((
+            counts!(t, +),
+            widened!(t::final_updated_min, lt),
+            widened!(t::final_updated_max, gt),
+        ))
 }
 
 /// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the `user_job_counts` row of `user`,
@@ -263,15 +338,15 @@ pub fn upsert_person(
 }
 
 /// Adds `n` to `job`'s rows, its account's and every account's (in that order), then its
-/// user's, in the slot its id picks.
-async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts) -> Result<(), DbError> {
+/// user's, in the slot its id picks; widens the two `job_counts` rows' spans to `span`.
+async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts, span: Option<Span>) -> Result<(), DbError> {
     let (cell, slot) = (
         Cell::of(job),
         i32::try_from(job.id.0.rem_euclid(SLOTS)).unwrap_or(0),
     );
     crate::on_backend!(tx.conn(), c => {
-        upsert(job.account_id, cell, slot, n).execute(c).await?;
-        upsert(ALL_ACCOUNTS, cell, slot, n).execute(c).await?;
+        upsert(job.account_id, cell, slot, n, span).execute(c).await?;
+        upsert(ALL_ACCOUNTS, cell, slot, n, span).execute(c).await?;
         upsert_person(job.user_id, job.account_id, slot, n).execute(c).await?;
         Ok(())
     })
@@ -279,16 +354,16 @@ async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts) -> Result<(), DbError> {
 
 /// Counts `job`, just inserted, as created. Call in the insert's transaction.
 pub async fn bump_created(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
-    bump(tx, job, Counts::CREATED).await
+    bump(tx, job, Counts::CREATED, None).await
 }
 
-/// Counts `job`, just changed to its final status, under that status. Call in the change's
-/// transaction; nothing for a job still pending.
+/// Counts `job`, just changed to its final status, under that status, and widens its cell's
+/// span to its update time. Call in the change's transaction; nothing for a job still pending.
 pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
     if job.status.is_pending() {
         return Ok(());
     }
-    bump(tx, job, Counts::finished(job.status)).await
+    bump(tx, job, Counts::finished(job.status), Span::of(job)).await
 }
 
 /// One `job_counts` row as [`compact`] reads it: its key (slot last) and its counts.
@@ -361,7 +436,16 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
     for &((account, cell, slot), _) in &rows {
         // The counts the delete removed, not those read above: a job finishing in between
         // (PostgreSQL) added to the row, and its count must move to slot 0 too.
-        let taken: Option<(i32, i32, i32, i32, i32)> = crate::on_backend!(tx.conn(), c => {
+        type Taken = (
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+        );
+        let taken: Option<Taken> = crate::on_backend!(tx.conn(), c => {
             diesel::delete(job_counts::table.find((
                 account,
                 cell.day,
@@ -370,12 +454,20 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
                 cell.image_classification_model,
                 slot,
             )))
-            .returning((t::created, t::completed, t::canceled, t::timedout, t::error))
+            .returning((
+                t::created,
+                t::completed,
+                t::canceled,
+                t::timedout,
+                t::error,
+                t::final_updated_min,
+                t::final_updated_max,
+            ))
             .get_result(c)
             .await
             .optional()?
         });
-        if let Some((created, completed, canceled, timedout, error)) = taken {
+        if let Some((created, completed, canceled, timedout, error, first, last)) = taken {
             let n = Counts {
                 created,
                 completed,
@@ -383,7 +475,8 @@ pub async fn compact(tx: &mut Tx<'_>, before_day: i32, limit: i64) -> Result<usi
                 timedout,
                 error,
             };
-            sums.add_row(account, cell, n);
+            let span = first.zip(last).map(|(first, last)| Span { first, last });
+            sums.add_row(account, cell, n, span);
         }
     }
     for upsert in sums.drain() {

@@ -54,6 +54,8 @@ diesel::table! {
         canceled -> Integer,
         timedout -> Integer,
         error -> Integer,
+        final_updated_min -> Nullable<Timestamp>,
+        final_updated_max -> Nullable<Timestamp>,
     }
 }
 

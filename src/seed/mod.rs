@@ -329,7 +329,7 @@ fn insert_batch(
 /// Counts `jobs` into the rollup tallies `days`: created, and under their status when final;
 /// the figures of those in a final status.
 fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
-    use crate::db::rollup::{Cell, Counts};
+    use crate::db::rollup::{Cell, Counts, Span};
     for job in jobs {
         let cell = Cell::new(
             job.created_at,
@@ -337,8 +337,14 @@ fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
             job.explain,
             job.image_classification_model,
         );
-        days.counts
-            .add(job.account_id, job.user_id, cell, Counts::of(job.status));
+        let span = (!job.status.is_pending()).then(|| Span::at(job.updated_at));
+        days.counts.add(
+            job.account_id,
+            job.user_id,
+            cell,
+            Counts::of(job.status),
+            span,
+        );
         days.stats
             .add(&crate::db::statistics::figures::Point::of_new(job));
     }

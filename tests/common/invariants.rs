@@ -1,7 +1,8 @@
 //! The data's invariants, checked with plain SQL (the same text on both backends) and Rust,
 //! independently of the code under test: every job's counters add up and match its inputs,
 //! the rollup `job_counts` equals a live count of `jobs` per account (and all accounts), day,
-//! model and flags, by final status, and `user_job_counts` one per user and account;
+//! model and flags, by final status, its spans of final updates the earliest and latest
+//! `updated_at` of those jobs in a final status, and `user_job_counts` one per user and account;
 //! `job_stats` equals a recount of the jobs in a final status per account (and all accounts),
 //! hour and day, model and status — numbers, maxima and histograms.
 #![allow(dead_code)]
@@ -25,15 +26,39 @@ pub type RollupKey = (i64, i32, i64, bool, bool);
 /// A rollup row's columns: created, completed, canceled, timedout, error.
 pub type RollupRow = [i64; 5];
 
-type JobCell = (AccountId, NaiveDateTime, ModelId, bool, bool, JobStatus);
-/// A `job_counts` row as read: the key's five columns, then the five counts.
-type StoredRow = (i64, i32, i64, bool, bool, i32, i32, i32, i32, i32);
+/// A rollup row's span of final updates: the earliest and latest `updated_at`.
+pub type SpanRow = (NaiveDateTime, NaiveDateTime);
+/// What `job_counts` holds or must hold: counts per cell, and spans of the cells with a final
+/// job.
+pub type Rollup = (BTreeMap<RollupKey, RollupRow>, BTreeMap<RollupKey, SpanRow>);
+
+type JobCell = (
+    AccountId,
+    NaiveDateTime,
+    ModelId,
+    bool,
+    bool,
+    JobStatus,
+    NaiveDateTime,
+);
+/// A `job_counts` row as read: the key's five columns, the five counts, the span.
+type StoredRow = (
+    (i64, i32, i64, bool, bool),
+    (i32, i32, i32, i32, i32),
+    (Option<NaiveDateTime>, Option<NaiveDateTime>),
+);
+
+/// Widens `span` to hold `t`.
+fn widen(span: &mut Option<SpanRow>, t: NaiveDateTime) {
+    *span = Some(span.map_or((t, t), |(first, last)| (first.min(t), last.max(t))));
+}
 
 /// What `job_counts` must hold, computed from `jobs` by plain Rust: every job counted as
-/// created, and under its stored status when final, in its account's row and in account 0's.
+/// created, and under its stored status when final, in its account's row and in account 0's;
+/// each cell's span from the update times of its jobs in a final status.
 pub async fn live_rollup(
     conn: &mut job_history::db::Conn<'_>,
-) -> Result<BTreeMap<RollupKey, RollupRow>, job_history::db::DbError> {
+) -> Result<Rollup, job_history::db::DbError> {
     let rows: Vec<JobCell> = job_history::on_backend!(conn, c => {
         jobs::table
             .select((
@@ -43,21 +68,28 @@ pub async fn live_rollup(
                 jobs::explain,
                 jobs::image_classification_model,
                 jobs::status,
+                jobs::updated_at,
             ))
             .load(c)
             .await?
     });
     let mut rollup = BTreeMap::new();
-    for (account, created, model, explain, image, status) in rows {
+    let mut spans: BTreeMap<RollupKey, Option<SpanRow>> = BTreeMap::new();
+    for (account, created, model, explain, image, status, updated) in rows {
         let day = job_history::db::daily::day_of(created);
         for a in [account.0, 0] {
-            count_in(
-                rollup.entry((a, day, model.0, explain, image)).or_default(),
-                status,
-            );
+            let key = (a, day, model.0, explain, image);
+            count_in(rollup.entry(key).or_default(), status);
+            if !status.is_pending() {
+                widen(spans.entry(key).or_default(), updated);
+            }
         }
     }
-    Ok(rollup)
+    let spans = spans
+        .into_iter()
+        .filter_map(|(k, s)| Some((k, s?)))
+        .collect();
+    Ok((rollup, spans))
 }
 
 /// Counts a job stored with `status` in a rollup row: created, and under its final status.
@@ -304,8 +336,8 @@ fn add_numbers(sum: &mut [i64; 11], n: [i64; 11]) {
 pub async fn rebuild_rollup(
     conn: &mut job_history::db::Conn<'_>,
 ) -> Result<(), job_history::db::DbError> {
-    use job_history::db::rollup::{Cell, Counts, upsert, upsert_person};
-    let rollup = live_rollup(conn).await?;
+    use job_history::db::rollup::{Cell, Counts, Span, upsert, upsert_person};
+    let (rollup, spans) = live_rollup(conn).await?;
     let people = live_people(conn).await?;
     let n32 = |v: i64| i32::try_from(v).expect("fits");
     let counts = |n: [i64; 5]| Counts {
@@ -326,9 +358,11 @@ pub async fn rebuild_rollup(
             upsert.execute(c).await?;
         }
         diesel::delete(job_counts::table).execute(c).await?;
-        for ((account, day, model, explain, image), n) in rollup {
+        for (key, n) in rollup {
+            let (account, day, model, explain, image) = key;
             let cell = Cell { day, model_id: ModelId(model), explain, image_classification_model: image };
-            upsert(AccountId(account), cell, 0, counts(n)).execute(c).await?;
+            let span = spans.get(&key).map(|&(first, last)| Span { first, last });
+            upsert(AccountId(account), cell, 0, counts(n), span).execute(c).await?;
         }
         diesel::delete(job_history::db::schema::user_job_counts::table).execute(c).await?;
         for ((user, account), n) in people {
@@ -377,16 +411,21 @@ pub async fn check(db: &Db) -> Report {
             let stored: Vec<StoredRow> = job_history::on_backend!(conn, c => {
                 job_counts::table
                     .select((
-                        job_counts::account_id,
-                        job_counts::day,
-                        job_counts::model_id,
-                        job_counts::explain,
-                        job_counts::image_classification_model,
-                        job_counts::created,
-                        job_counts::completed,
-                        job_counts::canceled,
-                        job_counts::timedout,
-                        job_counts::error,
+                        (
+                            job_counts::account_id,
+                            job_counts::day,
+                            job_counts::model_id,
+                            job_counts::explain,
+                            job_counts::image_classification_model,
+                        ),
+                        (
+                            job_counts::created,
+                            job_counts::completed,
+                            job_counts::canceled,
+                            job_counts::timedout,
+                            job_counts::error,
+                        ),
+                        (job_counts::final_updated_min, job_counts::final_updated_max),
                     ))
                     .load(c)
                     .await?
@@ -406,18 +445,35 @@ pub async fn check(db: &Db) -> Report {
          ERROR without both durations (`JobStatus::ran`), of {}",
         v.jobs
     );
-    // Readers sum a cell's slots: so does the comparison.
+    // Readers sum a cell's slots and take the widest span of them: so does the comparison.
+    let (live, live_spans) = live;
     let mut summed: BTreeMap<RollupKey, RollupRow> = BTreeMap::new();
-    for (a, d, m, e, i, n0, n1, n2, n3, n4) in stored {
-        add_slot(
-            summed.entry((a, d, m, e, i)).or_default(),
-            [n0, n1, n2, n3, n4],
+    let mut spans: BTreeMap<RollupKey, Option<SpanRow>> = BTreeMap::new();
+    for (key, (n0, n1, n2, n3, n4), span) in stored {
+        add_slot(summed.entry(key).or_default(), [n0, n1, n2, n3, n4]);
+        let cell = spans.entry(key).or_default();
+        assert_eq!(
+            span.0.is_some(),
+            span.1.is_some(),
+            "half a span in {key:?}: {span:?}"
         );
+        if let (Some(first), Some(last)) = span {
+            widen(cell, first);
+            widen(cell, last);
+        }
     }
     let stored = summed;
     assert_eq!(
         stored, live,
         "job_counts differs from a live count of jobs per account, day, model, flags and status"
+    );
+    let stored_spans: BTreeMap<RollupKey, SpanRow> = spans
+        .into_iter()
+        .filter_map(|(k, s)| Some((k, s?)))
+        .collect();
+    assert_eq!(
+        stored_spans, live_spans,
+        "job_counts' spans differ from the update times of the final jobs of each cell"
     );
     assert_eq!(
         stored_people, live_people,
