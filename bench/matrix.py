@@ -146,7 +146,7 @@ def shapes(url, now):
     """The matrix: the issue's five shapes first, then every other filter and every order in
     both directions, for an administrator (all accounts) and a user key (one account), then
     creation ranges of several widths in orders other than the creation time, then each of the
-    creation and submission times bounded and ordered by the other, and a creation range by the
+    creation and submission times bounded and ordered by the other, and creation ranges by the
     update time."""
     ago = lambda days: iso(now - datetime.timedelta(days=days))  # noqa: E731
     prefix = sql_value(url, "SELECT submitted_by FROM jobs ORDER BY id LIMIT 1")
@@ -214,9 +214,15 @@ def shapes(url, now):
               {"submittedAt": {"from": ago(60), "to": ago(30)}}),
         Shape("user key: createdAt closed month, 2 months ago, by submittedAt", "user",
               {"createdAt": {"from": ago(60), "to": ago(30)}}, ("SUBMITTED_AT", "ASC")),
-        # The update time has no bound after the creation time: not served yet (issue 13).
+        # The update time, bounded by the span a creation range holds (`db::update_span`):
+        # closed months long ago both ways, and a range open to now, where the span adds its
+        # statement and snapshot and saves nothing.
         Shape("createdAt closed month, 2 months ago, by updatedAt", "admin",
               {"createdAt": {"from": ago(60), "to": ago(30)}}, ("UPDATED_AT", "DESC")),
+        Shape("user key: createdAt closed month, 4 months ago, by updatedAt", "user",
+              {"createdAt": {"from": ago(120), "to": ago(90)}}, ("UPDATED_AT", "ASC")),
+        Shape("createdAt last 7 days by updatedAt", "admin",
+              {"createdAt": {"from": ago(7)}}, ("UPDATED_AT", "DESC")),
     ]
 
 
