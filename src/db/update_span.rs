@@ -102,20 +102,19 @@ pub async fn of_creation_range(
     );
     let (final_first, final_last, pending_first, pending_last): Bounds = crate::on_backend!(conn, c => {
         use job_counts::dsl as t;
-        let cells = || {
-            job_counts::table
-                .filter(t::account_id.eq(rows))
-                .filter(t::day.between(first_day, last_day))
-        };
+        // The rollup's rows read once for both ends; the pending jobs are few.
         let live = || jobs::table.into_boxed();
-        diesel::select((
-            cells().select(min(t::final_updated_min)).single_value(),
-            cells().select(max(t::final_updated_max)).single_value(),
-            filter_jobs!(live().select(min(jobs::updated_at)), scope, &pending).single_value(),
-            filter_jobs!(live().select(max(jobs::updated_at)), scope, &pending).single_value(),
-        ))
-        .get_result(c)
-        .await?
+        job_counts::table
+            .filter(t::account_id.eq(rows))
+            .filter(t::day.between(first_day, last_day))
+            .select((
+                min(t::final_updated_min),
+                max(t::final_updated_max),
+                filter_jobs!(live().select(min(jobs::updated_at)), scope, &pending).single_value(),
+                filter_jobs!(live().select(max(jobs::updated_at)), scope, &pending).single_value(),
+            ))
+            .get_result(c)
+            .await?
     });
     let span = |first: Option<NaiveDateTime>, last: Option<NaiveDateTime>| {
         first.zip(last).map(|(first, last)| Span { first, last })
