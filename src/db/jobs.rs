@@ -386,7 +386,9 @@ async fn with_ranges<T>(
 
 /// One page of history in `sort` order, of the jobs visible in `scope`, completed by
 /// `catalogue` (which reads the accounts and models it has not kept yet on `conn`). The
-/// conditions get the ranges they imply on the order's time ([`with_ranges`]).
+/// conditions get the ranges they imply on the order's time: the update span of a creation
+/// range ([`super::update_span`], in one snapshot with the page) and the implied ranges
+/// ([`super::implied`]).
 pub async fn page(
     conn: &mut Conn<'_>,
     catalogue: &Catalogue,
@@ -441,7 +443,7 @@ async fn page_of(
 /// the `(account_id, key, id)` indexes hold, so PostgreSQL can skip with an index-only scan
 /// when the filter needs no other column; `skip` rows are still stepped over, so callers
 /// bound it. `req.limit`, `req.before` and `req.from_end` are ignored (the rows stepped over
-/// are the limit [`super::range_scan`] weighs). The ranges are those of a page ([`with_ranges`]).
+/// are the limit [`super::range_scan`] weighs). The conditions get the ranges a [`page`]'s do.
 pub async fn position_after(
     conn: &mut Conn<'_>,
     scope: Scope,

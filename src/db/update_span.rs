@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
-use diesel::dsl::{max, min};
+use diesel::dsl::{max, min, sum};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -78,8 +78,9 @@ pub async fn narrowed<'r>(
 
 /// The span of update times of the jobs visible in `scope` created in `range` (whole days
 /// apart from the pending jobs, so possibly wider), `None` when there are none: the final
-/// jobs' spans in the rollup rows of the range's days and the live span of the jobs stored as
-/// pending, in one statement.
+/// jobs' spans in the rollup rows of the range's days, and the live span of the range's jobs
+/// stored as pending when those rows say their days hold any (created less final: a range
+/// long past holds none, and its span is one statement).
 pub async fn of_creation_range(
     conn: &mut Conn<'_>,
     scope: Scope,
@@ -89,29 +90,16 @@ pub async fn of_creation_range(
         return Ok(None);
     }
     let (first_day, last_day, rows) = (day_of(range.from), day_of(range.to), rows_of(scope));
-    let pending = JobConditions {
-        created: Some(range),
-        stored_pending: true,
-        ..JobConditions::default()
-    };
-    type Bounds = (
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-    );
-    let (final_first, final_last, pending_first, pending_last): Bounds = crate::on_backend!(conn, c => {
+    type Cells = (Option<NaiveDateTime>, Option<NaiveDateTime>, Option<i64>);
+    let (first, last, pending): Cells = crate::on_backend!(conn, c => {
         use job_counts::dsl as t;
-        // The rollup's rows read once for both ends; the pending jobs are few.
-        let live = || jobs::table.into_boxed();
         job_counts::table
             .filter(t::account_id.eq(rows))
             .filter(t::day.between(first_day, last_day))
             .select((
                 min(t::final_updated_min),
                 max(t::final_updated_max),
-                filter_jobs!(live().select(min(jobs::updated_at)), scope, &pending).single_value(),
-                filter_jobs!(live().select(max(jobs::updated_at)), scope, &pending).single_value(),
+                sum(t::created - t::completed - t::canceled - t::timedout - t::error),
             ))
             .get_result(c)
             .await?
@@ -119,8 +107,20 @@ pub async fn of_creation_range(
     let span = |first: Option<NaiveDateTime>, last: Option<NaiveDateTime>| {
         first.zip(last).map(|(first, last)| Span { first, last })
     };
-    Ok(Span::union(
-        span(final_first, final_last),
-        span(pending_first, pending_last),
-    ))
+    let finals = span(first, last);
+    if pending.unwrap_or(0) <= 0 {
+        return Ok(finals);
+    }
+    let pending = JobConditions {
+        created: Some(range),
+        stored_pending: true,
+        ..JobConditions::default()
+    };
+    let (first, last): (Option<NaiveDateTime>, Option<NaiveDateTime>) = crate::on_backend!(conn, c => {
+        let q = jobs::table
+            .select((min(jobs::updated_at), max(jobs::updated_at)))
+            .into_boxed();
+        filter_jobs!(q, scope, &pending).get_result(c).await?
+    });
+    Ok(Span::union(finals, span(first, last)))
 }
