@@ -172,7 +172,7 @@ fn earlier(t: NaiveDateTime) -> NaiveDateTime {
 
 /// The part of `implied` inside `asked` (all of it when nothing was asked); empty ranges
 /// (`from > to`) stay as they are and match nothing.
-fn within(asked: Option<Range>, implied: Range) -> Range {
+pub(super) fn within(asked: Option<Range>, implied: Range) -> Range {
     match asked {
         None => implied,
         Some(r) => Range {

@@ -109,10 +109,10 @@ impl Span {
         Self { first: t, last: t }
     }
 
-    /// The span of `job` for the rollup: its update time when its status is final, nothing
-    /// while it is pending (its update time still moves).
-    pub fn of(job: &Job) -> Option<Self> {
-        (!job.status.is_pending()).then(|| Self::at(job.updated_at))
+    /// The span of a job with `status` updated at `updated_at`, for the rollup: its update
+    /// time when its status is final, nothing while it is pending (its update time still moves).
+    pub fn of(status: JobStatus, updated_at: NaiveDateTime) -> Option<Self> {
+        (!status.is_pending()).then(|| Self::at(updated_at))
     }
 
     /// The span covering both, either, or neither.
@@ -363,7 +363,13 @@ pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
     if job.status.is_pending() {
         return Ok(());
     }
-    bump(tx, job, Counts::finished(job.status), Span::of(job)).await
+    bump(
+        tx,
+        job,
+        Counts::finished(job.status),
+        Span::of(job.status, job.updated_at),
+    )
+    .await
 }
 
 /// One `job_counts` row as [`compact`] reads it: its key (slot last) and its counts.

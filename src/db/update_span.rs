@@ -64,15 +64,8 @@ pub async fn narrowed<'r>(
             to: created.from,
         },
     };
-    let updated = match req.conditions.updated {
-        Some(asked) => Range {
-            from: asked.from.max(within.from),
-            to: asked.to.min(within.to),
-        },
-        None => within,
-    };
     let mut narrowed = req.clone();
-    narrowed.conditions.updated = Some(updated);
+    narrowed.conditions.updated = Some(super::implied::within(req.conditions.updated, within));
     Ok(Cow::Owned(narrowed))
 }
 

@@ -337,7 +337,7 @@ fn count_days(jobs: &[NewJob], days: &mut DayCounts) {
             job.explain,
             job.image_classification_model,
         );
-        let span = (!job.status.is_pending()).then(|| Span::at(job.updated_at));
+        let span = Span::of(job.status, job.updated_at);
         days.counts.add(
             job.account_id,
             job.user_id,
