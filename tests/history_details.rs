@@ -53,6 +53,14 @@ backend_tests! {
         let before = t.db.stats().statements();
         gql::data(&t.db, "{ jobs(first: 100) { edges { node { jobIdentifier } } } }", json!({})).await;
         assert_eq!(t.db.stats().statements() - before, 1, "no count, no loaders when not selected");
+        // The count runs beside the page, once, however often (aliases, fragments) it is asked.
+        let twice = "{ jobs(first: 10) { a: totalCount ...Counted edges { node { user { email } jobInputs { identifier } } } } }
+                     fragment Counted on JobConnection { b: totalCount ... on JobConnection { totalCount } }";
+        let before = t.db.stats().statements();
+        let data = gql::data(&t.db, twice, json!({})).await;
+        assert_eq!(t.db.stats().statements() - before, 4, "page + users + inputs + one count");
+        let jobs = &data["jobs"];
+        assert_eq!((jobs["a"].as_i64(), jobs["b"].as_i64(), jobs["totalCount"].as_i64()), (Some(150), Some(150), Some(150)), "{data}");
     }
 
     async fn accounts_and_models_created_later_are_read_when_first_met(t: TestDb) {

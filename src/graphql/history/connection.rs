@@ -1,5 +1,6 @@
 //! The `jobs` Relay connection: edges, nodes, `pageInfo`, and a `totalCount` whose `COUNT`
-//! runs only when the field is selected.
+//! runs only when the field is selected — beside the page's own statements, on a second
+//! connection, so a page with its count takes the longer of the two, not their sum.
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDateTime;
@@ -99,6 +100,8 @@ pub struct JobConnection {
     /// What `totalCount` counts; `None` when nothing can match (an administrator's filter
     /// naming no account).
     counted: Option<(Scope, JobConditions)>,
+    /// The count, when the selection asked for it up front and it ran beside the page.
+    total: Option<ApiResult<i64>>,
 }
 
 /// A page of the job history.
@@ -122,14 +125,21 @@ impl JobConnection {
     /// How many jobs match the filter, across all pages. Costs a `COUNT`: select it only when
     /// you show it.
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        if let Some(total) = &self.total {
+            return total.clone();
+        }
         let Some((scope, conditions)) = &self.counted else {
             return Ok(0);
         };
-        let db = ctx.data_unchecked::<Db>();
-        Ok(db
-            .read(async |c| count::count(c, *scope, conditions).await)
-            .await?)
+        total(ctx.data_unchecked::<Db>(), *scope, conditions).await
     }
+}
+
+/// How many jobs visible in `scope` match `conditions`, on a connection of its own.
+async fn total(db: &Db, scope: Scope, conditions: &JobConditions) -> ApiResult<i64> {
+    Ok(db
+        .read(async |c| count::count(c, scope, conditions).await)
+        .await?)
 }
 
 impl JobConnection {
@@ -150,11 +160,27 @@ impl JobConnection {
             // An account that does not exist has no jobs.
             return Ok(Self::nothing(&page));
         };
-        let (records, has_more) = fetch(db, scope, &conditions, order, &page).await?;
         let selection = ctx.look_ahead();
-        let rows: Vec<_> = records.iter().map(|r| &r.job).collect();
-        Loaders::prefetch(ctx, &selection.field("edges").field("node"), &rows).await?;
-        Loaders::prefetch(ctx, &selection.field("nodes"), &rows).await?;
+        // The count and the page (with its users and inputs) are independent reads, neither
+        // waiting for the other while it holds a connection: run together, the count costs no
+        // latency while the page's statements take longer. Were the field missed here, it
+        // would count on its own when resolved.
+        let counting = selection.field("totalCount").exists();
+        let page_read = async {
+            let (records, has_more) = fetch(db, scope, &conditions, order, &page).await?;
+            let rows: Vec<_> = records.iter().map(|r| &r.job).collect();
+            Loaders::prefetch(ctx, &selection.field("edges").field("node"), &rows).await?;
+            Loaders::prefetch(ctx, &selection.field("nodes"), &rows).await?;
+            ApiResult::Ok((records, has_more))
+        };
+        let count_read = async {
+            match counting {
+                true => Some(total(db, scope, &conditions).await),
+                false => None,
+            }
+        };
+        let (read, total) = tokio::join!(page_read, count_read);
+        let (records, has_more) = read?;
         let edges: Vec<JobEdge> = records
             .into_iter()
             .map(|r| JobEdge {
@@ -167,6 +193,7 @@ impl JobConnection {
             edges,
             page_info,
             counted: Some((scope, conditions)),
+            total,
         })
     }
 
@@ -176,6 +203,7 @@ impl JobConnection {
             page_info: Self::position(page, &[], false),
             edges: Vec::new(),
             counted: None,
+            total: None,
         }
     }
 
