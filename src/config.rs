@@ -110,6 +110,18 @@ pub struct DbArgs {
         global = true
     )]
     pub plan_cache_mode: PlanCacheMode,
+    /// SQLite: how much of the database file reads map into memory, in MiB (0: none). Mapped
+    /// reads share the kernel's cache instead of copying pages into each pooled connection's
+    /// own; SQLite caps the map just under 2 GiB. Set 0 on storage whose read errors must not
+    /// stop the process (a mapped read that fails is a SIGBUS).
+    #[arg(
+        long,
+        env = "DATABASE_SQLITE_MMAP_MIB",
+        default_value_t = DbConfig::DEFAULT_SQLITE_MMAP_SIZE >> 20,
+        value_parser = clap::value_parser!(u64).range(..=1 << 20),
+        global = true
+    )]
+    pub sqlite_mmap_mib: u64,
 }
 
 impl DbArgs {
@@ -120,6 +132,7 @@ impl DbArgs {
         config.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
         config.statement_timeout = Duration::from_millis(self.statement_timeout_ms);
         config.plan_cache_mode = self.plan_cache_mode;
+        config.sqlite_mmap_size = self.sqlite_mmap_mib << 20;
         Ok(config)
     }
 }

@@ -318,3 +318,45 @@ async fn prepared_executions(db: &job_history::db::Db) -> (i64, i64) {
     .unwrap();
     (plans.total, plans.generic)
 }
+
+/// Every pooled SQLite connection maps the file (`DbConfig::sqlite_mmap_size`, capped by
+/// SQLite just under 2 GiB), and 0 maps nothing: asked of a pool of two, twice at once.
+#[tokio::test]
+async fn sqlite_connections_map_the_file_as_configured() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    use job_history::db::DbError;
+    #[derive(diesel::QueryableByName)]
+    struct Mapped {
+        #[diesel(sql_type = BigInt)]
+        mmap_size: i64,
+    }
+    async fn mapped(db: &job_history::db::Db) -> Vec<i64> {
+        // Two reads at once, so both connections of the pool are likely asked.
+        let one = || {
+            db.read(async |c| {
+                let m: Mapped = job_history::on_backend!(c, c => {
+                    diesel::sql_query("PRAGMA mmap_size").get_result(c).await?
+                });
+                Ok::<_, DbError>(m.mmap_size)
+            })
+        };
+        let (a, b) = tokio::join!(one(), one());
+        vec![a.unwrap(), b.unwrap()]
+    }
+    for (asked, expected) in [
+        (
+            job_history::db::DbConfig::DEFAULT_SQLITE_MMAP_SIZE,
+            0x7fff_0000,
+        ),
+        (64 << 20, 64 << 20),
+        (0, 0),
+    ] {
+        let (url, _guard) = common::TestDb::sqlite_url();
+        let mut config = job_history::db::DbConfig::new(url);
+        config.pool_size = 2;
+        config.sqlite_mmap_size = asked;
+        let db = job_history::db::connect::connect(&config).await.unwrap();
+        assert_eq!(mapped(&db).await, vec![expected; 2], "asked {asked}");
+    }
+}
