@@ -101,10 +101,12 @@ pub struct DbConfig {
     /// page walks an index and fetches rows scattered over the table, more pages than that:
     /// with 16 connections taking turns, nearly every page a read touched was copied again
     /// from the operating system's cache by a `pread`. Mapped, every connection reads the one
-    /// shared copy the kernel already holds. At 1M jobs (`bench/matrix.py`) a page by queue
-    /// time over a week's creation range went from 10.1 to 5.4 ms, an `explain` count from
-    /// 8.7 to 4.8, a 3-month model page by elapsed time from 6.8 to 2.8; a 32 MiB page cache
-    /// per connection got part of the way (5.4, 5.3, 4.1) at 16 × 32 MiB of private memory.
+    /// shared copy the kernel already holds. At 1M jobs, one request at a time (40 each,
+    /// p50), a page by queue time over a week's creation range went from 10.1 to 5.4 ms, a
+    /// page of `explain` jobs with its count from 8.7 to 4.8, a 3-month model page by elapsed
+    /// time from 6.8 to 2.8; a 32 MiB page cache per connection instead got 5.4, 5.3 and
+    /// 4.1 ms, at up to 16 × 32 MiB of private memory (`bench/matrix.py`'s run:
+    /// `bench/results/2026-12-01-0811-matrix-count-mmap.md`).
     /// SQLite caps the map at just under 2 GiB (its `SQLITE_MAX_MMAP_SIZE`); beyond that
     /// the file is read as before. The mapped pages count in the process's RSS while they
     /// are the kernel's cache, shared and reclaimable. The price of mapping: an I/O error

@@ -179,7 +179,7 @@ impl JobConnection {
                 false => None,
             }
         };
-        let (read, total) = tokio::join!(page_read, count_read);
+        let (read, counted) = tokio::join!(page_read, count_read);
         let (records, has_more) = read?;
         let edges: Vec<JobEdge> = records
             .into_iter()
@@ -193,7 +193,7 @@ impl JobConnection {
             edges,
             page_info,
             counted: Some((scope, conditions)),
-            total,
+            total: counted,
         })
     }
 
