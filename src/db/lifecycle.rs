@@ -24,15 +24,27 @@
 //! ([`super::statistics::rollup`]) adds a job's figures once, when it reaches its final status
 //! (one statement). The rollups' rows are written last, after the job's, always `job_counts`
 //! before `job_stats`, so a transaction holds those shared rows only until commit.
+//!
+//! **What a write costs** (issue 13 measured it): every statement a write sends is kept
+//! prepared ([`super::cached`]); a job row is written once per transition — the queue and
+//! elapsed times are computed by the transition's own `UPDATE` ([`super::millis`]), and the
+//! report that takes the last pending input also sets the final status there — because every
+//! new version of a row writes an entry in each of the table's indexes; and the statements
+//! nothing reads back (a new job's inputs, the rollups' upserts) go as one
+//! [`Batch`](super::batch::Batch), pipelined on PostgreSQL.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::Integer;
 use diesel_async::RunQueryDsl;
 
+use super::batch::Batch;
+use super::cached::CacheDsl;
+use super::millis::millis_since;
 use super::models::{Job, NewJob, NewJobInput};
-use super::rollup::{bump_created, bump_final};
 use super::schema::{job_inputs, jobs, models};
-use super::{Conn, DbError, Tx, statistics};
+use super::{Conn, DbError, Tx, rollup, statistics};
 use crate::domain::{AccountId, InputStatus, JobId, JobStatus, ModelId, Scope, UserId};
 
 /// Why a lifecycle change was refused. Nothing was written when it is returned.
@@ -201,6 +213,7 @@ macro_rules! transition {
         )
         .set($set)
         .returning(Job::as_returning())
+        .cached()
         .get_result::<Job>($conn)
         .await
         .optional()
@@ -279,20 +292,35 @@ pub async fn submit(
                 identifier: spec.model_identifier.clone(),
                 version: spec.model_version.clone(),
             })?;
-        let job: Job = diesel::insert_into(jobs::table)
+        diesel::insert_into(jobs::table)
             .values(&new_job(who, spec, model_id, now))
             .returning(Job::as_returning())
-            .get_result(c)
-            .await?;
-        // One row per statement: diesel-async cannot run multi-row inserts on SQLite.
-        for input in new_inputs(job.id, spec) {
-            diesel::insert_into(job_inputs::table).values(&input).execute(c).await?;
-        }
-        job
+            .cached()
+            .get_result::<Job>(c)
+            .await?
     });
-    // Last, so the rollup's row (shared by every job of its day) is locked only until commit.
-    bump_created(tx, &job).await?;
+    // The inputs and the rollup's rows in one batch, the rollup last, so its rows (shared by
+    // every job of their day) are locked only until commit.
+    let mut batch = Batch::default();
+    for input in new_inputs(job.id, spec) {
+        batch.push(
+            diesel::insert_into(job_inputs::table)
+                .values(input)
+                .cached(),
+        );
+    }
+    rollup::bump_created(&mut batch, &job);
+    batch.run(tx).await?;
     Ok(job)
+}
+
+/// Moves both rollups for `job`, just changed: `job_counts` then `job_stats`, in one batch,
+/// when it reached its final status; nothing while it is pending.
+async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
+    let mut batch = Batch::default();
+    rollup::bump_final(&mut batch, job);
+    statistics::rollup::bump_final(&mut batch, job);
+    batch.run(tx).await
 }
 
 /// SUBMITTED or IN_PROGRESS → CANCELED, for a job visible in `scope`; returns the job as
@@ -308,24 +336,16 @@ pub async fn cancel(
             jobs::status.eq(JobStatus::Canceled),
             jobs::finished_at.eq(Some(now)),
             jobs::updated_at.eq(now),
+            jobs::elapsed_ms.eq(millis_since(jobs::started_at, now)), // NULL: never started
         );
         let pending = jobs::status.le(JobStatus::InProgress);
-        let Some(mut job) = transition!(c, identifier, scope, now, pending, set)? else {
+        let Some(job) = transition!(c, identifier, scope, now, pending, set)? else {
             let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "cancel", "SUBMITTED or IN_PROGRESS"));
         };
-        if let Some(started) = job.started_at {
-            let elapsed = Some((now - started).num_milliseconds());
-            diesel::update(jobs::table.find(job.id))
-                .set(jobs::elapsed_ms.eq(elapsed))
-                .execute(c)
-                .await?;
-            job.elapsed_ms = elapsed;
-        }
         job
     });
     bump_final(tx, &job).await?;
-    statistics::rollup::bump_final(tx, &job).await?;
     Ok(job)
 }
 
@@ -342,18 +362,13 @@ pub async fn start(
             jobs::status.eq(JobStatus::InProgress),
             jobs::started_at.eq(Some(now)),
             jobs::updated_at.eq(now),
+            jobs::queue_ms.eq(millis_since(jobs::submitted_at, now)),
         );
         let submitted = jobs::status.eq(JobStatus::Submitted);
-        let Some(mut job) = transition!(c, identifier, scope, now, submitted, set)? else {
+        let Some(job) = transition!(c, identifier, scope, now, submitted, set)? else {
             let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "start", "SUBMITTED"));
         };
-        let queued = Some((now - job.submitted_at).num_milliseconds());
-        diesel::update(jobs::table.find(job.id))
-            .set(jobs::queue_ms.eq(queued))
-            .execute(c)
-            .await?;
-        job.queue_ms = queued;
         Ok(job)
     })
 }
@@ -375,16 +390,27 @@ pub async fn report(
         Outcome::Failed => (0, 1, InputStatus::Failed),
     };
     let job = crate::on_backend!(tx.conn(), c => {
-        // First the counters, atomically in the database (this also locks the job row, so
-        // concurrent reports on one job queue here).
+        // The counters move atomically in the database (this also locks the job row, so
+        // concurrent reports on one job queue here); the report that takes the last pending
+        // input (`pending = 1` before it) also sets the final status — ERROR when no input
+        // completed — and the elapsed time, in the same statement.
+        let last = jobs::pending.eq(1);
+        let none_completed = (jobs::completed + done).eq(0);
+        let status = case_when::<_, _, Integer>(last.and(none_completed), JobStatus::Error)
+            .when(last, JobStatus::Completed.into_sql::<Integer>())
+            .otherwise(jobs::status);
+        let elapsed = case_when(last, millis_since(jobs::started_at, now));
         let set = (
             jobs::pending.eq(jobs::pending - 1),
             jobs::completed.eq(jobs::completed + done),
             jobs::failed.eq(jobs::failed + failed),
             jobs::updated_at.eq(now),
+            jobs::status.eq(status),
+            jobs::finished_at.eq(case_when(last, Some(now)).otherwise(jobs::finished_at)),
+            jobs::elapsed_ms.eq(elapsed.otherwise(jobs::elapsed_ms)),
         );
         let running = jobs::status.eq(JobStatus::InProgress).and(jobs::pending.gt(0));
-        let Some(mut job) = transition!(c, identifier, scope, now, running, set)? else {
+        let Some(job) = transition!(c, identifier, scope, now, running, set)? else {
             let found = find_visible!(c, scope, identifier)?;
             return Err(refusal(found, identifier, now, "report results for", "IN_PROGRESS"));
         };
@@ -400,6 +426,7 @@ pub async fn report(
             job_inputs::finished_at.eq(Some(now)),
             job_inputs::error_message.eq(error.filter(|_| outcome == Outcome::Failed)),
         ))
+        .cached()
         .execute(c)
         .await?;
         if reported == 0 {
@@ -413,23 +440,9 @@ pub async fn report(
                 .optional()?;
             return Err(not_reported(existing, identifier, input));
         }
-        if job.pending == 0 {
-            let status = if job.completed == 0 { JobStatus::Error } else { JobStatus::Completed };
-            let elapsed = job.started_at.map(|s| (now - s).num_milliseconds());
-            diesel::update(jobs::table.find(job.id))
-                .set((
-                    jobs::status.eq(status),
-                    jobs::finished_at.eq(Some(now)),
-                    jobs::elapsed_ms.eq(elapsed),
-                ))
-                .execute(c)
-                .await?;
-            (job.status, job.finished_at, job.elapsed_ms) = (status, Some(now), elapsed);
-        }
         job
     });
     bump_final(tx, &job).await?; // nothing while inputs are pending
-    statistics::rollup::bump_final(tx, &job).await?;
     Ok(job)
 }
 
@@ -506,6 +519,7 @@ pub async fn time_out(tx: &mut Tx<'_>, job: Overdue) -> Result<Option<TimedOut>,
                 jobs::elapsed_ms.eq(elapsed),
             ))
             .returning(Job::as_returning())
+            .cached()
             .get_result(c)
             .await
             .optional()?
@@ -514,7 +528,6 @@ pub async fn time_out(tx: &mut Tx<'_>, job: Overdue) -> Result<Option<TimedOut>,
         return Ok(None);
     };
     bump_final(tx, &job).await?;
-    statistics::rollup::bump_final(tx, &job).await?;
     Ok(Some(TimedOut {
         account_id: job.account_id,
         job_id: job.id,

@@ -15,6 +15,8 @@
 //! seeder's bulk insert (Diesel's multi-row `INSERT` goes through sync Diesel on SQLite,
 //! diesel_async issue #277).
 
+pub mod batch;
+pub mod cached;
 pub mod catalogue;
 pub mod conn;
 pub mod connect;
@@ -30,6 +32,7 @@ pub mod keys;
 pub mod keyset;
 pub mod lifecycle;
 pub mod migrate;
+pub mod millis;
 pub mod models;
 pub mod people;
 pub mod pool;

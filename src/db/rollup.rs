@@ -28,6 +28,8 @@ use diesel::sqlite::Sqlite;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 
+use super::batch::Batch;
+use super::cached::CacheDsl;
 use super::daily::day_of;
 use super::models::Job;
 use super::schema::{job_counts, user_job_counts};
@@ -314,6 +316,7 @@ pub fn upsert(
             widened!(t::final_updated_min, lt),
             widened!(t::final_updated_max, gt),
         ))
+        .cached()
 }
 
 /// `INSERT … ON CONFLICT DO UPDATE` adding `n` to the `user_job_counts` row of `user`,
@@ -335,41 +338,40 @@ pub fn upsert_person(
         .on_conflict((t::user_id, t::account_id, t::slot))
         .do_update()
         .set(counts!(t, +))
+        .cached()
 }
 
-/// Adds `n` to `job`'s rows, its account's and every account's (in that order), then its
-/// user's, in the slot its id picks; widens the two `job_counts` rows' spans to `span`.
-async fn bump(tx: &mut Tx<'_>, job: &Job, n: Counts, span: Option<Span>) -> Result<(), DbError> {
+/// Adds to `batch` the upserts adding `n` to `job`'s rows, its account's and every account's
+/// (in that order), then its user's, in the slot its id picks; the two `job_counts` rows'
+/// spans widen to `span`.
+fn bump(batch: &mut Batch, job: &Job, n: Counts, span: Option<Span>) {
     let (cell, slot) = (
         Cell::of(job),
         i32::try_from(job.id.0.rem_euclid(SLOTS)).unwrap_or(0),
     );
-    crate::on_backend!(tx.conn(), c => {
-        upsert(job.account_id, cell, slot, n, span).execute(c).await?;
-        upsert(ALL_ACCOUNTS, cell, slot, n, span).execute(c).await?;
-        upsert_person(job.user_id, job.account_id, slot, n).execute(c).await?;
-        Ok(())
-    })
+    batch.push(upsert(job.account_id, cell, slot, n, span));
+    batch.push(upsert(ALL_ACCOUNTS, cell, slot, n, span));
+    batch.push(upsert_person(job.user_id, job.account_id, slot, n));
 }
 
-/// Counts `job`, just inserted, as created. Call in the insert's transaction.
-pub async fn bump_created(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
-    bump(tx, job, Counts::CREATED, None).await
+/// Adds to `batch` the upserts counting `job`, just inserted, as created. Run the batch in
+/// the insert's transaction.
+pub fn bump_created(batch: &mut Batch, job: &Job) {
+    bump(batch, job, Counts::CREATED, None);
 }
 
-/// Counts `job`, just changed to its final status, under that status, and widens its cell's
-/// span to its update time. Call in the change's transaction; nothing for a job still pending.
-pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
-    if job.status.is_pending() {
-        return Ok(());
+/// Adds to `batch` the upserts counting `job`, just changed to its final status, under that
+/// status, and widening its cell's span to its update time; nothing for a job still pending.
+/// Run the batch in the change's transaction.
+pub fn bump_final(batch: &mut Batch, job: &Job) {
+    if !job.status.is_pending() {
+        bump(
+            batch,
+            job,
+            Counts::finished(job.status),
+            Span::of(job.status, job.updated_at),
+        );
     }
-    bump(
-        tx,
-        job,
-        Counts::finished(job.status),
-        Span::of(job.status, job.updated_at),
-    )
-    .await
 }
 
 /// One `job_counts` row as [`compact`] reads it: its key (slot last) and its counts.

@@ -26,6 +26,7 @@ use diesel_async::RunQueryDsl;
 use super::figures::{Durations, Figures, Point, status_index};
 use super::histogram;
 use super::packed::{self, CellMap, Corrupt};
+use crate::db::batch::Batch as Statements;
 use crate::db::models::Job;
 use crate::db::rollup::ALL_ACCOUNTS;
 use crate::db::schema::job_stats;
@@ -266,16 +267,13 @@ pub fn rows_of(p: &Point, slot: i32) -> Vec<StatsRow> {
     rows
 }
 
-/// Adds `job`, just moved to its final status, to the rollup: one statement. Call in the
-/// transition's transaction; nothing for a job still pending.
-pub async fn bump_final(tx: &mut Tx<'_>, job: &Job) -> Result<(), DbError> {
-    if job.status.is_pending() {
-        return Ok(());
+/// Adds to `batch` the one statement adding `job`, just moved to its final status, to the
+/// rollup; nothing for a job still pending. Run the batch in the transition's transaction.
+pub fn bump_final(batch: &mut Statements, job: &Job) {
+    if !job.status.is_pending() {
+        let slot = i32::try_from(1 + job.id.0.rem_euclid(SLOTS)).unwrap_or(1);
+        batch.push(Upsert(rows_of(&Point::of_job(job), slot)));
     }
-    let slot = i32::try_from(1 + job.id.0.rem_euclid(SLOTS)).unwrap_or(1);
-    let upsert = Upsert(rows_of(&Point::of_job(job), slot));
-    crate::on_backend!(tx.conn(), c => upsert.execute(c).await?);
-    Ok(())
 }
 
 /// `INSERT INTO job_stats … VALUES (…), (…) ON CONFLICT (key) DO UPDATE`, adding each row's
