@@ -50,6 +50,57 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_batch_reaches_the_server_in_the_order_pushed(t: TestDb) {
+        use job_history::db::batch::Batch;
+        use job_history::db::cached::CacheDsl;
+        // One connection: a statement it has prepared before ("warm") pushed after one it has
+        // never seen ("cold"), which PostgreSQL must parse first; pipelined, the warm one must
+        // not overtake it — writers lock the shared rollup rows in the order pushed.
+        let config = DbConfig { pool_size: 1, ..DbConfig::new(t.db.url().clone()) };
+        let db = db::connect::connect(&config).await.expect("connect");
+        // Each row records how many rows were there before it: the order the server ran them.
+        let insert = |tag: &str| {
+            diesel::sql_query(format!(
+                "INSERT INTO batch_order (seq, tag) SELECT COUNT(*), '{tag}' FROM batch_order"
+            ))
+            .cached()
+        };
+        let ran = db
+            .write(async |tx: &mut db::Tx<'_>| {
+                let mut batch = Batch::default();
+                batch.push(diesel::sql_query("CREATE TEMP TABLE batch_order (seq BIGINT, tag TEXT)"));
+                batch.run(tx).await?;
+                batch.push(insert("warm"));
+                batch.run(tx).await?;
+                for tag in ["cold-1", "warm", "cold-2", "warm", "cold-1"] {
+                    batch.push(insert(tag));
+                }
+                assert_eq!(batch.len(), 5);
+                batch.run(tx).await?;
+                assert!(batch.is_empty(), "a batch is emptied by running it");
+                job_history::on_backend!(tx.conn(), c => {
+                    Ok::<_, db::DbError>(
+                        diesel::sql_query("SELECT tag FROM batch_order ORDER BY seq")
+                            .load::<Tag>(c)
+                            .await?,
+                    )
+                })
+            })
+            .await
+            .expect("batch");
+        let ran: Vec<&str> = ran.iter().map(|t| t.tag.as_str()).collect();
+        assert_eq!(ran, ["warm", "cold-1", "warm", "cold-2", "warm", "cold-1"]);
+    }
+}
+
+/// One row of `batch_order`.
+#[derive(QueryableByName)]
+struct Tag {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tag: String,
+}
+
 /// A full lifecycle (submit two inputs, start, report both) through GraphQL as `user` and
 /// `worker`; the job's final `(queueTime, elapsedTime)`.
 async fn one_lifecycle(db: &Db, user: &Caller, worker: &Caller) -> (i64, i64) {

@@ -12,6 +12,12 @@
 //!   is read (`AsyncPgConnection`'s pipelining, through a shared reference). The server still
 //!   runs them in order, in the same transaction; a failing statement fails the batch, and the
 //!   ones after it fail too (the transaction is aborted), so nothing half-applied commits.
+//!   They reach the server **in the order pushed**, which keeps every writer locking the shared
+//!   rollup rows in one order (no deadlock): `try_join_all` first polls them in order; each
+//!   first takes the connection's statement-cache lock (tokio's, FIFO), holds it across a
+//!   first `Parse` of its text, and tokio-postgres queues the statement in the same poll that
+//!   releases the lock — so a statement already prepared cannot overtake one being prepared
+//!   (diesel-async 0.9's `with_prepared_statement`; re-check on upgrading it).
 //! - **SQLite**: the statements run in one call on the connection's blocking thread, in order,
 //!   stopping at the first error.
 //!
