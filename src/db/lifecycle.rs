@@ -31,7 +31,7 @@
 //! report that takes the last pending input also sets the final status there — because every
 //! new version of a row writes an entry in each of the table's indexes; and the statements
 //! nothing reads back (a new job's inputs, the rollups' upserts) go as one
-//! [`Batch`](super::batch::Batch), pipelined on PostgreSQL.
+//! [`Batch`], pipelined on PostgreSQL.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::case_when;
